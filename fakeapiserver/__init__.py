@@ -1,0 +1,1 @@
+"""fakeapiserver: a small simulated Kubernetes control plane that the real kubectl talks to."""

@@ -1,0 +1,1 @@
+"""scenarios: declarative scenario files and their runner (sim and kind backends)."""
