@@ -1,0 +1,320 @@
+"""The scenario file format: what a scenario may say, checked on load.
+
+A scenario is a cluster (node groups, pods, load, faults, emulated Kubernetes version), the
+metricsd deployment to run (the kind/ manifests with args added, removed or replaced) and a list
+of steps, each of which may carry expectations. `docs/scenarios.md` is the user's guide; this
+module is the single source of truth for the shape, and every error names file, line and path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scenarios.yamlschema import (
+    AnyValue,
+    Bool,
+    Converted,
+    Enum,
+    Field,
+    Float,
+    Int,
+    ListOf,
+    MapOf,
+    OneKey,
+    Record,
+    Schema,
+    SchemaError,
+    Str,
+    _Ctx,
+    load,
+)
+
+BACKENDS = ("sim", "kind")
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_seconds(text: str) -> float:
+    """Parse a Go-style duration (`500ms`, `15s`, `1m30s`) into seconds."""
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"a duration such as 500ms, 15s or 1m30s, got {text!r}")
+    return sum(float(n) * _UNITS[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)(ms|s|m|h)", text))
+
+
+Duration = Converted("a duration such as 500ms, 15s or 1m30s", parse_seconds)
+KubectlVersion = Str(r"1\.\d+|all|default", "a kubectl version such as 1.30, or all, or default")
+
+
+class Text(Schema):
+    """A text expectation: a plain string means "equals"; a mapping allows other matchers."""
+
+    description = "a string, or a mapping with equals, contains, notContains, regex"
+    _record = Record(
+        {
+            "equals": Field(Str(description="a string")),
+            "contains": Field(AnyValue()),
+            "notContains": Field(AnyValue()),
+            "regex": Field(Str(description="a regular expression")),
+        },
+        description="a text matcher",
+    )
+
+    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return {"equals": Str().check(node, path, ctx)}
+        value = self._record.check(node, path, ctx)
+        for key in ("contains", "notContains"):
+            if isinstance(value[key], str):
+                value[key] = [value[key]]
+            elif value[key] is not None and not (
+                isinstance(value[key], list) and all(isinstance(v, str) for v in value[key])
+            ):
+                raise ctx.fail(node, f"{path}.{key}", "expected a string or a list of strings")
+        if value["regex"] is not None:
+            try:
+                re.compile(value["regex"])
+            except re.error as err:
+                raise ctx.fail(node, f"{path}.regex", f"not a regular expression: {err}") from None
+        return {k: v for k, v in value.items() if v is not None}
+
+
+TEXT = Text()
+
+ARGS = Record(
+    {
+        "add": Field(ListOf(Str(r"--?[a-z][a-z0-9-]*(=.*)?", "a flag such as --v=6")), default=[]),
+        "remove": Field(ListOf(Str(r"--?[a-z][a-z0-9-]*", "a flag name such as --v")), default=[]),
+        "set": Field(MapOf(Str(), key=Str(r"--?[a-z][a-z0-9-]*", "a flag name")), default={}),
+    },
+    description="an args change (add, remove, set)",
+)
+
+TOLERANCE = Record(
+    {
+        "cpuMillicores": Field(Float(minimum=0), default=2.0),
+        "cpuRelative": Field(Float(minimum=0), default=0.02),
+        "memoryMiB": Field(Float(minimum=0), default=1.0),
+        "memoryRelative": Field(Float(minimum=0), default=0.01),
+    },
+    description="a tolerance",
+)
+
+EXPECT = Record(
+    {
+        "exitCode": Field(Int(minimum=0, maximum=255), doc="kubectl's exit status"),
+        "stdout": Field(TEXT),
+        "stderr": Field(TEXT),
+        "top": Field(
+            Record(
+                {
+                    "groundTruth": Field(Bool(), default=True),
+                    "rows": Field(ListOf(Str()), doc="names that must appear"),
+                    "rowCount": Field(Int(minimum=0)),
+                    "tolerance": Field(TOLERANCE),
+                },
+                description="a kubectl top expectation",
+            )
+        ),
+        "log": Field(TEXT, doc="metricsd's log"),
+        "status": Field(Int(minimum=100, maximum=599), doc="HTTP status"),
+        "body": Field(TEXT),
+        "json": Field(MapOf(AnyValue()), doc="dotted path -> expected value"),
+        "metrics": Field(
+            MapOf(Str(r"(==|!=|>=|<=|>|<)\s*-?\d+(\.\d+)?", "a comparison such as '>= 1'")),
+            doc="series -> comparison",
+        ),
+        "apiservice": Field(
+            Record(
+                {
+                    "available": Field(Enum("True", "False", "Unknown")),
+                    "reason": Field(Str()),
+                    "message": Field(TEXT),
+                },
+                description="an APIService condition",
+            )
+        ),
+        "pod": Field(
+            Record(
+                {
+                    "ready": Field(Str(r"\d+/\d+", "READY as kubectl prints it, e.g. 0/1")),
+                    "status": Field(Str()),
+                    "minRestarts": Field(Int(minimum=0)),
+                },
+                description="a pod expectation",
+            )
+        ),
+        "events": Field(TEXT),
+    },
+    description="an expectation",
+)
+
+def _exactly_one(*keys: str) -> Any:
+    def check(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+        given = [k for k in keys if value.get(k) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) or "none"
+            raise ctx.fail(node, path, f"give exactly one of {', '.join(keys)}; found {found}")
+
+    return check
+
+
+WAIT = Record(
+    {
+        "apiservice": Field(
+            Record(
+                {"available": Field(Enum("True", "False", "Unknown"), required=True),
+                 "reason": Field(Str())},
+                description="an APIService condition",
+            )
+        ),
+        "pod": Field(
+            Record(
+                {
+                    "ready": Field(Bool()),
+                    "status": Field(Str()),
+                    "minRestarts": Field(Int(minimum=0)),
+                },
+                description="a pod condition",
+            )
+        ),
+        "probe": Field(
+            Record(
+                {"path": Field(Str(r"/.*", "a path"), required=True),
+                 "status": Field(Int(minimum=100, maximum=599), required=True)},
+                description="a probe answer",
+            )
+        ),
+        "log": Field(TEXT),
+        "scrapes": Field(Int(minimum=1), doc="scrape cycles completed from now"),
+    },
+    description="a condition to wait for",
+    check_extra=_exactly_one("apiservice", "pod", "probe", "log", "scrapes"),
+)
+
+STEPS: dict[str, Schema] = {
+    "install": Record({"args": Field(ARGS, default=None)}, description="an install step"),
+    "uninstall": Record({}, description="an uninstall step"),
+    "wait": WAIT,
+    "kubectl": Record(
+        {
+            "args": Field(ListOf(Str(), min_items=1), required=True),
+            "version": Field(KubectlVersion),
+            "stdin": Field(Str()),
+        },
+        description="a kubectl step",
+    ),
+    "metricsApi": Record(
+        {
+            "path": Field(Str(r"/apis/metrics\.k8s\.io.*", "a path under /apis/metrics.k8s.io"),
+                          required=True),
+            "via": Field(Enum("aggregator", "direct"), default="aggregator"),
+        },
+        description="a Metrics API call",
+    ),
+    "probe": Record(
+        {"path": Field(Str(r"/.*", "a path such as /readyz?verbose"), required=True)},
+        description="a probe call",
+    ),
+    "fault": Record(
+        {
+            "node": Field(Str()),
+            "nodes": Field(ListOf(Str())),
+            "set": Field(MapOf(AnyValue()), required=True),
+        },
+        description="a fault change",
+        check_extra=_exactly_one("node", "nodes"),
+    ),
+    "workload": Record(
+        {
+            "pod": Field(Str(r"[a-z0-9.-]+/[a-z0-9.-]+", "namespace/name"), required=True),
+            "container": Field(Str(), required=True),
+            "set": Field(AnyValue(), required=True),
+        },
+        description="a workload change",
+    ),
+    "churn": Record({"set": Field(AnyValue(), required=True)}, description="a churn change"),
+    "sleep": Duration,
+}
+SIM_ONLY_STEPS = frozenset({"fault", "workload", "churn"})
+
+STEP = OneKey(
+    STEPS,
+    shared={
+        "name": Field(Str()),
+        "only": Field(Enum(*BACKENDS), doc="run this step on one backend only"),
+        "timeout": Field(Duration),
+        "expect": Field(EXPECT),
+    },
+)
+
+SCENARIO = Record(
+    {
+        "name": Field(Str(r"[a-z0-9][a-z0-9-]*", "a name of lower-case letters, digits, -"),
+                      required=True),
+        "description": Field(Str(), required=True),
+        "backends": Field(ListOf(Enum(*BACKENDS), min_items=1), default=list(BACKENDS)),
+        "kubectl": Field(KubectlVersion, default="default"),
+        "cluster": Field(
+            Record(
+                {
+                    "kubernetesVersion": Field(Str(r"1\.\d+", "a version such as 1.30"),
+                                               default="1.30"),
+                    "fleet": Field(AnyValue(), doc="an inline fleet spec (fakekubelet-spec.md)"),
+                    "fleetFile": Field(Str(), doc="a fleet spec file, relative to the scenario"),
+                },
+                description="a cluster",
+            ),
+            required=True,
+        ),
+        "metricsd": Field(
+            Record(
+                {
+                    "manifests": Field(Str(), default="kind/manifests/base"),
+                    "args": Field(ARGS, default=None),
+                    "installed": Field(Bool(), default=False),
+                },
+                description="the metricsd deployment",
+            ),
+            default=None,
+        ),
+        "steps": Field(ListOf(STEP, min_items=1), required=True),
+    },
+    description="a scenario",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    name: str
+    description: str
+    backends: tuple[str, ...]
+    kubectl: str
+    cluster: dict[str, Any]
+    metricsd: dict[str, Any]
+    steps: list[dict[str, Any]]
+
+
+def load_scenario(path: Path | str, text: str | None = None) -> Scenario:
+    """Load and validate one scenario file; raises SchemaError with file, line and path."""
+    raw = load(path, SCENARIO, text=text)
+    cluster = raw["cluster"]
+    if cluster["fleet"] is not None and cluster["fleetFile"] is not None:
+        raise SchemaError(str(path), None, "cluster", "give either fleet or fleetFile, not both")
+    metricsd = raw["metricsd"] or {"manifests": "kind/manifests/base", "args": None,
+                                   "installed": False}
+    return Scenario(
+        path=Path(path),
+        name=raw["name"],
+        description=raw["description"],
+        backends=tuple(raw["backends"]),
+        kubectl=raw["kubectl"],
+        cluster=cluster,
+        metricsd=metricsd,
+        steps=raw["steps"],
+    )
