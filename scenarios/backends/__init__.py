@@ -1,0 +1,1 @@
+"""Backends a scenario runs against: `sim` (simulated cluster on loopback) and `kind`."""
