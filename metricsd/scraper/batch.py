@@ -8,7 +8,7 @@ comparisons storage makes on unset start times behave as upstream's do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -20,7 +20,9 @@ __all__ = [
     "MetricsPoint",
     "PodKey",
     "PodMetricsPoint",
+    "Raw",
     "format_go_time_json",
+    "format_go_time_string",
     "merge_batches",
     "no_log",
     "pod_ref",
@@ -42,6 +44,12 @@ class LogFn(Protocol):
     def __call__(self, level: int, msg: str, /, **kv: Any) -> None: ...
 
 
+class Raw(str):
+    """A log value already rendered (e.g. Go's JSON of a struct): print it without quoting."""
+
+    __slots__ = ()
+
+
 def no_log(level: int, msg: str, /, **kv: Any) -> None:
     """The default sink: drop everything."""
 
@@ -60,9 +68,9 @@ class MetricsPoint:
     cumulative_cpu_used: int = 0  # ns of CPU time
     memory_usage: int = 0  # bytes
 
-    def go_json(self) -> str:
+    def go_json(self) -> Raw:
         """The struct as klog prints it in ``metric=…``/``containerMetric=…`` (JSON)."""
-        return (
+        return Raw(
             f'{{"StartTime":"{format_go_time_json(self.start_time)}",'
             f'"Timestamp":"{format_go_time_json(self.timestamp)}",'
             f'"CumulativeCpuUsed":{self.cumulative_cpu_used},'
@@ -106,6 +114,19 @@ def format_go_time_json(ns: int) -> str:
     return text + "Z"
 
 
+def format_go_time_string(ns: int) -> str:
+    """Go's ``time.Time.String()`` for a UTC time (what klog prints for a time value)."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    try:
+        dt = _EPOCH + timedelta(seconds=secs)
+    except OverflowError:
+        return f"{ns}ns"
+    text = f"{dt.year:04d}" + dt.strftime("-%m-%d %H:%M:%S")
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    return text + " +0000 UTC"
+
+
 def merge_batches(
     batches: Iterable[MetricsBatch], log: LogFn = no_log
 ) -> MetricsBatch:
@@ -130,6 +151,3 @@ def merge_batches(
             pods[key] = pod
     return out
 
-
-# Re-exported for typing convenience of callers that pass plain functions.
-LogCallable = Callable[..., None]
