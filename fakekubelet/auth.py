@@ -43,6 +43,8 @@ __all__ = [
     "StaticReviewer",
     "User",
     "request_attributes",
+    "static_reviewer",
+    "user_from_peercert",
 ]
 
 _VERBS = {
