@@ -123,7 +123,7 @@ class KubeletServer:
     async def listen(
         self, name: str, host: str, port: int, ssl_context: ssl.SSLContext | None
     ) -> Listener:
-        """Open (or reopen) node ``name``'s socket; port 0 picks a free one. Returns the bound one."""
+        """Open (or reopen) node ``name``'s socket (port 0: any free port); returns it."""
         await self.start()
         old = self._listeners.get(name)
         if old is not None and old.site is not None:
