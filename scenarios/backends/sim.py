@@ -1,0 +1,222 @@
+"""The `sim` backend: a simulated control plane and kubelet fleet on loopback, metricsd real.
+
+It starts `fakeapiserver` (which starts the fakekubelet fleet registered in it and runs the
+controllers that turn the applied Deployment into a local metricsd process), then drives it
+with the real kubectl exactly as the `kind` backend drives a kind cluster. Only what a machine
+needs differs: addresses come from a free loopback block, and faults, workloads, churn and the
+ground truth go through the fleet's control endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import ssl
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from scenarios.backends.base import BackendUnreachable, HttpResult, Truth, Unsupported
+from scenarios.backends.cluster import ClusterBackend
+from scenarios.loopback import free_loopback_base
+
+READY_LINE = "fakeapiserver: ready"
+START_TIMEOUT = 90.0
+
+
+class SimBackend(ClusterBackend):
+    name = "sim"
+
+    def __init__(self, scenario: Any, artifacts: Path, slot: int = 0) -> None:
+        super().__init__(scenario, artifacts)
+        self.slot = slot
+        self.state = artifacts / "state"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.control_url = ""
+        self._session: aiohttp.ClientSession | None = None
+        self._client_ssl: ssl.SSLContext | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def fleet_spec(self) -> dict[str, Any]:
+        cluster = self.scenario.cluster
+        if cluster.get("fleetFile"):
+            path = (Path(self.scenario.path).parent / cluster["fleetFile"]).resolve()
+            spec = yaml.safe_load(path.read_text())
+        else:
+            spec = json.loads(json.dumps(cluster.get("fleet") or {}))
+        groups = spec.get("nodeGroups") or [{"count": 1}]
+        count = sum(int(g.get("count", 1)) for g in groups) + 8
+        spec.setdefault("addressBase", free_loopback_base(count, 10250))
+        return dict(spec)
+
+    async def start(self) -> None:
+        if self.state.exists():
+            shutil.rmtree(self.state)
+        self.state.mkdir(parents=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        spec_path = self.artifacts / "fleet.yaml"
+        spec_path.write_text(yaml.safe_dump(self.fleet_spec(), sort_keys=False))
+        argv = [
+            sys.executable, "-m", "fakeapiserver",
+            "--state-dir", str(self.state),
+            "--fleet-config", str(spec_path),
+            "--kube-version", str(self.scenario.cluster.get("kubernetesVersion", "1.30")),
+        ]
+        log = (self.artifacts / "fakeapiserver.log").open("wb")
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True
+        )
+        try:
+            await asyncio.wait_for(self._await_ready(), START_TIMEOUT)
+        except (TimeoutError, BackendUnreachable) as err:
+            tail = (self.artifacts / "fakeapiserver.log").read_text(errors="replace")[-800:]
+            raise BackendUnreachable(
+                f"sim backend: the simulated control plane did not start ({err or 'timeout'}); "
+                f"its log ends with: {tail.strip()[-400:]}"
+            ) from None
+        self.kubeconfig = self.state / "kubeconfig"
+        control = json.loads((self.state / "control.json").read_text())
+        self.control_url = control["url"]
+
+    async def _await_ready(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        out = (self.artifacts / "fakeapiserver.stdout").open("wb")
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                raise BackendUnreachable(f"fakeapiserver exited with {await self.proc.wait()}")
+            out.write(line)
+            out.flush()
+            if line.decode(errors="replace").strip() == READY_LINE:
+                asyncio.get_running_loop().create_task(self._drain(out))
+                return
+
+    async def _drain(self, out: Any) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        with contextlib.suppress(Exception):
+            while line := await self.proc.stdout.readline():
+                out.write(line)
+                out.flush()
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                await self.proc.wait()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # -- direct HTTP to metricsd and the fleet ----------------------------------------------
+
+    def _admin_ssl(self) -> ssl.SSLContext:
+        """Client TLS with the admin identity from the kubeconfig; metricsd's cert unverified."""
+        if self._client_ssl is None:
+            assert self.kubeconfig is not None
+            config = yaml.safe_load(self.kubeconfig.read_text())
+            user = config["users"][0]["user"]
+            self._tmp = tempfile.TemporaryDirectory(prefix="sim-admin-")
+            cert = Path(self._tmp.name) / "admin.crt"
+            key = Path(self._tmp.name) / "admin.key"
+            cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
+            key.write_bytes(base64.b64decode(user["client-key-data"]))
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.load_cert_chain(str(cert), str(key))
+            self._client_ssl = ctx
+        return self._client_ssl
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._session
+
+    async def pod_address(self) -> str:
+        pod = await self.metricsd_pod()
+        if pod is None or not pod.get("status", {}).get("podIP"):
+            raise RuntimeError("the metricsd pod has no IP yet")
+        return str(pod["status"]["podIP"])
+
+    async def direct_get(self, path: str) -> HttpResult:
+        address = await self.pod_address()
+        url = f"https://{address}:10250{path}"
+        try:
+            async with self.session().get(url, ssl=self._admin_ssl()) as resp:
+                return HttpResult(resp.status, await resp.text(), dict(resp.headers))
+        except (aiohttp.ClientError, TimeoutError) as err:
+            return HttpResult(0, f"{type(err).__name__}: {err}")
+
+    async def probe(self, path: str) -> HttpResult:
+        return await self.direct_get(path)
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        url = self.control_url.rstrip("/") + path
+        async with self.session().request(method, url, json=body) as resp:
+            text = await resp.text()
+            if resp.status >= 400:
+                raise RuntimeError(f"fleet control {method} {path}: HTTP {resp.status}: {text}")
+            return json.loads(text) if text else None
+
+    # -- simulation hooks -------------------------------------------------------------------
+
+    async def set_faults(self, nodes: list[str], changes: dict[str, Any]) -> None:
+        for node in nodes:
+            await self.control("PUT", f"/nodes/{node}/faults", changes)
+
+    async def set_workload(self, pod: str, container: str, workload: Any) -> None:
+        await self.control("PUT", f"/pods/{pod}/containers/{container}/workload", workload)
+
+    async def set_churn(self, churn: Any) -> None:
+        await self.control("PUT", "/churn", churn)
+
+    async def top_truth(
+        self, kind: str, names: list[tuple[str | None, str]]
+    ) -> dict[tuple[str | None, str], Truth]:
+        """Truth for each row over the window metricsd reported for it.
+
+        The Metrics API gives each item's `timestamp` (seconds) and `window`; the fleet gives the
+        mean true CPU over [timestamp - window, timestamp] and memory at the timestamp.
+        """
+        path = "/apis/metrics.k8s.io/v1beta1/" + ("nodes" if kind == "nodes" else "pods")
+        http = await self.metrics_api(path, "aggregator")
+        if http.status != 200:
+            raise Unsupported(f"cannot read the Metrics API for ground truth: {http.body[:200]}")
+        items = json.loads(http.body).get("items", [])
+        out: dict[tuple[str | None, str], Truth] = {}
+        wanted = set(names)
+        for item in items:
+            meta = item["metadata"]
+            key = (meta.get("namespace") if kind == "pods" else None, meta["name"])
+            if key not in wanted and (None, meta["name"]) not in wanted:
+                continue
+            query = {
+                "kind": "node" if kind == "nodes" else "pod",
+                "name": meta["name"],
+                "namespace": meta.get("namespace", ""),
+                "timestamp": item["timestamp"],
+                "window": item["window"],
+            }
+            truth = await self.control("POST", "/truth/window", query)
+            t = Truth(cpu_cores=float(truth["cpuCores"]), memory_bytes=float(truth["memoryBytes"]))
+            out[key] = t
+            out[(None, meta["name"])] = t
+        return out

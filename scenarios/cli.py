@@ -1,0 +1,149 @@
+"""`python -m scenarios`: run scenario files against the simulation or a kind cluster.
+
+Exit status: 0 every expectation held, 1 one failed, 2 schema or usage error, 3 the backend
+cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from scenarios.backends.base import Backend, BackendUnreachable
+from scenarios.kubectl import kubectl_versions
+from scenarios.report import failure_text, write_junit
+from scenarios.runner import Runner, ScenarioResult
+from scenarios.schema import Scenario, load_scenario
+from scenarios.yamlschema import SchemaError
+
+SHIPPED = Path(__file__).resolve().parent / "files"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+BackendFactory = Callable[[Scenario, Path, int], Backend]
+
+EXAMPLES = """\
+examples:
+  python -m scenarios list
+  python -m scenarios run scenarios/files/01-no-metrics-server.yaml
+  python -m scenarios run scenarios/files/*.yaml --kubectl all --junit-xml out/junit.xml
+  python -m scenarios run --backend kind --artifacts out/ scenarios/files/03-insecure-tls-fix.yaml
+"""
+
+
+def shipped_files() -> list[Path]:
+    return sorted(SHIPPED.glob("*.yaml"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scenarios",
+        description="Run metricsd scenario files against the simulated cluster or a kind cluster.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenario files", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("files", nargs="+", type=Path, help="scenario YAML files")
+    run.add_argument("--backend", choices=["sim", "kind"], default="sim")
+    run.add_argument("--kubectl", metavar="VERSION|all",
+                     help="kubectl version for every kubectl step (overrides the files)")
+    run.add_argument("--junit-xml", type=Path, metavar="PATH")
+    run.add_argument("--artifacts", type=Path, metavar="DIR",
+                     help="keep every log, kubeconfig and output here")
+    run.add_argument("--parallel", type=int, default=4, metavar="N",
+                     help="scenario files run at once (default 4)")
+    sub.add_parser("list", help="print the shipped scenarios, one per line: name: description")
+    return parser
+
+
+def default_backend_factory(backend: str) -> BackendFactory:
+    if backend == "kind":
+        from scenarios.backends.kind import KindBackend
+
+        return lambda scenario, artifacts, slot: KindBackend(scenario, artifacts)
+    from scenarios.backends.sim import SimBackend
+
+    return lambda scenario, artifacts, slot: SimBackend(scenario, artifacts, slot)
+
+
+async def run_files(
+    scenarios: list[Scenario],
+    factory: BackendFactory,
+    artifacts: Path,
+    kubectl_versions: list[str],
+    kubectl_override: str | None,
+    parallel: int,
+    progress: Callable[[str], None],
+) -> tuple[list[ScenarioResult], bool]:
+    """Run scenarios concurrently; returns the results and whether a backend was unreachable."""
+    semaphore = asyncio.Semaphore(max(1, parallel))
+    unreachable = False
+
+    async def one(slot: int, scenario: Scenario) -> ScenarioResult:
+        nonlocal unreachable
+        async with semaphore:
+            backend = factory(scenario, artifacts / scenario.name, slot)
+            progress(f"[{scenario.name}] starting on {backend.name}: {scenario.description}")
+            try:
+                await backend.start()
+            except BackendUnreachable as err:
+                unreachable = True
+                result = ScenarioResult(scenario, backend.name, error=str(err))
+                await backend.stop()
+                return result
+            try:
+                runner = Runner(scenario, backend, kubectl_versions, kubectl_override, progress)
+                return await runner.run()
+            finally:
+                await backend.stop()
+
+    results = await asyncio.gather(*(one(i, s) for i, s in enumerate(scenarios)))
+    return list(results), unreachable
+
+
+def main(argv: Sequence[str] | None = None, factory: BackendFactory | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for path in shipped_files():
+            try:
+                s = load_scenario(path)
+            except SchemaError as err:
+                print(f"scenarios: {err}", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"{s.name}: {s.description}")
+        return EXIT_OK
+    scenarios = []
+    for path in args.files:
+        try:
+            scenarios.append(load_scenario(path))
+        except SchemaError as err:
+            print(f"scenarios: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    versions = kubectl_versions()
+    if args.kubectl and args.kubectl not in ("all", "default") and args.kubectl not in versions:
+        print(f"scenarios: kubectl {args.kubectl} is not installed (have: "
+              f"{', '.join(versions) or 'none'})", file=sys.stderr)
+        return EXIT_USAGE
+    runnable = [s for s in scenarios if args.backend in s.backends]
+    for s in scenarios:
+        if s not in runnable:
+            print(f"[{s.name}] skipped: not meant for the {args.backend} backend")
+    artifacts = args.artifacts or Path("artifacts") / "scenarios"
+    results, unreachable = asyncio.run(
+        run_files(runnable, factory or default_backend_factory(args.backend), artifacts,
+                  versions, args.kubectl, args.parallel, lambda line: print(line, flush=True))
+    )
+    if args.junit_xml:
+        write_junit(results, args.junit_xml)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        print(failure_text(result), file=sys.stderr)
+    passed = len(results) - len(failed)
+    print(f"scenarios: {passed} passed, {len(failed)} failed")
+    if unreachable:
+        return EXIT_UNREACHABLE
+    return EXIT_FAILED if failed else EXIT_OK
