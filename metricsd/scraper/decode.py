@@ -133,7 +133,8 @@ def _go_parse_float(s: str) -> float:
     if _GO_DECIMAL.fullmatch(s):
         v = float(s)
         if math.isinf(v):
-            raise _ParseError(f"strconv.ParseFloat: parsing {go_quote_bytes(s)}: value out of range")
+            quoted = go_quote_bytes(s)
+            raise _ParseError(f"strconv.ParseFloat: parsing {quoted}: value out of range")
         return v
     if _GO_INF.fullmatch(s):
         return -math.inf if s[0] == "-" else math.inf
@@ -337,7 +338,7 @@ def _decode_fast(text: str, acc: _Acc) -> None:
             value = float(value_text)
         except ValueError:
             raise _Fallback from None
-        if value == _INF or value == _NINF:
+        if value in (_INF, _NINF):
             raise _Fallback  # 1e400: let the faithful path word the range error
         family = families.get(name)
         if family is None:
@@ -469,7 +470,8 @@ def _parse_faithful(text: str) -> Iterator[tuple[str, float, int | None]]:
         try:
             value = _go_parse_float(vm.group())
         except _ParseError as err:
-            raise _ParseError(f"{err} while parsing: {go_quote_bytes(buf[start:vm.end()])}") from None
+            line = go_quote_bytes(buf[start : vm.end()])
+            raise _ParseError(f"{err} while parsing: {line}") from None
         p = lx.skip_ws(vm.end())
         ts: int | None = None
         if buf[p] == "\n":
