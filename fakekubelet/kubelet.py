@@ -94,9 +94,18 @@ class KubeletServer:
         self._by_address: dict[tuple[str, int], str] = {}
         self._app = web.Application()
         self._app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        # handler_cancellation: a request whose client went away stops waiting (hang, latency);
+        # a short shutdown timeout: closing the fleet never waits for held requests.
+        self._runner = web.AppRunner(
+            self._app,
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=0.5,
+        )
         self._started = False
         self.requests_served = 0
+        self.hanging = 0  # requests currently held by the ``hang`` fault
 
     async def start(self) -> None:
         if not self._started:
@@ -186,11 +195,15 @@ class KubeletServer:
         if _fault(faults, "refuse_connections", False):
             return _drop(request)
         if _fault(faults, "hang", False):
-            while _fault(self._faults(name), "hang", False):
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    return _drop(request)
-                await asyncio.sleep(_HANG_POLL_SECONDS)
+            self.hanging += 1
+            try:
+                while _fault(self._faults(name), "hang", False):
+                    transport = request.transport
+                    if transport is None or transport.is_closing():
+                        return _drop(request)
+                    await asyncio.sleep(_HANG_POLL_SECONDS)
+            finally:
+                self.hanging -= 1
             faults = self._faults(name)
         latency = float(_fault(faults, "latency_seconds", 0.0) or 0.0)
         if latency > 0:
