@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import aiohttp
 import pytest
 
@@ -11,13 +13,15 @@ from fakekubelet.certs import client_ssl_context
 from .test_serve_support import PAYLOAD, endpoint
 
 
-async def _get(url: str, ctx: object, headers: dict[str, str] | None = None) -> tuple[int, str]:
+async def _get(
+    url: str, ctx: ssl.SSLContext, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
     async with (
         aiohttp.ClientSession() as session,
         session.get(
             url,
             ssl=ctx,
-            headers=headers or {},  # type: ignore[arg-type]
+            headers=headers or {},
         ) as resp,
     ):
         return resp.status, await resp.text()
