@@ -125,7 +125,8 @@ _DNS1123_SUBDOMAIN = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 #: Kinds whose names may hold ``:`` (RBAC names such as ``system:auth-delegator``).
-_PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+_PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings",
+                       "apiservices"}
 _LABEL_NAMES = {"namespaces", "services"}
 
 _RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"

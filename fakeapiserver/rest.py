@@ -1,0 +1,698 @@
+"""HTTP layer: request parsing (RequestInfo), authn → authz → routing, resource verbs, watch.
+
+One catch-all aiohttp handler dispatches every request, so extension points (mounted path
+prefixes, virtual create handlers, subresource handlers) can be added while serving. Every
+failure is answered with a ``metav1.Status`` JSON body (never a stack trace); watch streams
+report errors as an ``ERROR`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from aiohttp import web
+
+from .discovery import aggregated_content_type, negotiate_aggregated
+from .kinds import Kind
+from .rbac import Attributes, Decision, UserInfo, forbidden_status
+from .selectors import (
+    FieldSelector,
+    LabelSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
+from .store import ApiError, Obj
+from .tables import row_bytes, table_bytes
+from .watch import (
+    StoredObject,
+    Watcher,
+    bookmark_line,
+    dumps,
+    encode_full,
+    encode_metadata,
+    error_line,
+)
+
+if TYPE_CHECKING:
+    from .app import APIServer
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+
+
+def parse_bool(value: str | None) -> bool:
+    """Go's strconv.ParseBool truthy spellings (kubernetes_asyncio sends ``True``)."""
+    return value is not None and value in _TRUE
+
+
+# ---------------------------------------------------------------------------- request info
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a request is about, parsed from method + path like kube-apiserver's RequestInfo."""
+
+    path: str
+    verb: str
+    resource_request: bool = False
+    api_prefix: str = ""
+    group: str = ""
+    version: str = ""
+    namespace: str = ""
+    resource: str = ""
+    subresource: str = ""
+    name: str = ""
+    parts: tuple[str, ...] = ()
+
+    def attributes(self, user: UserInfo) -> Attributes:
+        return Attributes(
+            user=user.name, groups=tuple(user.groups), verb=self.verb,
+            resource_request=self.resource_request, namespace=self.namespace,
+            api_group=self.group, api_version=self.version, resource=self.resource,
+            subresource=self.subresource, name=self.name, path=self.path, uid=user.uid,
+            extra=user.extra)
+
+
+_METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "GET": "get",
+                 "HEAD": "get", "DELETE": "delete"}
+
+
+def parse_request_info(method: str, path: str, query: dict[str, str] | Any) -> RequestInfo:
+    parts = tuple(p for p in path.strip("/").split("/") if p)
+    non_resource = RequestInfo(path=path, verb=method.lower())
+    if not parts or parts[0] not in ("api", "apis"):
+        return non_resource
+    prefix = parts[0]
+    rest = list(parts[1:])
+    group = ""
+    if prefix == "apis":
+        if not rest:
+            return non_resource
+        group = rest.pop(0)
+    if not rest:
+        return non_resource
+    version = rest.pop(0)
+    if not rest:
+        return non_resource
+    verb = _METHOD_VERBS.get(method, method.lower())
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in _NAMESPACE_SUBRESOURCES:
+            rest = rest[2:]
+    resource = rest[0]
+    name = rest[1] if len(rest) > 1 else ""
+    subresource = rest[2] if len(rest) > 2 else ""
+    if len(rest) > 3:
+        subresource = "/".join(rest[2:])
+    if not name:
+        if verb == "get":
+            verb = "watch" if parse_bool(query.get("watch")) else "list"
+        elif verb == "delete":
+            verb = "deletecollection"
+    return RequestInfo(path=path, verb=verb, resource_request=True, api_prefix=prefix,
+                       group=group, version=version, namespace=namespace, resource=resource,
+                       subresource=subresource, name=name, parts=parts)
+
+
+@dataclass
+class RequestContext:
+    """Everything a handler (built-in or an extension) needs about one request."""
+
+    request: web.Request
+    user: UserInfo
+    info: RequestInfo
+    attrs: Attributes
+    server: APIServer
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[RequestContext], Awaitable[web.StreamResponse]]
+#: A virtual create handler: (request body, context) → response object (sent with 201).
+CreateHandler = Callable[[Obj, RequestContext], Awaitable[Obj]]
+AuthorizerFn = Callable[[Attributes], "Decision | Awaitable[Decision]"]
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+def json_response(body: Obj | bytes, status: int = 200,
+                  content_type: str = JSON) -> web.Response:
+    data = body if isinstance(body, bytes) else dumps(body)
+    resp = web.Response(body=data, status=status)
+    resp.headers["Content-Type"] = content_type
+    return resp
+
+
+def status_response(err: ApiError) -> web.Response:
+    return json_response(err.status(), err.code)
+
+
+def success_status(kind: Kind, stored: StoredObject) -> Obj:
+    details: Obj = {"name": stored.name}
+    if kind.group:
+        details["group"] = kind.group
+    details["kind"] = kind.plural
+    details["uid"] = stored.obj.get("metadata", {}).get("uid", "")
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}
+
+
+def decode_body(raw: bytes, content_type: str, what: str = "request body") -> Any:
+    """JSON (or YAML for apply patches / YAML uploads) → Python; 400 on malformed input."""
+    ct = content_type.split(";")[0].strip().lower()
+    if not raw.strip():
+        raise ApiError.bad_request(f"the {what} is empty")
+    try:
+        if ct in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ApiError.bad_request(f"error decoding {what}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """The representation a GET asked for."""
+
+    table: str | None = None  # Table apiVersion (meta.k8s.io/v1 or v1beta1)
+    metadata_only: bool = False
+
+
+def negotiate(accept: str) -> Negotiated:
+    for media in accept.split(","):
+        pieces = [p.strip() for p in media.split(";")]
+        params = dict(p.partition("=")[::2] for p in pieces[1:])
+        kind = params.get("as")
+        if kind == "Table" and params.get("g") == "meta.k8s.io":
+            return Negotiated(table=f"meta.k8s.io/{params.get('v', 'v1')}")
+        if kind in ("PartialObjectMetadataList", "PartialObjectMetadata") and params.get(
+                "g") == "meta.k8s.io":
+            return Negotiated(metadata_only=True)
+        if pieces[0] in ("application/json", "*/*", "application/vnd.kubernetes.protobuf",
+                         "application/yaml") and not kind:
+            return Negotiated()
+    return Negotiated()
+
+
+# ---------------------------------------------------------------------------- dispatcher
+
+
+class RestHandler:
+    """The catch-all request handler bound to one APIServer."""
+
+    def __init__(self, server: APIServer) -> None:
+        self.server = server
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except ApiError as err:
+            return status_response(err)
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # never a stack trace to the client
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return status_response(ApiError(500, "InternalError",
+                                            f"Internal error occurred: {exc}"))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        server = self.server
+        user = await server.authenticator.authenticate(request)
+        info = parse_request_info(request.method, request.path, request.query)
+        attrs = info.attributes(user)
+        ctx = RequestContext(request, user, info, attrs, server)
+        mount = server.find_mount(request.path)
+        if mount is None or mount.authorize:
+            decision = server.authorizer(attrs)
+            if inspect.isawaitable(decision):
+                decision = await decision
+            assert isinstance(decision, Decision)
+            if not decision.allowed:
+                return json_response(forbidden_status(attrs, decision.reason), 403)
+        if mount is not None:
+            return await mount.handler(ctx)
+        if not info.resource_request:
+            return await self._non_resource(ctx)
+        return await self._resource(ctx)
+
+    # ------------------------------------------------------------------ non-resource
+    async def _non_resource(self, ctx: RequestContext) -> web.StreamResponse:
+        server = self.server
+        request = ctx.request
+        path = request.path.rstrip("/") or "/"
+        if request.method not in ("GET", "HEAD"):
+            raise ApiError.method_not_allowed()
+        if path == "/version":
+            return json_response(server.version_info())
+        if path in ("/healthz", "/livez", "/readyz"):
+            return self._health(path, request)
+        if path in ("/api", "/apis"):
+            return self._discovery_root(path == "/api", request)
+        parts = path.strip("/").split("/")
+        if parts[0] == "apis" and len(parts) == 2:
+            body = server.discovery.api_group(parts[1])
+            if body is None:
+                raise ApiError.not_found_path()
+            return json_response(body)
+        if parts[0] in ("api", "apis") and len(parts) in (2, 3):
+            group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
+            body = server.discovery.resource_list(group, version)
+            if body is None:
+                raise ApiError.not_found_path()
+            return json_response(body)
+        if path == "/":
+            paths = sorted({"/api", "/apis", "/healthz", "/livez", "/readyz", "/version"})
+            return json_response({"paths": paths})
+        raise ApiError.not_found_path()
+
+    def _health(self, path: str, request: web.Request) -> web.Response:
+        name = path.strip("/")
+        text = "ok"
+        if "verbose" in request.query:
+            checks = ["ping", "log", "etcd", "poststarthook/start-apiextensions-informers"]
+            text = "".join(f"[+]{c} ok\n" for c in checks) + f"{name} check passed\n"
+        resp = web.Response(text=text)
+        resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+    def _discovery_root(self, core: bool, request: web.Request) -> web.Response:
+        discovery = self.server.discovery
+        version = negotiate_aggregated(request.headers.get("Accept", ""),
+                                       discovery.kube_version)
+        if version is not None:
+            body = discovery.aggregated(core, version)
+            resp = json_response(body, content_type=aggregated_content_type(version))
+            resp.headers["Vary"] = "Accept"
+            return resp
+        if core:
+            return json_response(discovery.api_versions(self.server.address))
+        return json_response(discovery.api_group_list())
+
+    # ------------------------------------------------------------------ resources
+    def _kind_for(self, info: RequestInfo) -> Kind:
+        kind = self.server.registry.by_resource(info.group, info.version, info.resource)
+        if kind is None:
+            raise ApiError.not_found_path()
+        if info.namespace and not kind.namespaced and kind.plural != "namespaces":
+            raise ApiError.not_found_path()
+        return kind
+
+    async def _resource(self, ctx: RequestContext) -> web.StreamResponse:
+        info = ctx.info
+        if info.api_prefix == "api" and info.version != "v1":
+            raise ApiError.not_found_path()
+        kind = self._kind_for(info)
+        namespace = info.namespace if kind.namespaced else ""
+        if kind.plural == "namespaces" and not kind.group and info.name == "" and info.namespace:
+            # /api/v1/namespaces/<name> parsed as namespace-only: it is a namespace object
+            info = RequestInfo(**{**info.__dict__, "name": info.namespace,
+                                  "verb": _METHOD_VERBS.get(ctx.request.method, "get")})
+            ctx.info = info
+        if kind.plural == "namespaces" and not kind.group:
+            namespace = ""
+        if info.subresource:
+            return await self._subresource(ctx, kind, namespace)
+        method = ctx.request.method
+        if kind.virtual:
+            if method != "POST" or info.name:
+                raise ApiError.method_not_allowed()
+            return await self._virtual_create(ctx, kind)
+        if info.name:
+            if method in ("GET", "HEAD"):
+                return self._get(ctx, kind, namespace)
+            if method == "PUT":
+                return await self._update(ctx, kind, namespace)
+            if method == "PATCH":
+                return await self._patch(ctx, kind, namespace)
+            if method == "DELETE":
+                return await self._delete(ctx, kind, namespace)
+            raise ApiError.method_not_allowed()
+        if method in ("GET", "HEAD"):
+            if info.verb == "watch":
+                return await self._watch(ctx, kind, namespace)
+            return self._list(ctx, kind, namespace)
+        if method == "POST":
+            return await self._create(ctx, kind, namespace)
+        if method == "DELETE":
+            return await self._delete_collection(ctx, kind, namespace)
+        raise ApiError.method_not_allowed()
+
+    def _selectors(self, ctx: RequestContext, kind: Kind) -> tuple[LabelSelector, FieldSelector]:
+        query = ctx.request.query
+        try:
+            labels = parse_label_selector(query.get("labelSelector"))
+            fields = parse_field_selector(query.get("fieldSelector"), kind)
+        except SelectorError as exc:
+            raise ApiError.bad_request(str(exc)) from None
+        return labels, fields
+
+    def _object_bytes(self, kind: Kind, stored: StoredObject, neg: Negotiated) -> bytes:
+        if neg.table:
+            return table_bytes(kind, [stored], self.server.clock(), stored.rv,
+                               include=ctx_include(None), api_version=neg.table)
+        if neg.metadata_only:
+            return stored.metadata_raw
+        return stored.raw
+
+    def _get(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        stored = self.server.store.get_stored(kind, ctx.info.name, namespace or None)
+        neg = negotiate(ctx.request.headers.get("Accept", ""))
+        if neg.table:
+            body = table_bytes(kind, [stored], self.server.clock(), stored.rv,
+                               include=ctx_include(ctx), api_version=neg.table)
+            return json_response(body)
+        return json_response(self._object_bytes(kind, stored, neg))
+
+    def _list(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        query = ctx.request.query
+        labels, fields = self._selectors(ctx, kind)
+        try:
+            limit = int(query.get("limit") or 0)
+        except ValueError:
+            raise ApiError.bad_request(
+                f'limit: Invalid value: "{query.get("limit")}": must be an integer') from None
+        result = self.server.store.list_stored(kind, namespace or None, labels, fields,
+                                               max(limit, 0), query.get("continue") or None)
+        neg = negotiate(ctx.request.headers.get("Accept", ""))
+        if neg.table:
+            body = table_bytes(kind, result.items, self.server.clock(), result.resource_version,
+                               result.continue_token, ctx_include(ctx), neg.table)
+            return json_response(body)
+        meta: Obj = {"resourceVersion": str(result.resource_version)}
+        if result.continue_token:
+            meta["continue"] = result.continue_token
+        if neg.metadata_only:
+            head = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta}
+            items = b",".join(s.metadata_raw for s in result.items)
+        else:
+            head = {"kind": kind.list_kind, "apiVersion": kind.api_version, "metadata": meta}
+            items = b",".join(s.raw for s in result.items)
+        return json_response(dumps(head)[:-1] + b',"items":[' + items + b"]}")
+
+    async def _read_object(self, ctx: RequestContext, kind: Kind) -> Obj:
+        raw = await ctx.request.read()
+        body = decode_body(raw, ctx.request.headers.get("Content-Type", JSON))
+        if not isinstance(body, dict):
+            raise ApiError.bad_request(f"the body of the request must be a {kind.kind} object, "
+                                       f"not {type(body).__name__}")
+        return body
+
+    async def _create(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        body = await self._read_object(ctx, kind)
+        if kind.namespaced and not namespace:
+            raise ApiError.not_found_path()
+        stored = self.server.store.create_stored(kind, body, namespace or None)
+        return json_response(stored.raw, 201)
+
+    async def _update(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        body = await self._read_object(ctx, kind)
+        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+        if meta is not None and meta.get("name") not in (None, ctx.info.name):
+            raise ApiError.bad_request("the name of the object "
+                                       f"({meta.get('name')}) does not match the name on the "
+                                       f"URL ({ctx.info.name})")
+        body.setdefault("metadata", {})["name"] = ctx.info.name
+        stored = self.server.store.update_stored(kind, body, None, namespace or None)
+        return json_response(stored.raw)
+
+    async def _patch(self, ctx: RequestContext, kind: Kind, namespace: str,
+                     subresource: str | None = None) -> web.Response:
+        content_type = ctx.request.headers.get("Content-Type", "")
+        raw = await ctx.request.read()
+        patch = decode_body(raw, content_type, "patch")
+        stored = self.server.store.patch_stored(kind, ctx.info.name, patch, content_type,
+                                                namespace or None, subresource)
+        return json_response(stored.raw)
+
+    async def _delete(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        options = await self._delete_options(ctx)
+        propagation = ctx.request.query.get("propagationPolicy") or options.get(
+            "propagationPolicy")
+        stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
+                                                 options.get("preconditions"), propagation)
+        if kind.key in ("/pods", "/namespaces"):
+            return json_response(stored.raw)
+        return json_response(success_status(kind, stored))
+
+    async def _delete_options(self, ctx: RequestContext) -> Obj:
+        raw = await ctx.request.read()
+        if not raw.strip():
+            return {}
+        options = decode_body(raw, JSON, "DeleteOptions")
+        if not isinstance(options, dict):
+            raise ApiError.bad_request("DeleteOptions must be an object")
+        return options
+
+    async def _delete_collection(self, ctx: RequestContext, kind: Kind, namespace: str
+                                 ) -> web.Response:
+        labels, fields = self._selectors(ctx, kind)
+        store = self.server.store
+        result = store.list_stored(kind, namespace or None, labels, fields)
+        deleted = []
+        for item in result.items:
+            try:
+                deleted.append(store.delete_stored(kind, item.name, item.namespace or None))
+            except ApiError:
+                continue
+        head = {"kind": kind.list_kind, "apiVersion": kind.api_version,
+                "metadata": {"resourceVersion": str(store.resource_version)}}
+        return json_response(dumps(head)[:-1] + b',"items":['
+                             + b",".join(s.raw for s in deleted) + b"]}")
+
+    async def _virtual_create(self, ctx: RequestContext, kind: Kind) -> web.Response:
+        handler = self.server.create_handler(kind)
+        if handler is None:
+            raise ApiError.not_found_path()
+        body = await self._read_object(ctx, kind)
+        result = await handler(body, ctx)
+        result.setdefault("kind", kind.kind)
+        result.setdefault("apiVersion", kind.api_version)
+        return json_response(result, 201)
+
+    async def _subresource(self, ctx: RequestContext, kind: Kind, namespace: str
+                           ) -> web.StreamResponse:
+        sub = ctx.info.subresource
+        if kind.subresource(sub) is None:
+            raise ApiError.not_found_path()
+        handler = self.server.subresource_handler(kind, sub)
+        if handler is not None:
+            return await handler(ctx)
+        method = ctx.request.method
+        store = self.server.store
+        if sub == "status":
+            if method in ("GET", "HEAD"):
+                return json_response(store.get_stored(kind, ctx.info.name, namespace).raw)
+            if method == "PUT":
+                body = await self._read_object(ctx, kind)
+                body.setdefault("metadata", {})["name"] = ctx.info.name
+                stored = store.update_stored(kind, body, "status", namespace or None)
+                return json_response(stored.raw)
+            if method == "PATCH":
+                return await self._patch(ctx, kind, namespace, "status")
+            raise ApiError.method_not_allowed()
+        if sub == "scale":
+            return await self._scale(ctx, kind, namespace)
+        if sub == "log" and method == "GET":
+            store.get_stored(kind, ctx.info.name, namespace)
+            resp = web.Response(text="")
+            resp.headers["Content-Type"] = "text/plain"
+            return resp
+        raise ApiError.method_not_allowed()
+
+    async def _scale(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        store = self.server.store
+        stored = store.get_stored(kind, ctx.info.name, namespace)
+        method = ctx.request.method
+        if method in ("GET", "HEAD"):
+            return json_response(scale_object(stored.obj))
+        if method not in ("PUT", "PATCH"):
+            raise ApiError.method_not_allowed()
+        raw = await ctx.request.read()
+        content_type = ctx.request.headers.get("Content-Type", JSON)
+        body = decode_body(raw, content_type, "scale")
+        if method == "PATCH":
+            from .patch import PatchError, apply_patch
+
+            try:
+                scale = apply_patch(scale_object(stored.obj), body, content_type)
+            except PatchError as exc:
+                raise ApiError.bad_request(str(exc)) from None
+        else:
+            scale = body
+        replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ApiError.invalid(kind, ctx.info.name, "spec.replicas",
+                                   f"Invalid value: {replicas}: must be greater than or equal "
+                                   "to 0")
+        sent_rv = ((scale.get("metadata") or {}).get("resourceVersion") if isinstance(
+            scale, dict) else None)
+        if method == "PUT" and sent_rv not in (None, "") and str(sent_rv) != str(stored.rv):
+            raise ApiError.conflict(kind, ctx.info.name)
+
+        def set_replicas(obj: Obj) -> None:
+            obj.setdefault("spec", {})["replicas"] = replicas
+
+        updated = store.mutate(kind, ctx.info.name, namespace or None, set_replicas)
+        return json_response(scale_object(updated))
+
+    # ------------------------------------------------------------------ watch
+    async def _watch(self, ctx: RequestContext, kind: Kind, namespace: str
+                     ) -> web.StreamResponse:
+        request = ctx.request
+        query = request.query
+        labels, fields = self._selectors(ctx, kind)
+        neg = negotiate(request.headers.get("Accept", ""))
+        server = self.server
+        try:
+            timeout = float(query.get("timeoutSeconds") or server.watch_timeout)
+        except ValueError:
+            raise ApiError.bad_request("timeoutSeconds must be a number") from None
+        bookmarks = parse_bool(query.get("allowWatchBookmarks"))
+        initial_events = parse_bool(query.get("sendInitialEvents"))
+        rv = query.get("resourceVersion")
+        if initial_events:
+            rv = "0"
+        encoder: Callable[[str, StoredObject], bytes] = encode_full
+        if neg.table:
+            encoder = _table_encoder(kind, server, ctx_include(ctx), neg.table)
+        elif neg.metadata_only:
+            encoder = encode_metadata
+
+        response = web.StreamResponse(status=200)
+        response.headers["Content-Type"] = JSON
+        response.enable_chunked_encoding()
+        try:
+            watcher = server.store.watch(kind, namespace or None, labels, fields, rv, encoder)
+        except ApiError as err:
+            if err.code != 410:
+                raise
+            await response.prepare(request)
+            await response.write(error_line(err.status()))
+            await response.write_eof()
+            return response
+        await response.prepare(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        interval = server.bookmark_interval
+        next_bookmark = loop.time() + interval
+        try:
+            if initial_events:
+                line = bookmark_line(kind, server.store.resource_version, neg.metadata_only)
+                marked = json.loads(line)
+                marked["object"]["metadata"]["annotations"] = {
+                    "k8s.io/initial-events-end": "true"}
+                watcher.push_line(dumps(marked) + b"\n")
+            await self._pump(response, watcher, deadline, next_bookmark if bookmarks else None,
+                             interval, kind, neg.metadata_only)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            watcher.close()
+        try:
+            await response.write_eof()
+        except (ConnectionResetError, ConnectionError, RuntimeError):
+            pass
+        return response
+
+    async def _pump(self, response: web.StreamResponse, watcher: Watcher, deadline: float,
+                    next_bookmark: float | None, interval: float, kind: Kind,
+                    metadata_only: bool) -> None:
+        loop = asyncio.get_running_loop()
+        queue = watcher.queue
+        while True:
+            now = loop.time()
+            if now >= deadline:
+                return
+            wait_until = deadline if next_bookmark is None else min(deadline, next_bookmark)
+            try:
+                item = await asyncio.wait_for(queue.get(), max(0.0, wait_until - now))
+            except TimeoutError:
+                if next_bookmark is not None and loop.time() >= next_bookmark:
+                    await response.write(bookmark_line(
+                        kind, self.server.store.resource_version, metadata_only))
+                    next_bookmark = loop.time() + interval
+                continue
+            if item is None:
+                return
+            chunk = [item]
+            while not queue.empty():
+                more = queue.get_nowait()
+                if more is None:
+                    await response.write(b"".join(chunk))
+                    return
+                chunk.append(more)
+                if len(chunk) >= 512:
+                    break
+            await response.write(b"".join(chunk))
+
+
+def ctx_include(ctx: RequestContext | None) -> str:
+    if ctx is None:
+        return "Metadata"
+    value = ctx.request.query.get("includeObject") or "Metadata"
+    return value if value in ("None", "Object", "Metadata") else "Metadata"
+
+
+def _table_encoder(kind: Kind, server: APIServer, include: str, api_version: str
+                   ) -> Callable[[str, StoredObject], bytes]:
+    first = [True]
+
+    def encode(event_type: str, stored: StoredObject) -> bytes:
+        body = table_bytes(kind, [stored], server.clock(), stored.rv, include=include,
+                           api_version=api_version, with_columns=first[0])
+        first[0] = False
+        return b'{"type":"' + event_type.encode() + b'","object":' + body + b"}\n"
+
+    return encode
+
+
+def scale_object(obj: Obj) -> Obj:
+    """The autoscaling/v1 Scale view of a workload."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = spec.get("selector") or {}
+    labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                           "creationTimestamp") if k in meta},
+        "spec": {"replicas": int(spec.get("replicas", 1))},
+        "status": {"replicas": int(status.get("replicas", 0)),
+                   "selector": ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))},
+    }
+
+
+__all__ = [
+    "AuthorizerFn",
+    "CreateHandler",
+    "Handler",
+    "RequestContext",
+    "RequestInfo",
+    "RestHandler",
+    "json_response",
+    "parse_bool",
+    "parse_request_info",
+    "row_bytes",
+    "status_response",
+]
