@@ -129,7 +129,12 @@ class APIServer:
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", RestHandler(self))
+        rest = RestHandler(self)
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await rest(request)
+
+        app.router.add_route("*", "/{tail:.*}", handle)
         return app
 
     async def start(self) -> None:

@@ -129,6 +129,12 @@ _PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebind
                        "apiservices"}
 _LABEL_NAMES = {"namespaces", "services"}
 
+#: Top-level fields that must be maps of strings, per kind (decode errors upstream).
+_STRING_MAPS: dict[str, tuple[str, ...]] = {
+    "/configmaps": ("data",),
+    "/secrets": ("data", "stringData"),
+}
+
 _RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -403,6 +409,14 @@ class Store:
                     isinstance(v, str) for v in values.values()):
                 raise ApiError.bad_request(
                     f"metadata.{field} must be a map of string keys to string values")
+        for field in _STRING_MAPS.get(kind.key, ()):
+            values = obj.get(field)
+            if values is not None and (not isinstance(values, dict) or not all(
+                    isinstance(v, str) for v in values.values())):
+                raise ApiError.bad_request(
+                    f'{kind.kind} in version "{kind.version}" cannot be handled as a '
+                    f"{kind.kind}: json: cannot unmarshal into Go struct field "
+                    f"{kind.kind}.{field} of type map[string]string")
         api_version = obj.get("apiVersion")
         if api_version not in (None, "", kind.api_version) or obj.get("kind") not in (
                 None, "", kind.kind):
