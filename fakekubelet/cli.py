@@ -1,0 +1,241 @@
+"""``fakekubelet``: serve a simulated kubelet fleet until SIGINT/SIGTERM.
+
+Contract (other parts and outside checks rely on it): bad arguments or a bad spec exit 2 with
+ONE line on stderr (``fakekubelet: error: <where>: <reason>``); before ``fakekubelet: N nodes
+listening`` is printed (flushed) on stdout the state dir holds ``ca.crt``, ``client.crt``,
+``client.key``, ``nodes.json`` and ``control.json``; SIGINT/SIGTERM stop it with exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from fakekubelet.certs import CERT_MODES
+
+__all__ = ["build_cluster", "main", "parse_args"]
+
+PROG = "fakekubelet"
+
+EXAMPLES = """\
+examples:
+  # 3 nodes x 4 pods, CA-signed kubelet certificates, state files in ./state
+  fakekubelet --nodes 3 --pods-per-node 4 --cert-mode ca-signed --state-dir ./state
+
+  # kind-like kubelets (no IP SANs) on 127.9.0.1, 127.9.0.2, ...
+  fakekubelet --nodes 2 --pods-per-node 10 --cert-mode no-ip-san --state-dir /tmp/fk \\
+      --address-base 127.9.0.1
+
+  # a fleet spec file; flags override its top-level counts
+  fakekubelet --config examples/fleet.yaml --nodes 50 --state-dir /tmp/fk --seed 7
+
+  # then scrape a node the way metrics-server does
+  curl --cacert /tmp/fk/ca.crt --cert /tmp/fk/client.crt --key /tmp/fk/client.key \\
+      https://127.9.0.1:10250/metrics/resource
+
+cert modes: """ + ", ".join(CERT_MODES)
+
+
+class UsageError(Exception):
+    """A bad argument or spec: reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive(flag: str, minimum: int) -> Any:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            what = "a positive integer" if minimum > 0 else "a non-negative integer"
+            raise UsageError(f"{flag}: expected {what}, got {text!r}".replace("'", '"'))
+        return value
+
+    return convert
+
+
+def _cert_mode(text: str) -> str:
+    if text not in CERT_MODES:
+        raise UsageError(f'--cert-mode: expected one of {", ".join(CERT_MODES)}, got "{text}"')
+    return text
+
+
+def _address_base(text: str) -> str:
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise UsageError(f'--address-base: expected an IPv4 address, got "{text}"') from None
+    if address not in ipaddress.IPv4Network("127.0.0.0/8"):
+        raise UsageError(
+            f'--address-base: expected a loopback address in 127.0.0.0/8, got "{text}"'
+        )
+    return text
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = _Parser(
+        prog=PROG,
+        description="Serve a fleet of simulated kubelets, each on its own loopback address.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--nodes",
+        type=_positive("--nodes", 1),
+        default=None,
+        metavar="N",
+        help="number of nodes (default 3, or the spec's count)",
+    )
+    parser.add_argument(
+        "--pods-per-node",
+        type=_positive("--pods-per-node", 0),
+        default=None,
+        metavar="P",
+        help="pods per node (default 10, or the spec's)",
+    )
+    parser.add_argument(
+        "--cert-mode",
+        type=_cert_mode,
+        default=None,
+        metavar="MODE",
+        help="kubelet serving certificate mode for every node (default "
+        "ca-signed): " + ", ".join(CERT_MODES),
+    )
+    parser.add_argument(
+        "--state-dir",
+        required=True,
+        metavar="DIR",
+        help="where ca.crt, client.crt/.key, nodes.json, control.json go",
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="fleet spec (YAML); flags override its top-level counts",
+    )
+    parser.add_argument(
+        "--address-base",
+        type=_address_base,
+        default=None,
+        metavar="IP",
+        help="first node address (default 127.1.0.1)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_positive("--seed", 0),
+        default=None,
+        metavar="S",
+        help="random seed: same seed, same fleet",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve anyone (no client certificate or token needed)",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
+    return parser.parse_args(argv)
+
+
+def build_cluster(args: argparse.Namespace) -> Any:
+    """The cluster the flags and the spec describe (raises ``UsageError`` on a bad spec)."""
+    from fakekubelet.cluster import Cluster
+    from fakekubelet.spec import SpecError, load_spec
+
+    overrides: dict[str, Any] = {}
+    if args.nodes is not None:
+        overrides["nodes"] = args.nodes
+    if args.pods_per_node is not None:
+        overrides["pods_per_node"] = args.pods_per_node
+    if args.cert_mode is not None:
+        overrides["cert_mode"] = args.cert_mode
+    if args.address_base is not None:
+        overrides["address_base"] = args.address_base
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    try:
+        if args.config:
+            spec = load_spec(args.config)
+            return Cluster.from_spec(spec, **overrides)
+        overrides.setdefault("nodes", 3)
+        overrides.setdefault("pods_per_node", 10)
+        overrides.setdefault("cert_mode", "ca-signed")
+        overrides.setdefault("address_base", "127.1.0.1")
+        return Cluster.generate(**overrides)
+    except SpecError as err:
+        raise UsageError(str(err)) from None
+    except (ValueError, OSError) as err:
+        where = f"{args.config}: " if args.config and str(args.config) not in str(err) else ""
+        raise UsageError(f"{where}{err}") from None
+
+
+async def serve(args: argparse.Namespace, cluster: Any) -> int:
+    from fakekubelet.fleet import Fleet
+
+    state_dir = Path(args.state_dir)
+    fleet = Fleet(cluster, state_dir, auth=not args.no_auth)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await fleet.start()
+    except OSError as err:
+        await fleet.stop()
+        print(f"{PROG}: error: cannot listen: {err}", file=sys.stderr, flush=True)
+        return 1
+    print(
+        f"{PROG}: control endpoint {fleet.control_url}, state in {state_dir} "
+        f"(started in {fleet.startup_seconds:.2f}s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    print(f"{PROG}: {len(cluster.nodes)} nodes listening", flush=True)
+    await stop.wait()
+    await fleet.stop()
+    print(f"{PROG}: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        state_dir = Path(args.state_dir)
+        if state_dir.exists() and not state_dir.is_dir():
+            raise UsageError(f"--state-dir: {state_dir} exists and is not a directory")
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"--state-dir: cannot create {state_dir}: {err.strerror}") from None
+        cluster = build_cluster(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname).1s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(serve(args, cluster))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+"""The fleet's loopback control endpoint: the Python operations over HTTP + JSON.
+
+Every route validates its whole input before changing anything; bad input answers
+``400 {"error": "<field>: <reason>"}`` and leaves the cluster untouched; an unknown node or
+pod answers ``404 {"error": ...}``. Routes (documented with examples in docs/fakekubelet.md):
+
+====== ============================================== ===========================================
+GET    /healthz                                        ``ok``
+GET    /nodes                                          every node with address, port, faults
+GET    /nodes/{name}                                   one node
+POST   /nodes                                          add a node
+DELETE /nodes/{name}                                   remove a node (its listener closes)
+PUT    /nodes/{name}/faults                            JSON merge into the node's faults
+PUT    /nodes/{name}/address                           ``{"address": "127.x.y.z"}`` (rebinds)
+POST   /pods                                           add a pod
+DELETE /pods/{namespace}/{name}                        remove a pod
+PUT    /pods/{namespace}/{name}/containers/{c}/workload  replace a container's workload
+POST   /pods/{namespace}/{name}/containers/{c}/restart   restart a container
+PUT    /churn                                          replace the churn settings
+POST   /clock/advance                                  ``{"seconds": s}`` (virtual clock only)
+GET    /truth?at=<unix seconds|RFC 3339>               true usage of nodes, pods, containers
+POST   /truth/window                                   mean CPU over a window, memory at its end
+====== ============================================== ===========================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import ipaddress
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from fakekubelet.fleet import Fleet
+
+__all__ = ["BadRequest", "ControlServer", "NotFound", "merge_faults"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(Exception):
+    """Invalid input: answered 400 with ``{"error": str(self)}``."""
+
+
+class NotFound(Exception):
+    """Unknown node or pod: answered 404."""
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(data, indent=1) + "\n", content_type="application/json"
+    )
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses and enums as JSON with camelCase keys."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            _camel(f.name): to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "value") and type(value).__module__ != "builtins":
+        return to_jsonable(value.value)
+    return value
+
+
+def _check_type(field: str, type_text: str, value: Any) -> Any:
+    """Validate ``value`` against a dataclass field's (string) annotation."""
+    options = [t.strip() for t in str(type_text).split("|")]
+    if value is None:
+        if "None" in options or "Optional" in str(type_text):
+            return None
+        raise BadRequest(f"{field}: must not be null")
+    for option in options:
+        if option == "bool" and isinstance(value, bool):
+            return value
+        if option == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option == "str" and isinstance(value, str):
+            return value
+        if option.startswith(("list", "tuple", "frozenset", "set")) and isinstance(value, list):
+            return type(value)(value) if option.startswith("list") else tuple(value)
+    raise BadRequest(f"{field}: expected {type_text}, got {json.dumps(value)}")
+
+
+def merge_faults(current: Any, changes: Any) -> dict[str, Any]:
+    """Validate a JSON merge of ``changes`` into the faults dataclass ``current``.
+
+    Keys may be snake_case (``latency_seconds``) or camelCase (``latencySeconds``). Returns the
+    validated snake_case changes; raises ``BadRequest`` naming the first bad field.
+    """
+    if not isinstance(changes, dict):
+        raise BadRequest("body: expected a JSON object of fault settings")
+    if not dataclasses.is_dataclass(current):
+        raise BadRequest("faults: this node's faults cannot be changed")
+    fields = {f.name: f for f in dataclasses.fields(current)}
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        name = key if key in fields else _snake(key)
+        if name not in fields:
+            known = ", ".join(_camel(n) for n in fields)
+            raise BadRequest(f"faults.{key}: unknown fault; expected one of {known}")
+        value = _check_type(f"faults.{key}", str(fields[name].type), value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise BadRequest(f"faults.{key}: must not be negative, got {value}")
+        out[name] = value
+    status = out.get("http_status")
+    if status is not None and not 100 <= int(status) <= 599:
+        raise BadRequest(f"faults.httpStatus: expected an HTTP status 100-599, got {status}")
+    return out
+
+
+def parse_instant(text: str, field: str = "at") -> float:
+    """Unix seconds from ``1711467600.5`` or RFC 3339 ``2024-03-26T15:40:00Z``."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(
+            f"{field}: expected Unix seconds or an RFC 3339 time, got {json.dumps(text)}"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed.timestamp()
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: Any, field: str) -> float:
+    """Seconds from a number or a Go duration string (``15s``, ``1m0s``, ``14.998s``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value:
+        pos, total = 0, 0.0
+        for match in _DURATION.finditer(value):
+            if match.start() != pos:
+                break
+            total += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if pos == len(value):
+            return total
+    raise BadRequest(
+        f"{field}: expected seconds or a duration such as 15s, got {json.dumps(value)}"
+    )
+
+
+async def _body(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BadRequest(f"body: not valid JSON ({err})") from None
+
+
+class Unsupported(Exception):
+    """The cluster model offers no such operation: answered 501."""
+
+
+class ClusterOps:
+    """The operations, validated, on the fleet's cluster (the same ones Python callers use)."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.cluster = fleet.cluster
+
+    def _get_node(self, name: str) -> Any:
+        node = self.cluster.nodes.get(name)
+        if node is None:
+            raise NotFound(f'node "{name}" not found')
+        return node
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        fn = getattr(self.cluster, method, None)
+        if fn is None:
+            raise Unsupported(f"the cluster model has no {method}()")
+        try:
+            return fn(*args, **kwargs)
+        except KeyError as err:
+            raise NotFound(f"{err.args[0] if err.args else err} not found") from None
+        except (ValueError, TypeError) as err:
+            raise BadRequest(str(err)) from None
+
+    def node(self, name: str) -> dict[str, Any]:
+        node = self._get_node(name)
+        return {
+            "name": name,
+            "address": self.fleet.node_address(name),
+            "port": self.fleet.node_port(name),
+            "certMode": self.fleet.node_cert_mode(name),
+            "listening": self.fleet.server.is_listening(name),
+            "url": self.fleet.url(name),
+            "kubeletVersion": getattr(node, "kubelet_version", None),
+            "faults": to_jsonable(getattr(node, "faults", None)),
+        }
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return [self.node(name) for name in sorted(self.cluster.nodes)]
+
+    def set_faults(self, name: str, changes: Any) -> None:
+        node = self._get_node(name)
+        valid = merge_faults(node.faults, changes)
+        setter = getattr(self.cluster, "set_faults", None)
+        if setter is not None:
+            setter(name, **valid)
+        else:
+            for key, value in valid.items():
+                setattr(node.faults, key, value)
+
+    def set_address(self, name: str, address: str) -> None:
+        self._get_node(name)
+        self._call("set_node_address", name, address)
+
+    def add_node(self, body: Any) -> str:
+        raise Unsupported("adding nodes is not available yet")
+
+    def remove_node(self, name: str) -> None:
+        self._get_node(name)
+        self._call("remove_node", name)
+
+    def add_pod(self, body: Any) -> Any:
+        raise Unsupported("adding pods is not available yet")
+
+    def remove_pod(self, namespace: str, name: str) -> None:
+        self._call("remove_pod", namespace, name)
+
+    def set_workload(self, namespace: str, name: str, container: str, body: Any) -> Any:
+        raise Unsupported("changing workloads is not available yet")
+
+    def restart(self, namespace: str, name: str, container: str) -> Any:
+        return to_jsonable(self._call("restart_container", namespace, name, container))
+
+    def set_churn(self, body: Any) -> Any:
+        raise Unsupported("changing churn is not available yet")
+
+    def advance(self, seconds: float) -> Any:
+        raise Unsupported("advancing the clock is not available yet")
+
+    def truth(self, at: float | None) -> Any:
+        raise Unsupported("ground truth is not available yet")
+
+    def truth_window(self, kind: str, namespace: str, name: str, start: float, end: float) -> Any:
+        raise Unsupported("ground truth is not available yet")
+
+
+class ControlServer:
+    """The aiohttp app behind ``control.json``; cluster operations go through ``ops``."""
+
+    def __init__(self, fleet: Fleet, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fleet = fleet
+        self.ops = ClusterOps(fleet)
+        self.host = host
+        self.port = port
+        self.url = ""
+        app = web.Application(middlewares=[self._errors])
+        r = app.router
+        r.add_get("/healthz", self._healthz)
+        r.add_get("/nodes", self._nodes)
+        r.add_post("/nodes", self._add_node)
+        r.add_get("/nodes/{name}", self._node)
+        r.add_delete("/nodes/{name}", self._remove_node)
+        r.add_put("/nodes/{name}/faults", self._faults)
+        r.add_put("/nodes/{name}/address", self._address)
+        r.add_post("/pods", self._add_pod)
+        r.add_delete("/pods/{namespace}/{name}", self._remove_pod)
+        r.add_put("/pods/{namespace}/{name}/containers/{container}/workload", self._workload)
+        r.add_post("/pods/{namespace}/{name}/containers/{container}/restart", self._restart)
+        r.add_put("/churn", self._churn)
+        r.add_post("/clock/advance", self._advance)
+        r.add_get("/truth", self._truth)
+        r.add_post("/truth/window", self._truth_window)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+
+    async def start(self) -> str:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1])
+        self.url = f"http://{self.host}:{self.port}"
+        return self.url
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BadRequest as err:
+            return _json({"error": str(err)}, 400)
+        except NotFound as err:
+            return _json({"error": str(err)}, 404)
+        except Unsupported as err:
+            return _json({"error": str(err)}, 501)
+
+    async def _settle(self) -> None:
+        self.fleet.changed()
+        await self.fleet.settled()
+
+    # ------------------------------------------------------------------ routes
+
+    async def _healthz(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def _nodes(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.ops.nodes())
+
+    async def _node(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.ops.node(request.match_info["name"]))
+
+    async def _add_node(self, request: web.Request) -> web.StreamResponse:
+        name = self.ops.add_node(await _body(request))
+        await self._settle()
+        return _json(self.ops.node(name), 201)
+
+    async def _remove_node(self, request: web.Request) -> web.StreamResponse:
+        self.ops.remove_node(request.match_info["name"])
+        await self._settle()
+        return _json({"deleted": request.match_info["name"]})
+
+    async def _faults(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.ops.set_faults(name, await _body(request))
+        await self._settle()
+        return _json(self.ops.node(name))
+
+    async def _address(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        body = await _body(request)
+        address = body.get("address") if isinstance(body, dict) else None
+        if not isinstance(address, str):
+            raise BadRequest('address: expected a string such as "127.1.0.9"')
+        try:
+            ip = ipaddress.IPv4Address(address)
+        except ValueError:
+            raise BadRequest(
+                f"address: expected an IPv4 address, got {json.dumps(address)}"
+            ) from None
+        if not ip.is_loopback:
+            raise BadRequest(f"address: must be in 127.0.0.0/8, got {json.dumps(address)}")
+        self.ops.set_address(name, address)
+        await self._settle()
+        return _json(self.ops.node(name))
+
+    async def _add_pod(self, request: web.Request) -> web.StreamResponse:
+        pod = self.ops.add_pod(await _body(request))
+        await self._settle()
+        return _json(pod, 201)
+
+    async def _remove_pod(self, request: web.Request) -> web.StreamResponse:
+        ns, name = request.match_info["namespace"], request.match_info["name"]
+        self.ops.remove_pod(ns, name)
+        await self._settle()
+        return _json({"deleted": f"{ns}/{name}"})
+
+    async def _workload(self, request: web.Request) -> web.StreamResponse:
+        m = request.match_info
+        result = self.ops.set_workload(
+            m["namespace"], m["name"], m["container"], await _body(request)
+        )
+        return _json(result)
+
+    async def _restart(self, request: web.Request) -> web.StreamResponse:
+        m = request.match_info
+        return _json(self.ops.restart(m["namespace"], m["name"], m["container"]))
+
+    async def _churn(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.ops.set_churn(await _body(request)))
+
+    async def _advance(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        if not isinstance(body, dict) or "seconds" not in body:
+            raise BadRequest("seconds: required (number of seconds or a duration such as 15s)")
+        seconds = parse_duration(body["seconds"], "seconds")
+        if seconds < 0:
+            raise BadRequest(f"seconds: must not be negative, got {body['seconds']}")
+        result = self.ops.advance(seconds)
+        await self._settle()
+        return _json(result)
+
+    async def _truth(self, request: web.Request) -> web.StreamResponse:
+        at = request.query.get("at")
+        instant = parse_instant(at) if at else None
+        return _json(self.ops.truth(instant))
+
+    async def _truth_window(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("body: expected a JSON object")
+        kind = body.get("kind")
+        if kind not in ("node", "pod"):
+            raise BadRequest(f'kind: expected "node" or "pod", got {json.dumps(kind)}')
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise BadRequest("name: required")
+        namespace = body.get("namespace") or ""
+        if kind == "pod" and not namespace:
+            raise BadRequest("namespace: required for a pod")
+        if "timestamp" not in body:
+            raise BadRequest("timestamp: required")
+        end = parse_instant(str(body["timestamp"]), "timestamp")
+        window = parse_duration(body.get("window"), "window")
+        return _json(self.ops.truth_window(kind, namespace, name, end - window, end))
