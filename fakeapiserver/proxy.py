@@ -279,3 +279,114 @@ def split_group_version(path: str) -> tuple[str, str] | None:
 
 def user_groups(user: UserInfo) -> Sequence[str]:
     return user.groups
+
+
+# ------------------------------------------------------------------------------ wiring
+
+
+class AggregationWiring:
+    """The aggregation layer on an APIServer: proxy mounts, availability, discovery."""
+
+    def __init__(self, server: Any, *, use_endpointslices: bool | None = None) -> None:
+        from fakeapiserver.aggdiscovery import AggregatedDiscoveryManager
+        from fakeapiserver.aggregation import AvailabilityController, DiscoveryProber
+
+        self.server = server
+        version = tuple(server.kube_version)
+        if use_endpointslices is None:
+            use_endpointslices = version >= (1, 33)
+        self.use_endpointslices = use_endpointslices
+        crt = str(server.state_dir / "front-proxy-client.crt")
+        key = str(server.state_dir / "front-proxy-client.key")
+
+        def load(ctx: ssl.SSLContext) -> None:
+            ctx.load_cert_chain(crt, key)
+
+        self.tls = FrontProxyTLS(load)
+        self.proxy = AggregationProxy(
+            server.store,
+            self.tls,
+            use_endpointslices=use_endpointslices,
+            send_uid=version >= (1, 33),
+        )
+        probe_ctx = ssl.create_default_context()
+        probe_ctx.check_hostname = False
+        probe_ctx.verify_mode = ssl.CERT_NONE
+        load(probe_ctx)
+        self.availability = AvailabilityController(
+            server.store,
+            DiscoveryProber(probe_ctx),
+            use_endpointslices=use_endpointslices,
+            now=server.clock,
+        )
+        disc_ctx = ssl.create_default_context()
+        disc_ctx.check_hostname = False
+        disc_ctx.verify_mode = ssl.CERT_NONE
+        load(disc_ctx)
+        self.discovery = AggregatedDiscoveryManager(
+            server.store, server.discovery, disc_ctx, use_endpointslices=use_endpointslices
+        )
+        self._mounted: dict[str, str] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        self._unsubscribe = self.server.store.subscribe(
+            self._on_apiservice, ["apiservices.apiregistration.k8s.io"]
+        )
+        for stored in self.server.store.list_stored("apiservices.apiregistration.k8s.io").items:
+            self._mount_for(stored.name, stored.obj)
+        self.availability.start()
+        self.discovery.start()
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.availability.stop()
+        await self.discovery.stop()
+        await self.proxy.close()
+        for prefix in list(self._mounted.values()):
+            self.server.unmount(prefix)
+        self._mounted.clear()
+
+    async def settle(self) -> None:
+        """Wait until availability checks and discovery refreshes queued so far are done."""
+        await self.availability.wait_idle()
+        await self.discovery.wait_idle()
+
+    def _on_apiservice(self, change: Any) -> None:
+        if change.type == "DELETED":
+            prefix = self._mounted.pop(change.new.name, None)
+            if prefix is not None:
+                self.server.unmount(prefix)
+            return
+        self._mount_for(change.new.name, change.new.obj)
+
+    def _mount_for(self, name: str, obj: Obj) -> None:
+        if apiservice_service(obj) is None:
+            return
+        spec = obj.get("spec") or {}
+        prefix = f"/apis/{spec.get('group', '')}/{spec.get('version', '')}"
+        old = self._mounted.get(name)
+        if old == prefix:
+            return
+        if old is not None:
+            self.server.unmount(old)
+        self._mounted[name] = prefix
+        self.server.mount(prefix, self._handler(name))
+
+    def _handler(self, name: str) -> Callable[[Any], Any]:
+        async def handle(ctx: Any) -> web.StreamResponse:
+            try:
+                obj = self.server.store.get_stored("apiservices.apiregistration.k8s.io", name).obj
+            except Exception:
+                return unavailable_response()
+            return await self.proxy.handle(ctx.request, ctx.user, obj)
+
+        return handle
+
+
+def wire_aggregation(server: Any, **kwargs: Any) -> AggregationWiring:
+    """Create and start the aggregation layer on a started APIServer."""
+    wiring = AggregationWiring(server, **kwargs)
+    wiring.start()
+    return wiring

@@ -223,3 +223,185 @@ def self_subject_review(user: UserInfo, api_version: str = "authentication.k8s.i
         "metadata": {"creationTimestamp": None},
         "status": {"userInfo": user.to_api()},
     }
+
+
+# ------------------------------------------------------------------------------ wiring
+
+
+class AuthWiring:
+    """RBAC, service-account tokens and the review endpoints installed on an APIServer.
+
+    Use :func:`wire_auth` after ``APIServer.start()`` (the bootstrap namespaces must exist).
+    """
+
+    def __init__(self, server: Any, tokens: Any) -> None:
+        from fakeapiserver.rbac import RBACAuthorizer, StoreObjects
+
+        self.server = server
+        self.tokens = tokens
+        self.rbac = RBACAuthorizer(StoreObjects(server.store))
+
+    # -- service accounts -----------------------------------------------------------------
+    def account_uid(self, namespace: str, name: str) -> str | None:
+        obj = self.server.store.try_get("serviceaccounts", name, namespace)
+        return None if obj is None else str(obj["metadata"].get("uid", ""))
+
+    def authenticate_sa(
+        self, token: str, audiences: Sequence[str] = ()
+    ) -> tuple[UserInfo, list[str]] | None:
+        """(user, audiences) for one of our SA tokens; None when the token is not ours."""
+        if not self.tokens.looks_like_ours(token):
+            return None
+        result: tuple[UserInfo, list[str]] = self.tokens.authenticate(
+            token, self.account_uid, audiences
+        )
+        return result
+
+    def bearer_user(self, token: str) -> UserInfo | None:
+        """Token authenticator for request authentication (401 on any failure)."""
+        try:
+            found = self.authenticate_sa(token)
+        except Exception:
+            return None
+        return found[0] if found else None
+
+    def issue_token(
+        self, namespace: str, name: str, expiration_seconds: int = 3600 * 24 * 365
+    ) -> str:
+        """A token for an existing ServiceAccount (creating the account if missing)."""
+        store = self.server.store
+        if store.try_get("serviceaccounts", name, namespace) is None:
+            store.create("serviceaccounts", {"metadata": {"name": name}}, namespace)
+        uid = self.account_uid(namespace, name) or ""
+        issued = self.tokens.issue(namespace, name, uid, expiration_seconds=expiration_seconds)
+        return str(issued.token)
+
+    # -- handlers ---------------------------------------------------------------------------
+    async def token_review(self, body: Obj, ctx: Any) -> Obj:
+        async def authenticate(
+            token: str, audiences: Sequence[str]
+        ) -> tuple[UserInfo, list[str]] | None:
+            found = self.authenticate_sa(token, audiences)
+            if found is not None:
+                return found
+            user = await self.server.authenticator.authenticate_token(token)
+            if user is None:
+                return None
+            return user, list(audiences) or list(self.tokens.api_audiences)
+
+        # resolve asynchronously first, then build the answer with the pure function
+        spec = body.get("spec") if isinstance(body, dict) else None
+        token = spec.get("token") if isinstance(spec, dict) else None
+        outcome: Any
+        try:
+            outcome = await authenticate(
+                str(token or ""), list((spec or {}).get("audiences") or [])
+            )
+        except Exception as exc:
+            outcome = exc
+
+        def resolved(_token: str, _aud: Sequence[str]) -> tuple[UserInfo, list[str]] | None:
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        return self._answer(lambda: token_review(body, resolved))
+
+    async def subject_access_review(self, body: Obj, ctx: Any) -> Obj:
+        return self._answer(lambda: subject_access_review(body, self.rbac))
+
+    async def local_subject_access_review(self, body: Obj, ctx: Any) -> Obj:
+        return self._answer(
+            lambda: local_subject_access_review(body, ctx.info.namespace, self.rbac)
+        )
+
+    async def self_subject_access_review(self, body: Obj, ctx: Any) -> Obj:
+        return self._answer(lambda: self_subject_access_review(body, ctx.user, self.rbac))
+
+    async def self_subject_review(self, body: Obj, ctx: Any) -> Obj:
+        return self_subject_review(
+            ctx.user, str(body.get("apiVersion") or "authentication.k8s.io/v1")
+        )
+
+    @staticmethod
+    def _answer(fn: Callable[[], Obj]) -> Obj:
+        from fakeapiserver.store import ApiError
+
+        try:
+            return fn()
+        except ReviewInvalid as exc:
+            st = exc.status()
+            raise ApiError(422, "Invalid", st["message"], st["details"]) from None
+
+    async def token_request(self, ctx: Any) -> Any:
+        """``POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token`` (TokenRequest)."""
+        import json
+
+        from aiohttp import web
+
+        from fakeapiserver.serviceaccounts import token_request_response, validate_token_request
+        from fakeapiserver.store import ApiError
+
+        if ctx.request.method != "POST":
+            raise ApiError.method_not_allowed()
+        ns, name = ctx.info.namespace, ctx.info.name
+        kind = self.server.store.kind("serviceaccounts")
+        uid = self.account_uid(ns, name)
+        if uid is None:
+            raise ApiError.not_found(kind, name)
+        raw = await ctx.request.read()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise ApiError.bad_request(
+                f"the body of the request was in an unknown format: {exc}"
+            ) from None
+        try:
+            audiences, seconds, pod = validate_token_request(body)
+        except ValueError as exc:
+            field = str(exc).partition(": ")[0]
+            raise ApiError(
+                422,
+                "Invalid",
+                f'TokenRequest.authentication.k8s.io "{name}" is invalid: {exc}',
+                {
+                    "name": name,
+                    "group": "authentication.k8s.io",
+                    "kind": "TokenRequest",
+                    "causes": [
+                        {"reason": "FieldValueInvalid", "message": str(exc), "field": field}
+                    ],
+                },
+            ) from None
+        issued = self.tokens.issue(
+            ns, name, uid, audiences=audiences, expiration_seconds=seconds, pod=pod
+        )
+        out = token_request_response(ns, name, body, issued, self.server.clock())
+        return web.json_response(out, status=201)
+
+
+def wire_auth(server: Any, *, token_key: bytes | None = None) -> AuthWiring:
+    """Install RBAC (with the bootstrap policy), SA tokens, the review handlers, the
+    TokenRequest subresource and the extension-apiserver-authentication ConfigMap."""
+    from fakeapiserver.authconfig import authentication_configmap, uid_headers_for
+    from fakeapiserver.rbac import install_bootstrap_policy
+    from fakeapiserver.serviceaccounts import ServiceAccountTokens
+
+    tokens = ServiceAccountTokens(token_key, now=server.clock)
+    wiring = AuthWiring(server, tokens)
+    install_bootstrap_policy(server.store)
+    server.authorizer = wiring.rbac.authorize
+    server.authenticator.add_token_authenticator(wiring.bearer_user)
+    server.set_create_handler("tokenreviews", wiring.token_review)
+    server.set_create_handler("subjectaccessreviews", wiring.subject_access_review)
+    server.set_create_handler("localsubjectaccessreviews", wiring.local_subject_access_review)
+    server.set_create_handler("selfsubjectaccessreviews", wiring.self_subject_access_review)
+    server.set_create_handler("selfsubjectreviews", wiring.self_subject_review)
+    server.set_subresource_handler("serviceaccounts", "token", wiring.token_request)
+    cm = authentication_configmap(
+        server.pki.client_ca_pem.decode(),
+        server.pki.front_proxy_ca_pem.decode(),
+        uid_headers=uid_headers_for(server.kube_version),
+    )
+    server.store.replace("configmaps", cm)
+    return wiring
