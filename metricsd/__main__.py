@@ -1,0 +1,7 @@
+"""``python -m metricsd`` = the ``metricsd`` console script."""
+
+import sys
+
+from metricsd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,92 @@
+"""``metricsd [flags]``: parse, answer ``--help``/``--version``, validate once, run the server.
+
+Exit behaviour follows metrics-server (cobra + ``panic``): a bad flag, a failed validation or a
+start-up error prints ``Error: <message>`` and the usage block on stderr and exits with
+status 2.  Upstream's ``main`` then panics, so users also see a Go goroutine trace; metricsd
+prints no trace.  ``--help`` prints the grouped help on stdout and exits 0; ``--version``
+prints :data:`metricsd.version.VERSION` and exits 0 before validation.
+
+Examples::
+
+    metricsd --kubeconfig DIR/kubeconfig --bind-address 127.0.0.1 --secure-port 4443 \\
+        --cert-dir DIR/certs --kubelet-insecure-tls --metric-resolution 15s
+    metricsd --metric-resolution=2s --kubelet-request-timeout=1s \\
+        --simulation-min-metric-resolution=1s   # simulations only
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from metricsd import klog
+from metricsd.flagset import FlagError
+from metricsd.options import Options, StartupError, help_text, parse_args, usage_text, validate
+from metricsd.version import VERSION
+
+__all__ = ["EXIT_USAGE", "main", "report_error"]
+
+EXIT_USAGE = 2  # what a Go panic exits with
+EXIT_NO_SERVER = 1
+
+
+def report_error(message: str, stream: TextIO | None = None) -> int:
+    """cobra's error output: ``Error: <message>``, the usage block and a blank line."""
+    out = stream or sys.stderr
+    out.write(f"Error: {message}\n{usage_text()}\n")
+    out.flush()
+    return EXIT_USAGE
+
+
+def _load_server_run() -> Any:
+    try:
+        module = importlib.import_module("metricsd.server")
+    except ImportError as err:
+        if err.name in ("metricsd.server",):
+            return None
+        raise
+    return getattr(module, "run", None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``metricsd`` console script; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        options, parsed = parse_args(args)
+    except FlagError as err:
+        return report_error(str(err))
+    if parsed.help:
+        sys.stdout.write(help_text())
+        sys.stdout.flush()
+        return 0
+    if options.version:
+        print(VERSION)
+        return 0
+    problem = validate(options)
+    if problem is not None:
+        return report_error(problem)
+    klog.configure(verbosity=options.v, vmodule=options.vmodule, fmt=options.logging_format)
+    run = _load_server_run()
+    if run is None:
+        sys.stderr.write("metricsd: the server module (metricsd.server.run) is not available\n")
+        return EXIT_NO_SERVER
+    return _run(run, options)
+
+
+def _run(run: Any, options: Options) -> int:
+    try:
+        result = run(options)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+    except StartupError as err:
+        return report_error(str(err))
+    except KeyboardInterrupt:
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Version strings: which upstream release metricsd imitates, and metricsd's own version.
+
+``--version`` prints :data:`VERSION`, ``v0.7.1+metricsd.<package version>``: the upstream tag
+first (what users and tools compare), our release as SemVer build metadata, so a parser that
+reads the SemVer core still sees ``v0.7.1`` and nobody mistakes metricsd for the Go binary.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+
+__all__ = ["PACKAGE_VERSION", "UPSTREAM_COMMIT", "UPSTREAM_VERSION", "VERSION", "user_agent"]
+
+UPSTREAM_VERSION = "v0.7.1"
+#: upstream's v0.7.1 commit (``e78ebc4f``), as client-go prints it in User-Agents (7 chars)
+UPSTREAM_COMMIT = "e78ebc4"
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("metricsd")
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
+PACKAGE_VERSION = _package_version()
+VERSION = f"{UPSTREAM_VERSION}+metricsd.{PACKAGE_VERSION}"
+
+
+def _go_arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
+
+
+def user_agent(component: str = "metrics-server") -> str:
+    """client-go's User-Agent shape: ``<cmd>/<version> (<os>/<arch>) kubernetes/<commit>``."""
+    return f"{component}/{VERSION} ({sys.platform}/{_go_arch()}) kubernetes/{UPSTREAM_COMMIT}"
