@@ -21,6 +21,7 @@ from aiohttp import web
 
 from .discovery import aggregated_content_type, negotiate_aggregated
 from .kinds import Kind
+from .protobuf import ProtobufError, decode_object
 from .rbac import Attributes, Decision, UserInfo, forbidden_status
 from .selectors import (
     FieldSelector,
@@ -172,6 +173,18 @@ def success_status(kind: Kind, stored: StoredObject) -> Obj:
 def decode_body(raw: bytes, content_type: str, what: str = "request body") -> Any:
     """JSON (or YAML for apply patches / YAML uploads) → Python; 400 on malformed input."""
     ct = content_type.split(";")[0].strip().lower()
+    if ct == "application/vnd.kubernetes.protobuf":
+        try:
+            return decode_object(raw)
+        except ProtobufError as exc:
+            raise ApiError(415, "UnsupportedMediaType",
+                           "the body of the request was in an unknown format - accepted media "
+                           f"types include: application/json, application/yaml ({exc})"
+                           ) from None
+    if ct == "application/cbor":
+        raise ApiError(415, "UnsupportedMediaType",
+                       "the body of the request was in an unknown format - accepted media "
+                       "types include: application/json, application/yaml")
     if not raw.strip():
         raise ApiError.bad_request(f"the {what} is empty")
     try:
@@ -458,7 +471,8 @@ class RestHandler:
         raw = await ctx.request.read()
         if not raw.strip():
             return {}
-        options = decode_body(raw, JSON, "DeleteOptions")
+        options = decode_body(raw, ctx.request.headers.get("Content-Type", JSON),
+                              "DeleteOptions")
         if not isinstance(options, dict):
             raise ApiError.bad_request("DeleteOptions must be an object")
         return options
