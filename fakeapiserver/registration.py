@@ -1,0 +1,418 @@
+"""The fakekubelet fleet registered into the control plane: Nodes, Pods and kubelet auth.
+
+Why: metricsd finds kubelets exactly as metrics-server does — Node objects (addresses,
+``daemonEndpoints.kubeletEndpoint.Port``, allocatable) from an informer, pods from a metadata
+informer — and the kubelets ask the control plane who a caller is (TokenReview) and whether it
+may read ``nodes/metrics`` (SubjectAccessReview). This module keeps Node and Pod objects in
+the store in step with a fakekubelet ``Cluster`` (so churn appears as watch events) and gives
+the kubelets a :class:`ControlPlaneReviewer` backed by the control plane's authenticators and
+RBAC.
+
+The cluster model is read by duck typing (attribute names tried in order, dicts accepted),
+so this module depends only on the shape of the model, not on its classes. Registration is a
+reconcile: on each cluster event (debounced) the desired objects are computed and only the
+ones whose content changed are written, so a burst of events costs one pass and watchers see
+one event per real change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from fakeapiserver.rbac import Attributes, UserInfo
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """The first present attribute (or mapping key) among ``names``."""
+    for name in names:
+        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        if callable(value) and not isinstance(value, type):
+            with contextlib.suppress(TypeError):
+                value = value()
+        if value is not None:
+            return value
+    return default
+
+
+def _ts(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cpu_quantity(value: Any) -> str:
+    """Cores (number) or a quantity string → a Kubernetes quantity (``4``, ``1500m``)."""
+    if isinstance(value, str):
+        return value
+    v = float(value)
+    if v == int(v):
+        return str(int(v))
+    return f"{round(v * 1000)}m"
+
+
+def memory_quantity(value: Any) -> str:
+    """Bytes (number) or a quantity string → ``16Gi`` / ``123456Ki`` / bytes."""
+    if isinstance(value, str):
+        return value
+    v = int(value)
+    for suffix, size in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if v and v % size == 0:
+            return f"{v // size}{suffix}"
+    return str(v)
+
+
+def resource_list(value: Any) -> Obj:
+    """A ResourceList from a dict or an object with cpu/memory/pods (numbers or strings)."""
+    if value is None:
+        return {}
+    out: Obj = {}
+    for key in ("cpu", "memory", "pods", "ephemeral-storage", "ephemeral_storage"):
+        v = _get(value, key)
+        if v is None:
+            continue
+        name = key.replace("_", "-")
+        if name == "cpu":
+            out[name] = cpu_quantity(v)
+        elif name == "memory" or name == "ephemeral-storage":
+            out[name] = memory_quantity(v)
+        else:
+            out[name] = str(v)
+    return out
+
+
+def node_object(node: Any, created: float | None = None) -> Obj:
+    """The Node object a kubelet of this simulated node would register."""
+    name = str(_get(node, "name"))
+    address = str(_get(node, "internal_ip", "address", default=""))
+    hostname = str(_get(node, "hostname", default=name))
+    addresses = [{"type": "InternalIP", "address": address}] if address else []
+    external = _get(node, "external_ip")
+    if external:
+        addresses.append({"type": "ExternalIP", "address": str(external)})
+    addresses.append({"type": "Hostname", "address": hostname})
+    version = str(_get(node, "kubelet_version", "version", default="v1.30.0"))
+    if not version.startswith("v"):
+        version = "v" + version
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        **{str(k): str(v) for k, v in (_get(node, "labels", default={}) or {}).items()},
+    }
+    capacity = resource_list(_get(node, "capacity"))
+    allocatable = resource_list(_get(node, "allocatable")) or dict(capacity)
+    ready = bool(_get(node, "ready", default=True))
+    now = _ts(created) or _ts(_get(node, "created", "creation_time", "start_time"))
+    cond = {
+        "type": "Ready",
+        "status": "True" if ready else "False",
+        "reason": "KubeletReady" if ready else "KubeletNotReady",
+        "message": "kubelet is posting ready status"
+        if ready
+        else "kubelet stopped posting node status",
+    }
+    if now:
+        cond["lastHeartbeatTime"] = now
+        cond["lastTransitionTime"] = now
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {},
+        "status": {
+            "addresses": addresses,
+            "allocatable": allocatable,
+            "capacity": capacity,
+            "conditions": [cond],
+            "daemonEndpoints": {
+                "kubeletEndpoint": {"Port": int(_get(node, "port", default=10250))}
+            },
+            "nodeInfo": {
+                "architecture": "amd64",
+                "operatingSystem": "linux",
+                "kubeletVersion": version,
+                "kubeProxyVersion": version,
+                "containerRuntimeVersion": "containerd://1.7.18",
+                "kernelVersion": "6.1.0-fakekubelet",
+                "osImage": "fakekubelet",
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+            },
+        },
+    }
+
+
+def _container_obj(container: Any) -> Obj:
+    out: Obj = {
+        "name": str(_get(container, "name")),
+        "image": str(_get(container, "image", default="registry.k8s.io/pause:3.9")),
+    }
+    resources: Obj = {}
+    requests = resource_list(_get(container, "requests"))
+    limits = resource_list(_get(container, "limits"))
+    if requests:
+        resources["requests"] = requests
+    if limits:
+        resources["limits"] = limits
+    out["resources"] = resources
+    return out
+
+
+def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
+    """The Pod object (spec + status) for a simulated pod on ``node_name``."""
+    namespace = str(_get(pod, "namespace", default="default"))
+    name = str(_get(pod, "name"))
+    containers = list(_get(pod, "containers", default=[]) or [])
+    init = list(_get(pod, "init_containers", default=[]) or [])
+    phase = str(_get(pod, "phase", default="Running"))
+    start = _ts(_get(pod, "start_time", "started_at", "created"))
+    ip = str(_get(pod, "ip", "pod_ip", default="") or "")
+    meta: Obj = {
+        "name": name,
+        "namespace": namespace,
+        "labels": {str(k): str(v) for k, v in (_get(pod, "labels", default={}) or {}).items()},
+    }
+    uid = _get(pod, "uid")
+    if uid:
+        meta["annotations"] = {"fakekubelet/uid": str(uid)}
+    owner = _get(pod, "owner", "owner_name")
+    if owner:
+        owner_kind = str(_get(pod, "owner_kind", default="ReplicaSet"))
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "apps/v1"
+                if owner_kind in ("ReplicaSet", "DaemonSet", "StatefulSet")
+                else "v1",
+                "kind": owner_kind,
+                "name": str(owner),
+                "uid": f"owner-{namespace}-{owner}",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+    running = phase == "Running"
+    statuses = []
+    for c in containers:
+        cname = str(_get(c, "name"))
+        restarts = int(_get(c, "restart_count", "restarts", default=0) or 0)
+        cstart = _ts(_get(c, "start_time", "started_at")) or start
+        state: Obj = (
+            {"running": {"startedAt": cstart}}
+            if running
+            else {"waiting": {"reason": "ContainerCreating"}}
+            if phase == "Pending"
+            else {
+                "terminated": {
+                    "exitCode": 0 if phase == "Succeeded" else 1,
+                    "reason": "Completed" if phase == "Succeeded" else "Error",
+                }
+            }
+        )
+        statuses.append(
+            {
+                "name": cname,
+                "image": str(_get(c, "image", default="registry.k8s.io/pause:3.9")),
+                "imageID": "",
+                "containerID": f"containerd://{namespace}-{name}-{cname}",
+                "ready": running,
+                "started": running,
+                "restartCount": restarts,
+                "state": state,
+                "lastState": {},
+            }
+        )
+    cond_status = "True" if running else "False"
+    status: Obj = {
+        "phase": phase,
+        "conditions": [
+            {"type": "Initialized", "status": "True"},
+            {"type": "Ready", "status": cond_status},
+            {"type": "ContainersReady", "status": cond_status},
+            {"type": "PodScheduled", "status": "True"},
+        ],
+        "hostIP": host_ip,
+        "containerStatuses": statuses,
+        "qosClass": "Burstable",
+    }
+    if ip:
+        status["podIP"] = ip
+        status["podIPs"] = [{"ip": ip}]
+    if start:
+        status["startTime"] = start
+    spec: Obj = {"nodeName": node_name, "containers": [_container_obj(c) for c in containers]}
+    if init:
+        spec["initContainers"] = [_container_obj(c) for c in init]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
+
+
+def _pods_of(cluster: Any, node_name: str, node: Any) -> Iterable[Any]:
+    pods = _get(node, "pods")
+    if isinstance(pods, Mapping):
+        return list(pods.values())
+    if pods is not None:
+        return list(pods)
+    all_pods = _get(cluster, "pods", default={}) or {}
+    values = all_pods.values() if isinstance(all_pods, Mapping) else all_pods
+    return [p for p in values if str(_get(p, "node", "node_name", default="")) == node_name]
+
+
+class FleetRegistration:
+    """Keeps Node and Pod objects in the store in step with a fakekubelet cluster."""
+
+    def __init__(
+        self, store: Any, cluster: Any, node_port: Callable[[str], int] | None = None
+    ) -> None:
+        self.store = store
+        self.cluster = cluster
+        self._node_port = node_port
+        self._written: dict[tuple[str, str, str], str] = {}
+        self._dirty = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Any = None
+        self.passes = 0
+
+    def start(self) -> None:
+        self.sync()
+        subscribe = getattr(self.cluster, "subscribe", None)
+        if subscribe is not None:
+            self._unsubscribe = subscribe(self._on_event)
+        self._task = asyncio.create_task(self._loop(), name="fleet-registration")
+
+    async def stop(self) -> None:
+        if callable(self._unsubscribe):
+            with contextlib.suppress(Exception):
+                self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _on_event(self, *_args: Any, **_kwargs: Any) -> None:
+        self._idle.clear()
+        self._dirty.set()
+
+    def changed(self) -> None:
+        """For callers that change the cluster without events."""
+        self._on_event()
+
+    async def settled(self) -> None:
+        """Wait until every change announced so far is in the store."""
+        await self._idle.wait()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await asyncio.sleep(0)  # let a burst of events collapse into one pass
+            try:
+                self.sync()
+            except Exception:
+                log.exception("fleet registration pass failed")
+            if not self._dirty.is_set():
+                self._idle.set()
+
+    def desired(self) -> dict[tuple[str, str, str], Obj]:
+        out: dict[tuple[str, str, str], Obj] = {}
+        nodes = _get(self.cluster, "nodes", default={}) or {}
+        items = (
+            nodes.items()
+            if isinstance(nodes, Mapping)
+            else ((str(_get(n, "name")), n) for n in nodes)
+        )
+        for name, node in items:
+            obj = node_object(node)
+            if self._node_port is not None:
+                with contextlib.suppress(Exception):
+                    obj["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = int(
+                        self._node_port(name)
+                    )
+            out[("nodes", "", name)] = obj
+            host_ip = str(_get(node, "internal_ip", "address", default=""))
+            for pod in _pods_of(self.cluster, name, node):
+                pobj = pod_object(pod, name, host_ip)
+                meta = pobj["metadata"]
+                out[("pods", meta["namespace"], meta["name"])] = pobj
+        return out
+
+    def sync(self) -> None:
+        """One reconcile pass: create/update changed objects, delete vanished ones."""
+        self.passes += 1
+        want = self.desired()
+        for key in [k for k in self._written if k not in want]:
+            kind, ns, name = key
+            with contextlib.suppress(Exception):
+                self.store.delete(kind, name, ns or None)
+            del self._written[key]
+        for key, obj in want.items():
+            kind, ns, name = key
+            text = json.dumps(obj, sort_keys=True)
+            if self._written.get(key) == text:
+                continue
+            if kind == "pods" and ns and self.store.try_get("namespaces", ns) is None:
+                with contextlib.suppress(Exception):
+                    self.store.create("namespaces", {"metadata": {"name": ns}})
+            try:
+                self.store.replace(kind, obj)
+            except Exception as exc:
+                log.warning("cannot register %s %s/%s: %s", kind, ns, name, exc)
+                continue
+            self._written[key] = text
+
+
+class ControlPlaneReviewer:
+    """The kubelets' TokenReview/SubjectAccessReview, answered by this control plane.
+
+    Implements ``fakekubelet.auth.Reviewer``: tokens go through the control plane's
+    authenticators (static tokens, service-account tokens), authorization through its
+    authorizer (RBAC), exactly as a kubelet with webhook authn/authz would ask.
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    async def authenticate_token(self, token: str) -> Any:
+        from fakekubelet.auth import User
+
+        user: UserInfo | None = await self.server.authenticator.authenticate_token(token)
+        if user is None:
+            return None
+        return User(user.name, tuple(user.groups))
+
+    async def authorize(
+        self, user: Any, verb: str, resource: str, subresource: str, name: str
+    ) -> tuple[bool, str]:
+        groups = tuple(getattr(user, "groups", ()) or ())
+        if "system:authenticated" not in groups and getattr(user, "name", "") != (
+            "system:anonymous"
+        ):
+            groups = (*groups, "system:authenticated")
+        attrs = Attributes(
+            user=str(getattr(user, "name", "")),
+            groups=groups,
+            verb=verb,
+            resource=resource,
+            subresource=subresource,
+            name=name,
+        )
+        decision = await self.server.authorize(attrs)
+        return decision.allowed, decision.reason
