@@ -211,7 +211,13 @@ def _go_label(labels: str, tag: str, family: int) -> str:
     return labels[i:j]
 
 
+_CANONICAL_BLOCK = re.compile(r'\{container="([^"]*)",namespace="([^"]*)",pod="([^"]*)"\}')
+
+
 def _container_ref(labels: str, family: int) -> tuple[PodKey, str]:
+    m = _CANONICAL_BLOCK.fullmatch(labels)
+    if m is not None:  # the kubelet's own shape: same answer as the substring search
+        return (m.group(2), m.group(3)), m.group(1)
     container = _go_label(labels, _TAG_CONTAINER, family)
     pod = _go_label(labels, _TAG_POD, family)
     namespace = _go_label(labels, _TAG_NAMESPACE, family)
@@ -237,8 +243,7 @@ class _Acc:
     def container(self, labels: str, family: int) -> MetricsPoint:
         ref = self.refs.get(labels)
         if ref is None:
-            ref = _container_ref(labels, family)
-            self.refs[labels] = ref
+            ref = self.refs[labels] = _container_ref(labels, family)
         key, name = ref
         containers = self.pods.get(key)
         if containers is None:
@@ -296,10 +301,9 @@ class _Acc:
         return batch
 
 
-_FAST_LINE = re.compile(
-    r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*",?)*\})?'
-    r" ([0-9eE.+-]+)(?: ([0-9]{1,18}))?"
-)
+# The fast line shape: a loose label block (checked strictly once per distinct block below).
+_FAST_LINE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9eE.+-]+)(?: ([0-9]{1,18}))?")
+_FAST_BLOCK = re.compile(r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*",?)*\}')
 _MNAME_FULL = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _TYPES = frozenset(("counter", "gauge", "histogram", "summary", "untyped"))
 
@@ -321,29 +325,103 @@ def _fast_comment_ok(line: str) -> bool:
     return True
 
 
+# Caches shared across scrapes: the same comment lines and label blocks come back every tick,
+# so their (pure) validation and label lookup is done once.  Bounded by a crude reset.
+_CACHE_LIMIT = 500_000
+_GOOD_COMMENTS: set[str] = set()
+_GOOD_BLOCKS: set[str] = set()
+_REFS: dict[str, tuple[PodKey, str]] = {}
+
+
+def _trim_caches() -> None:
+    if len(_GOOD_BLOCKS) > _CACHE_LIMIT or len(_REFS) > _CACHE_LIMIT:
+        _GOOD_BLOCKS.clear()
+        _REFS.clear()
+    if len(_GOOD_COMMENTS) > _CACHE_LIMIT:
+        _GOOD_COMMENTS.clear()
+
+
 def _decode_fast(text: str, acc: _Acc) -> None:
+    """The hot loop: everything inlined, one regex per line, cached label-block work."""
     fast = _FAST_LINE.fullmatch
+    block_ok = _FAST_BLOCK.fullmatch
     families = _FAMILIES
-    apply = acc.apply
+    good_comments = _GOOD_COMMENTS
+    good_blocks = _GOOD_BLOCKS
+    refs = _REFS
+    pods = acc.pods
+    points: dict[str, MetricsPoint] = {}
+    node = acc.node
+    default_ns = _ms_to_ns(acc.default_ms)
+    two64 = _TWO64
+    i64max = _I64_MAX
+    f_cpu, f_mem, f_start, f_node_cpu = _F_CPU, _F_MEM, _F_START, _F_NODE_CPU
+    _trim_caches()
     for line in text.split("\n"):
         if not line:
             continue
-        m = fast(line)
-        if m is None:
-            if line[0] == "#" and _fast_comment_ok(line):
+        if line[0] == "#":
+            if line in good_comments:
+                continue
+            if _fast_comment_ok(line):
+                good_comments.add(line)
                 continue
             raise _Fallback
+        m = fast(line)
+        if m is None:
+            raise _Fallback
         name, labels, value_text, ts_text = m.groups()
+        if labels is not None and labels not in good_blocks:
+            if block_ok(labels) is None:
+                raise _Fallback
+            good_blocks.add(labels)
         try:
             value = float(value_text)
         except ValueError:
             raise _Fallback from None
-        if value in (_INF, _NINF):
-            raise _Fallback  # 1e400: let the faithful path word the range error
+        if value - value != 0.0:
+            raise _Fallback  # ±Inf from 1e400: the faithful path words the range error
         family = families.get(name)
         if family is None:
             continue
-        apply(family, labels or "", value, None if ts_text is None else int(ts_text))
+        if ts_text is None:
+            ts = default_ns
+        else:
+            ts = int(ts_text) * 1_000_000
+            if ts > i64max:
+                ts = _ms_to_ns(int(ts_text))
+        if family <= _F_NODE_MEM:  # the two node families come first
+            if family == f_node_cpu:
+                x = value * 1e9
+                node.cumulative_cpu_used = (int(x) if x < two64 else _U64_MAX) if x > 0 else 0
+            else:
+                node.memory_usage = (int(value) if value < two64 else _U64_MAX) if value > 0 else 0
+            node.timestamp = ts
+            acc.node_seen = True
+            continue
+        block = labels or ""
+        point = points.get(block)
+        if point is None:
+            ref = refs.get(block)
+            if ref is None:
+                ref = refs[block] = _container_ref(block, family)
+            key, cname = ref
+            containers = pods.get(key)
+            if containers is None:
+                containers = pods[key] = {}
+            point = containers.get(cname)
+            if point is None:
+                point = containers[cname] = MetricsPoint()
+            points[block] = point
+        if family == f_cpu:
+            x = value * 1e9
+            point.cumulative_cpu_used = (int(x) if x < two64 else _U64_MAX) if x > 0 else 0
+            point.timestamp = ts
+        elif family == f_mem:
+            point.memory_usage = (int(value) if value < two64 else _U64_MAX) if value > 0 else 0
+            point.timestamp = ts
+        elif family == f_start:
+            point.start_time = _to_i64_ns(value)
 
 
 # ---------------------------------------------------------------------------------------------
