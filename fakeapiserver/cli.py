@@ -1,0 +1,627 @@
+"""``fakeapiserver``: a simulated control plane with the fakekubelet fleet registered in it.
+
+CLI contract (outside checks rely on it)::
+
+    fakeapiserver --state-dir DIR [--port P] [--fleet-config FILE | --nodes N
+                  --pods-per-node P --cert-mode MODE] [--kube-version 1.30]
+                  [--apiservice-backend HOST:PORT]
+
+Before ``fakeapiserver: ready`` is printed (flushed) on stdout, DIR holds ``kubeconfig``
+(admin, ``system:masters``), ``ca.crt`` (the cluster CA, which also signs the fleet's
+``ca-signed`` kubelet certificates), ``client-ca.crt``, ``front-proxy-ca.crt`` and the fleet's
+files (``client.crt``/``client.key`` accepted by the kubelets, ``token``, ``nodes.json``,
+``control.json``). ``--apiservice-backend`` registers Service, Endpoints, EndpointSlice and
+APIService ``v1beta1.metrics.k8s.io`` for a metrics server at HOST:PORT plus metrics-server's
+RBAC and ServiceAccount (token in ``DIR/metrics-server.token``, kubeconfig in
+``DIR/metrics-server.kubeconfig``), and probes its ``/readyz`` as the manifest's readiness
+probe would (period 10 s, failure threshold 3) to mark the endpoint ready or not ready.
+SIGINT/SIGTERM stop it with exit 0; bad arguments exit 2 with one line on stderr.
+
+:class:`ControlPlane` is the same composition for Python callers (scenarios, tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from fakeapiserver.app import APIServer
+from fakeapiserver.localpods import (
+    EndpointsController,
+    LocalPods,
+    ProbeResult,
+    http_probe,
+)
+from fakeapiserver.proxy import AggregationWiring, wire_aggregation
+from fakeapiserver.rbac import UserInfo
+from fakeapiserver.registration import ControlPlaneReviewer, FleetRegistration
+from fakeapiserver.reviews import AuthWiring, wire_auth
+
+PROG = "fakeapiserver"
+log = logging.getLogger(__name__)
+
+EXAMPLES = """\
+examples:
+  # control plane (emulating 1.30) with 3 nodes x 10 pods, state in ./cp
+  fakeapiserver --state-dir ./cp --nodes 3 --pods-per-node 10 --cert-mode ca-signed
+
+  # the same, with metricsd on 127.0.0.1:4443 behind the aggregation layer
+  fakeapiserver --state-dir ./cp --nodes 3 --pods-per-node 10 --cert-mode ca-signed \\
+      --apiservice-backend 127.0.0.1:4443
+  KUBECONFIG=./cp/kubeconfig kubectl top nodes
+
+  # legacy discovery only, as a 1.26 cluster
+  fakeapiserver --state-dir ./cp --kube-version 1.26 --fleet-config fleet.yaml
+"""
+
+METRICS_SERVER_LABELS = {"k8s-app": "metrics-server"}
+
+
+class UsageError(Exception):
+    """Bad arguments: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+# ------------------------------------------------------------------ metrics-server objects
+
+
+def metrics_server_objects(host: str, port: int) -> list[tuple[str, dict[str, Any]]]:
+    """(resource, object) pairs for a metrics server at host:port, as components.yaml plus
+    the Endpoints a ready pod would give (not ready until probed)."""
+    ns = "kube-system"
+    sa = {"kind": "ServiceAccount", "name": "metrics-server", "namespace": ns}
+    rbac = "rbac.authorization.k8s.io"
+    return [
+        (
+            "serviceaccounts",
+            {
+                "metadata": {
+                    "name": "metrics-server",
+                    "namespace": ns,
+                    "labels": METRICS_SERVER_LABELS,
+                }
+            },
+        ),
+        (
+            f"clusterroles.{rbac}",
+            {
+                "metadata": {
+                    "name": "system:aggregated-metrics-reader",
+                    "labels": {
+                        **METRICS_SERVER_LABELS,
+                        f"{rbac}/aggregate-to-admin": "true",
+                        f"{rbac}/aggregate-to-edit": "true",
+                        f"{rbac}/aggregate-to-view": "true",
+                    },
+                },
+                "rules": [
+                    {
+                        "apiGroups": ["metrics.k8s.io"],
+                        "resources": ["pods", "nodes"],
+                        "verbs": ["get", "list", "watch"],
+                    }
+                ],
+            },
+        ),
+        (
+            f"clusterroles.{rbac}",
+            {
+                "metadata": {"name": "system:metrics-server", "labels": METRICS_SERVER_LABELS},
+                "rules": [
+                    {"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]},
+                    {
+                        "apiGroups": [""],
+                        "resources": ["pods", "nodes"],
+                        "verbs": ["get", "list", "watch"],
+                    },
+                ],
+            },
+        ),
+        (
+            f"rolebindings.{rbac}",
+            {
+                "metadata": {
+                    "name": "metrics-server-auth-reader",
+                    "namespace": ns,
+                    "labels": METRICS_SERVER_LABELS,
+                },
+                "roleRef": {
+                    "apiGroup": rbac,
+                    "kind": "Role",
+                    "name": "extension-apiserver-authentication-reader",
+                },
+                "subjects": [sa],
+            },
+        ),
+        (
+            f"clusterrolebindings.{rbac}",
+            {
+                "metadata": {
+                    "name": "metrics-server:system:auth-delegator",
+                    "labels": METRICS_SERVER_LABELS,
+                },
+                "roleRef": {
+                    "apiGroup": rbac,
+                    "kind": "ClusterRole",
+                    "name": "system:auth-delegator",
+                },
+                "subjects": [sa],
+            },
+        ),
+        (
+            f"clusterrolebindings.{rbac}",
+            {
+                "metadata": {"name": "system:metrics-server", "labels": METRICS_SERVER_LABELS},
+                "roleRef": {
+                    "apiGroup": rbac,
+                    "kind": "ClusterRole",
+                    "name": "system:metrics-server",
+                },
+                "subjects": [sa],
+            },
+        ),
+        (
+            "services",
+            {
+                "metadata": {
+                    "name": "metrics-server",
+                    "namespace": ns,
+                    "labels": METRICS_SERVER_LABELS,
+                },
+                "spec": {
+                    "ports": [
+                        {"name": "https", "port": 443, "protocol": "TCP", "targetPort": "https"}
+                    ]
+                },
+            },
+        ),
+        (
+            "apiservices.apiregistration.k8s.io",
+            {
+                "metadata": {"name": "v1beta1.metrics.k8s.io", "labels": METRICS_SERVER_LABELS},
+                "spec": {
+                    "group": "metrics.k8s.io",
+                    "version": "v1beta1",
+                    "service": {"name": "metrics-server", "namespace": ns},
+                    "insecureSkipTLSVerify": True,
+                    "groupPriorityMinimum": 100,
+                    "versionPriority": 100,
+                },
+            },
+        ),
+    ]
+
+
+def write_backend_endpoints(store: Any, host: str, port: int, ready: bool) -> None:
+    """Endpoints + EndpointSlice of Service kube-system/metrics-server for host:port."""
+    ns = "kube-system"
+    key = "addresses" if ready else "notReadyAddresses"
+    subsets = [{key: [{"ip": host}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]
+    current = store.try_get("endpoints", "metrics-server", ns)
+    if current is None or current.get("subsets") != subsets:
+        store.replace(
+            "endpoints",
+            {
+                "metadata": {
+                    "name": "metrics-server",
+                    "namespace": ns,
+                    "labels": METRICS_SERVER_LABELS,
+                },
+                "subsets": subsets,
+            },
+        )
+    eps = [
+        {
+            "addresses": [host],
+            "conditions": {"ready": ready, "serving": ready, "terminating": False},
+        }
+    ]
+    kind = "endpointslices.discovery.k8s.io"
+    current = store.try_get(kind, "metrics-server-backend", ns)
+    if current is None or current.get("endpoints") != eps:
+        store.replace(
+            kind,
+            {
+                "metadata": {
+                    "name": "metrics-server-backend",
+                    "namespace": ns,
+                    "labels": {
+                        "kubernetes.io/service-name": "metrics-server",
+                        "endpointslice.kubernetes.io/managed-by": "fakeapiserver",
+                    },
+                },
+                "addressType": "IPv4",
+                "endpoints": eps,
+                "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+            },
+        )
+
+
+# ------------------------------------------------------------------------ the composition
+
+
+class ControlPlane:
+    """APIServer + RBAC/reviews + aggregation + endpoints + local pods (+ a fleet)."""
+
+    def __init__(
+        self,
+        state_dir: str | Path,
+        *,
+        port: int = 0,
+        kube_version: str = "1.30",
+        cluster: Any = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.server = APIServer(self.state_dir, kube_version, host=host, port=port)
+        self.cluster = cluster
+        self.auth: AuthWiring | None = None
+        self.aggregation: AggregationWiring | None = None
+        self.endpoints = EndpointsController(self.server.store)
+        self.local_pods = LocalPods(self.server.store)
+        self.fleet: Any = None
+        self.registration: FleetRegistration | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def store(self) -> Any:
+        return self.server.store
+
+    async def start(self) -> None:
+        await self.server.start()
+        self.auth = wire_auth(self.server)
+        self.endpoints.start()
+        self.server.set_subresource_handler("pods", "log", self.local_pods.log_handler)
+        self.aggregation = wire_aggregation(self.server)
+        if self.cluster is not None:
+            await self._start_fleet()
+
+    async def _start_fleet(self) -> None:
+        from fakekubelet.certs import ClusterCA
+        from fakekubelet.fleet import Fleet
+
+        pki = self.server.pki
+        ca = ClusterCA.load(pki.cluster_ca_pem, pki.cluster_ca.private_key_pem.bytes())
+        client_ca = ClusterCA.load(pki.client_ca_pem, pki.client_ca.private_key_pem.bytes())
+        self.fleet = Fleet(
+            self.cluster,
+            self.state_dir,
+            ca=ca,
+            client_ca=client_ca,
+            reviewer=ControlPlaneReviewer(self.server),
+        )
+        await self.fleet.start()
+        # the fleet skips its identity files when ca.crt already exists: write them here
+        self.fleet.client.write(self.state_dir / "client.crt", self.state_dir / "client.key")
+        token_path = self.state_dir / "token"
+        token_path.write_text(self.fleet.token)
+        token_path.chmod(0o600)
+        from fakekubelet.fleet import CLIENT_COMMON_NAME, CLIENT_GROUPS, TOKEN_USER
+
+        self.server.authenticator.add_token(
+            self.fleet.token, UserInfo(TOKEN_USER, groups=("system:monitoring",))
+        )
+        rbac = "rbac.authorization.k8s.io"
+        self.store.replace(
+            f"clusterroles.{rbac}",
+            {
+                "metadata": {"name": "fakekubelet:metrics-reader"},
+                "rules": [
+                    {
+                        "apiGroups": [""],
+                        "resources": ["nodes/metrics", "nodes/stats", "nodes/proxy"],
+                        "verbs": ["get"],
+                    }
+                ],
+            },
+        )
+        self.store.replace(
+            f"clusterrolebindings.{rbac}",
+            {
+                "metadata": {"name": "fakekubelet:metrics-reader"},
+                "roleRef": {
+                    "apiGroup": rbac,
+                    "kind": "ClusterRole",
+                    "name": "fakekubelet:metrics-reader",
+                },
+                "subjects": [
+                    {"apiGroup": rbac, "kind": "User", "name": CLIENT_COMMON_NAME},
+                    {"apiGroup": rbac, "kind": "User", "name": TOKEN_USER},
+                    *({"apiGroup": rbac, "kind": "Group", "name": g} for g in CLIENT_GROUPS),
+                ],
+            },
+        )
+        self.registration = FleetRegistration(self.store, self.cluster, self.fleet.node_port)
+        self.registration.start()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.registration is not None:
+            await self.registration.stop()
+        if self.fleet is not None:
+            await self.fleet.stop()
+        await self.local_pods.stop()
+        self.endpoints.stop()
+        if self.aggregation is not None:
+            await self.aggregation.stop()
+        await self.server.stop()
+
+    # -- metrics-server backend --------------------------------------------------------
+    def register_metrics_server(self, host: str, port: int, *, ready: bool = False) -> str:
+        """Create metrics-server's objects for a backend at host:port; return its SA token
+        (also written to DIR/metrics-server.token and DIR/metrics-server.kubeconfig)."""
+        from fakeapiserver.pki import write_kubeconfig
+
+        for resource, obj in metrics_server_objects(host, port):
+            self.store.replace(resource, obj)
+        write_backend_endpoints(self.store, host, port, ready)
+        assert self.auth is not None
+        token = self.auth.issue_token("kube-system", "metrics-server")
+        path = self.state_dir / "metrics-server.token"
+        path.write_text(token)
+        path.chmod(0o600)
+        write_kubeconfig(
+            self.state_dir / "metrics-server.kubeconfig",
+            self.server.url,
+            self.server.pki.cluster_ca_pem,
+            token=token,
+            user="system:serviceaccount:kube-system:metrics-server",
+        )
+        return token
+
+    def probe_metrics_server(
+        self,
+        host: str,
+        port: int,
+        *,
+        period: float = 10.0,
+        failure_threshold: int = 3,
+        timeout: float = 1.0,
+    ) -> None:
+        """Probe https://host:port/readyz like the manifest's readiness probe, forever."""
+        self._tasks.append(
+            asyncio.create_task(
+                self._probe_loop(host, port, period, failure_threshold, timeout),
+                name="backend-readiness",
+            )
+        )
+
+    async def _probe_loop(
+        self, host: str, port: int, period: float, failure_threshold: int, timeout: float
+    ) -> None:
+        ready = False
+        failures = 0
+        url = f"https://{host}:{port}/readyz"
+        while True:
+            result: ProbeResult = await http_probe(url, timeout)
+            if result.ok:
+                failures = 0
+                if not ready:
+                    ready = True
+                    write_backend_endpoints(self.store, host, port, True)
+            else:
+                failures += 1
+                if ready and failures >= failure_threshold:
+                    ready = False
+                    write_backend_endpoints(self.store, host, port, False)
+            await asyncio.sleep(period)
+
+
+# ------------------------------------------------------------------------------ arguments
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f'--apiservice-backend: expected HOST:PORT, got "{text}"')
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise UsageError(
+            f'--apiservice-backend: expected a loopback IP address, got "{host}"'
+        ) from None
+    if not ip.is_loopback:
+        raise UsageError(f'--apiservice-backend: expected a loopback address, got "{host}"')
+    return str(ip), int(port_text)
+
+
+def _kube_version(text: str) -> str:
+    from fakeapiserver.discovery import parse_version
+
+    try:
+        major, minor = parse_version(text)
+    except ValueError:
+        raise UsageError(f'--kube-version: expected a version like 1.30, got "{text}"') from None
+    if major != 1 or not 20 <= minor <= 40:
+        raise UsageError(f'--kube-version: expected 1.20 … 1.40, got "{text}"')
+    return f"{major}.{minor}"
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise UsageError(f'--port: expected a port number 0-65535, got "{text}"')
+    return int(text)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from fakekubelet.cli import _address_base, _cert_mode, _positive
+
+    parser = _Parser(
+        prog=PROG,
+        description="A simulated Kubernetes control plane (HTTPS, RBAC, aggregation) with a "
+        "fakekubelet fleet registered in it.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--state-dir",
+        required=True,
+        metavar="DIR",
+        help="where kubeconfig, CA certificates and the fleet's files go",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=0,
+        metavar="P",
+        help="HTTPS port on 127.0.0.1 (default: an ephemeral port)",
+    )
+    parser.add_argument(
+        "--fleet-config",
+        default=None,
+        metavar="FILE",
+        help="fakekubelet fleet spec (YAML); flags override its counts",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=_positive("--nodes", 1),
+        default=None,
+        metavar="N",
+        help="number of simulated nodes (default 3)",
+    )
+    parser.add_argument(
+        "--pods-per-node",
+        type=_positive("--pods-per-node", 0),
+        default=None,
+        metavar="P",
+        help="pods per node (default 10)",
+    )
+    parser.add_argument(
+        "--cert-mode",
+        type=_cert_mode,
+        default=None,
+        metavar="MODE",
+        help="kubelet serving certificate mode (default ca-signed)",
+    )
+    parser.add_argument(
+        "--address-base",
+        type=_address_base,
+        default=None,
+        metavar="IP",
+        help="first node address (default 127.1.0.1)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_positive("--seed", 0),
+        default=None,
+        metavar="S",
+        help="random seed for the fleet",
+    )
+    parser.add_argument(
+        "--kube-version",
+        type=_kube_version,
+        default="1.30",
+        metavar="1.30",
+        help="emulated Kubernetes version (discovery behaviour; default 1.30)",
+    )
+    parser.add_argument(
+        "--apiservice-backend",
+        type=_host_port,
+        default=None,
+        metavar="HOST:PORT",
+        help="register v1beta1.metrics.k8s.io for a metrics server there",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
+    return parser.parse_args(argv)
+
+
+def build_cluster(args: argparse.Namespace) -> Any:
+    """The fleet's cluster from the flags (fakekubelet's own builder and validation)."""
+    from fakekubelet import cli as fk
+
+    ns = argparse.Namespace(
+        nodes=args.nodes,
+        pods_per_node=args.pods_per_node,
+        cert_mode=args.cert_mode,
+        address_base=args.address_base,
+        seed=args.seed,
+        config=args.fleet_config,
+    )
+    try:
+        return fk.build_cluster(ns)
+    except fk.UsageError as err:
+        raise UsageError(str(err)) from None
+
+
+async def serve(args: argparse.Namespace, cluster: Any) -> int:
+    plane = ControlPlane(
+        args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await plane.start()
+    except OSError as err:
+        with contextlib.suppress(Exception):
+            await plane.stop()
+        print(f"{PROG}: error: cannot listen: {err}", file=sys.stderr, flush=True)
+        return 1
+    if args.apiservice_backend is not None:
+        host, port = args.apiservice_backend
+        plane.register_metrics_server(host, port)
+        plane.probe_metrics_server(host, port)
+    print(
+        f"{PROG}: serving {plane.server.url} (Kubernetes {args.kube_version}), state in "
+        f"{args.state_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
+    print(f"{PROG}: ready", flush=True)
+    await stop.wait()
+    await plane.stop()
+    print(f"{PROG}: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        if args.fleet_config is not None and not os.path.isfile(args.fleet_config):
+            raise UsageError(f"--fleet-config: {args.fleet_config}: no such file")
+        state_dir = Path(args.state_dir)
+        if state_dir.exists() and not state_dir.is_dir():
+            raise UsageError(f"--state-dir: {state_dir} exists and is not a directory")
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"--state-dir: cannot create {state_dir}: {err.strerror}") from None
+        cluster = build_cluster(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname).1s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(serve(args, cluster))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
