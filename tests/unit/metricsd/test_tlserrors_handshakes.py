@@ -1,4 +1,4 @@
-"""Go texts for kubelet TLS/connection failures, produced by REAL handshakes against trustme certs."""
+"""Go texts for kubelet TLS/connection failures, from REAL handshakes against trustme certs."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ async def _get_error(port: int, client_ctx: ssl.SSLContext, scheme: str = "https
         try:
             async with session.get(url, ssl=client_ctx) as resp:
                 await resp.read()
-        except Exception as exc:  # noqa: BLE001 - the point is to translate anything
+        except Exception as exc:
             err = await go_error(exc, host=HOST, port=port)
             return url_error("GET", url, err.text)
     raise AssertionError("request unexpectedly succeeded")
@@ -161,10 +161,11 @@ async def test_truncated_body_is_unexpected_eof(ca: trustme.CA) -> None:
     server = await asyncio.start_server(handle, HOST, 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://{HOST}:{port}/x") as resp:
-                with pytest.raises(aiohttp.ClientPayloadError) as info:
-                    await resp.read()
+        async with aiohttp.ClientSession() as session, session.get(
+            f"http://{HOST}:{port}/x"
+        ) as resp:
+            with pytest.raises(aiohttp.ClientPayloadError) as info:
+                await resp.read()
         err = await go_error(info.value, host=HOST, port=port)
         assert err.text == "unexpected EOF"
         assert "ClientPayloadError" in err.debug
@@ -192,7 +193,8 @@ async def test_valid_cert_verifies(ca: trustme.CA, serve) -> None:
     [
         (("a.example",), "b.example", "x509: certificate is valid for a.example, not b.example"),
         (("*.example",), "node.example", None),
-        (("*.example",), "a.b.example", "x509: certificate is valid for *.example, not a.b.example"),
+        (("*.example",), "a.b.example",
+         "x509: certificate is valid for *.example, not a.b.example"),
         (("10.0.0.1",), "10.0.0.2", "x509: certificate is valid for 10.0.0.1, not 10.0.0.2"),
         (("10.0.0.1",), "10.0.0.1", None),
         (("node",), "10.0.0.1",

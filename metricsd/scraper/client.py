@@ -1,0 +1,263 @@
+"""The kubelet HTTP client: one kept-alive aiohttp session, TLS and identity per reference §1.11.
+
+``kubelet_client_config`` turns the flags plus the API-server rest config into the kubelet
+client's settings (the same transformations upstream applies); :class:`KubeletClient` sends
+``GET <url>`` and returns the raw body and the request time, or raises
+:class:`KubeletRequestError` carrying Go's error text (``Get "https://…": …``) and whether it
+counts as a timeout for the ``Failed to scrape node, timeout to access kubelet`` line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from metricsd.clock import Clock
+from metricsd.kubeconfig import RestConfig
+from metricsd.scraper.addresses import (
+    DEFAULT_PREFERRED_ADDRESS_TYPES,
+    NodeEndpoint,
+    join_host_port,
+    kubelet_url,
+)
+from metricsd.tlserrors import DEADLINE_EXCEEDED, go_error, probe_context, url_error
+
+__all__ = [
+    "KubeletClient",
+    "KubeletClientConfig",
+    "KubeletRequestError",
+    "KubeletResponse",
+    "clock_deadline",
+    "kubelet_client_config",
+]
+
+
+@dataclass(frozen=True)
+class KubeletClientConfig:
+    """Everything that shapes requests to kubelets (upstream's kubelet rest config + options)."""
+
+    scheme: str = "https"
+    default_port: int = 10250
+    use_node_status_port: bool = False
+    preferred_address_types: tuple[str, ...] = DEFAULT_PREFERRED_ADDRESS_TYPES
+    insecure: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    bearer_token: str = ""
+    bearer_token_file: str = ""
+    timeout_s: float = 10.0
+    user_agent: str = "metrics-server"
+
+    def token(self) -> str:
+        return RestConfig(bearer_token=self.bearer_token,
+                          bearer_token_file=self.bearer_token_file).token()
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """Verifying context against ``ca_file`` (system roots when empty) or insecure."""
+        if self.scheme != "https":
+            return None
+        if self.insecure:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        else:
+            # check_hostname verifies the URL's host: IP SANs when dialled by IP (Go's rule).
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
+                                                 cafile=self.ca_file or None)
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file or None)
+        return context
+
+
+def kubelet_client_config(
+    rest: RestConfig,
+    *,
+    insecure_tls: bool = False,
+    certificate_authority: str = "",
+    client_certificate: str = "",
+    client_key: str = "",
+    completely_insecure: bool = False,
+    port: int = 10250,
+    use_node_status_port: bool = False,
+    preferred_address_types: tuple[str, ...] = DEFAULT_PREFERRED_ADDRESS_TYPES,
+    timeout_s: float = 10.0,
+    user_agent: str = "metrics-server",
+) -> KubeletClientConfig:
+    """The §1.11 matrix: start from the API-server config, then apply the kubelet flags."""
+    common = {
+        "default_port": port,
+        "use_node_status_port": use_node_status_port,
+        "preferred_address_types": tuple(preferred_address_types),
+        "timeout_s": timeout_s,
+        "user_agent": user_agent,
+    }
+    if completely_insecure:
+        # plain http, anonymous: TLS config emptied, credentials removed
+        return KubeletClientConfig(scheme="http", **common)  # type: ignore[arg-type]
+    ca_file = rest.ca_file
+    insecure = rest.insecure
+    if certificate_authority:
+        ca_file = certificate_authority
+        insecure = False
+    if insecure_tls:
+        insecure = True
+        ca_file = ""
+    cert_file, key_file = rest.cert_file, rest.key_file
+    if client_certificate or client_key:
+        cert_file, key_file = client_certificate, client_key
+    return KubeletClientConfig(
+        scheme="https",
+        insecure=insecure,
+        ca_file=ca_file,
+        cert_file=cert_file,
+        key_file=key_file,
+        bearer_token=rest.bearer_token,
+        bearer_token_file=rest.bearer_token_file,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+class KubeletRequestError(Exception):
+    """A failed scrape of one node: Go's text, timeout classification, Python's original."""
+
+    def __init__(self, text: str, *, timeout: bool = False, debug: str = "") -> None:
+        super().__init__(text)
+        self.text = text
+        self.timeout = timeout
+        self.debug = debug
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletResponse:
+    url: str
+    body: bytes
+    request_time: float  # Unix seconds taken just before sending (the decoder's default)
+
+
+@contextlib.asynccontextmanager
+async def clock_deadline(clock: Clock, seconds: float) -> AsyncIterator[None]:
+    """Like ``asyncio.timeout(seconds)`` but measured on ``clock`` (virtual in tests).
+
+    Raises TimeoutError in the body when the clock passes the deadline.
+    """
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(None) as scope:
+
+        async def expire() -> None:
+            await clock.sleep(seconds)
+            scope.reschedule(loop.time())
+
+        watcher = asyncio.create_task(expire())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+class KubeletClient:
+    """Scrapes kubelets over one connection pool reused across ticks."""
+
+    def __init__(self, config: KubeletClientConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self._ssl = config.ssl_context()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                ssl=self._ssl if self._ssl is not None else False,
+                limit=0,  # no global cap: one request per node at once, as upstream
+                limit_per_host=0,
+                keepalive_timeout=90.0,
+                ttl_dns_cache=10,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30.0),
+                skip_auto_headers=("Accept",),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def url_for(self, node: NodeEndpoint) -> str:
+        """The node's scrape URL; raises ``NoAddressError``."""
+        return kubelet_url(
+            node,
+            scheme=self.config.scheme,
+            preferred=self.config.preferred_address_types,
+            default_port=self.config.default_port,
+            use_node_status_port=self.config.use_node_status_port,
+        )
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": self.config.user_agent, "Accept-Encoding": "gzip"}
+        if self.config.scheme == "https":
+            token = self.config.token()
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    async def get(
+        self, url: str, host: str, port: int, timeout_s: float | None = None
+    ) -> KubeletResponse:
+        """GET ``url`` within ``timeout_s`` (default ``--kubelet-request-timeout``), measured on
+        the injected clock; the scraper passes less when the tick deadline is nearer."""
+        session = self._ensure_session()
+        headers = self._headers()
+        reading = False
+        timeout = self.config.timeout_s if timeout_s is None else max(0.0, timeout_s)
+        try:
+            async with clock_deadline(self.clock, timeout):
+                request_time = self.clock.now()
+                async with session.get(url, headers=headers) as resp:
+                    if resp.status != 200:
+                        status = f"{resp.status} {resp.reason or ''}".rstrip()
+                        raise KubeletRequestError(f'request failed, status: "{status}"')
+                    reading = True
+                    body = await resp.read()
+        except KubeletRequestError:
+            raise
+        except TimeoutError as exc:
+            if reading:
+                # upstream wraps body-read errors with %v: the deadline loses its type
+                raise KubeletRequestError(
+                    f"failed to read response body - {DEADLINE_EXCEEDED}", debug=repr(exc)
+                ) from None
+            raise KubeletRequestError(
+                url_error("GET", url, DEADLINE_EXCEEDED), timeout=True, debug=repr(exc)
+            ) from None
+        except (aiohttp.ClientError, OSError, ssl.SSLError) as exc:
+            context = None
+            if self.config.cert_file:
+                context = probe_context(self.config.cert_file, self.config.key_file or None)
+            err = await go_error(exc, host=host, port=port, client_context=context)
+            if reading:
+                raise KubeletRequestError(
+                    f"failed to read response body - {err.text}", debug=err.debug
+                ) from None
+            raise KubeletRequestError(url_error("GET", url, err.text), debug=err.debug) from None
+        return KubeletResponse(url=url, body=body, request_time=request_time)
+
+
+def host_port_of(url: str) -> tuple[str, int]:
+    """Host (without IPv6 brackets) and port of a kubelet URL."""
+    parsed = aiohttp.client.URL(url)
+    host = parsed.host or ""
+    return host.strip("[]"), int(parsed.port or 0)
+
+
+__all__ += ["host_port_of", "join_host_port"]

@@ -1,0 +1,480 @@
+"""Kubelet client and scrape cycle: address/port/path tables, the §1.11 matrix, stagger, timeouts,
+failure log lines, self-metric calls and the Go-ticker loop, against small aiohttp kubelets."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import trustme
+from aiohttp import web
+
+from metricsd.clock import VirtualClock
+from metricsd.kubeconfig import RestConfig
+from metricsd.scraper.addresses import (
+    NoAddressError,
+    join_host_port,
+    kubelet_port,
+    metrics_path,
+    node_address,
+)
+from metricsd.scraper.client import KubeletClient, KubeletClientConfig, kubelet_client_config
+from metricsd.scraper.scraper import ScrapeLoop, Scraper, go_duration, stagger_bound_ms
+
+PAYLOAD = """\
+# TYPE container_cpu_usage_seconds_total counter
+container_cpu_usage_seconds_total{container="app",namespace="default",pod="web"} 45.25 1711467601200
+# TYPE container_memory_working_set_bytes gauge
+container_memory_working_set_bytes{container="app",namespace="default",pod="web"} 1.048576e+08 1711467601200
+# TYPE container_start_time_seconds gauge
+container_start_time_seconds{container="app",namespace="default",pod="web"} 1.711460000123e+09
+# TYPE node_cpu_usage_seconds_total counter
+node_cpu_usage_seconds_total 1200.5 1711467600000
+# TYPE node_memory_working_set_bytes gauge
+node_memory_working_set_bytes 1.932193792e+09 1711467600000
+"""  # noqa: E501
+
+
+@dataclass
+class Node:
+    name: str
+    addresses: Sequence[tuple[str, str]] = ()
+    daemon_port: int = 0
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Recorder:
+    requests: list[tuple[str, bool]] = field(default_factory=list)
+    ticks: list[float] = field(default_factory=list)
+
+    def kubelet_request(self, node: str, duration_s: float, success: bool, now: float) -> None:
+        assert now == int(now)
+        self.requests.append((node, success))
+
+    def tick(self, duration_s: float) -> None:
+        self.ticks.append(duration_s)
+
+
+class Logs:
+    def __init__(self) -> None:
+        self.lines: list[tuple[int, str, dict[str, Any]]] = []
+
+    def __call__(self, level: int, msg: str, /, **kv: Any) -> None:
+        self.lines.append((level, msg, kv))
+
+    def messages(self, msg: str) -> list[dict[str, Any]]:
+        return [kv for _, m, kv in self.lines if m == msg]
+
+
+# ---------------------------------------------------------------- address / port / path tables
+
+ADDRS = [("InternalIP", "10.0.0.1"), ("Hostname", "node-a"), ("InternalIP", "10.0.0.2"),
+         ("ExternalIP", "1.2.3.4")]
+
+
+@pytest.mark.parametrize(
+    ("preferred", "expected"),
+    [
+        (["InternalIP", "ExternalIP", "Hostname"], "10.0.0.1"),
+        (["Hostname", "InternalDNS", "InternalIP"], "node-a"),
+        (["ExternalIP"], "1.2.3.4"),
+        (["InternalDNS", "ExternalIP"], "1.2.3.4"),
+    ],
+)
+def test_address_priority(preferred: list[str], expected: str) -> None:
+    assert node_address(ADDRS, preferred) == expected
+
+
+def test_no_address_matched_text() -> None:
+    with pytest.raises(NoAddressError) as info:
+        node_address([("Hostname", "x")], ["InternalIP", "ExternalIP", "Hostname"][:2])
+    assert str(info.value) == "no address matched types [InternalIP ExternalIP]"
+    with pytest.raises(NoAddressError) as info:
+        node_address([], ["InternalIP", "ExternalIP", "Hostname"])
+    assert str(info.value) == "no address matched types [InternalIP ExternalIP Hostname]"
+
+
+@pytest.mark.parametrize(
+    ("daemon", "default", "use", "expected"),
+    [(0, 10250, True, 10250), (10255, 10250, True, 10255), (10255, 10250, False, 10250),
+     (0, 1234, False, 1234)],
+)
+def test_port_rule(daemon: int, default: int, use: bool, expected: int) -> None:
+    assert kubelet_port(daemon, default, use) == expected
+
+
+@pytest.mark.parametrize(
+    ("annotations", "expected"),
+    [({}, "/metrics/resource"),
+     ({"metrics.k8s.io/resource-metrics-path": ""}, "/metrics/resource"),
+     ({"metrics.k8s.io/resource-metrics-path": "/n1/metrics"}, "/n1/metrics")],
+)
+def test_path_rule(annotations: dict[str, str], expected: str) -> None:
+    assert metrics_path(annotations) == expected
+
+
+def test_ipv6_is_bracketed() -> None:
+    assert join_host_port("fd00::1", 10250) == "[fd00::1]:10250"
+    assert join_host_port("10.0.0.1", 10250) == "10.0.0.1:10250"
+
+
+# ---------------------------------------------------------------- §1.11 matrix
+
+BASE = RestConfig(host="https://api", ca_file="/ca", cert_file="/c", key_file="/k",
+                  bearer_token="tok")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({}, ("https", False, "/ca", "/c", "tok")),
+        ({"insecure_tls": True}, ("https", True, "", "/c", "tok")),
+        ({"certificate_authority": "/kca"}, ("https", False, "/kca", "/c", "tok")),
+        ({"client_certificate": "/kc", "client_key": "/kk"},
+         ("https", False, "/ca", "/kc", "tok")),
+        ({"completely_insecure": True}, ("http", False, "", "", "")),
+    ],
+)
+def test_tls_auth_matrix(flags: dict[str, Any], expected: tuple[Any, ...]) -> None:
+    cfg = kubelet_client_config(BASE, **flags)
+    assert (cfg.scheme, cfg.insecure, cfg.ca_file, cfg.cert_file, cfg.token()) == expected
+
+
+# ---------------------------------------------------------------- stagger, durations
+
+@pytest.mark.parametrize(("nodes", "bound"), [(0, 0), (1, 8), (100, 800), (500, 4000),
+                                              (5000, 4000)])
+def test_stagger_bound(nodes: int, bound: int) -> None:
+    assert stagger_bound_ms(nodes) == bound
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(10, "10s"), (60, "1m0s"), (0.03183941, "31.83941ms"),
+                                               (1.5, "1.5s"), (0.0007, "700µs"), (0, "0s")])
+def test_go_duration(seconds: float, text: str) -> None:
+    assert go_duration(seconds) == text
+
+
+# ---------------------------------------------------------------- against aiohttp kubelets
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+async def kubelet() -> AsyncIterator[Callable[..., Awaitable[int]]]:
+    runners: list[web.AppRunner] = []
+
+    async def start(handler: Handler, ctx: ssl.SSLContext | None = None,
+                    path: str = "/metrics/resource") -> int:
+        app = web.Application()
+        app.router.add_get(path, handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
+        await site.start()
+        runners.append(runner)
+        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+def _node(name: str, port: int, **kw: Any) -> Node:
+    return Node(name, [("InternalIP", "127.0.0.1")], daemon_port=port, **kw)
+
+
+def _scraper(config: KubeletClientConfig, nodes: list[Node], clock: Any,
+             logs: Logs, recorder: Recorder | None = None, seed: int = 1) -> Scraper:
+    client = KubeletClient(config, clock)
+    return Scraper(client, lambda: nodes, clock=clock, rng=random.Random(seed),
+                   recorder=recorder, log=logs)
+
+
+HTTP = KubeletClientConfig(scheme="http", use_node_status_port=True,
+                           preferred_address_types=("InternalIP",), user_agent="ua/1")
+
+
+async def test_scrape_success_headers_and_metrics(kubelet) -> None:
+    seen: list[Mapping[str, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.Response(text=PAYLOAD)
+
+    port = await kubelet(handler)
+    logs, rec = Logs(), Recorder()
+    from metricsd.clock import RealClock
+
+    scraper = _scraper(HTTP, [_node("n1", port)], RealClock(), logs, rec)
+    try:
+        batch = await scraper.scrape()
+    finally:
+        await scraper.client.close()
+    assert list(batch.nodes) == ["n1"]
+    assert list(batch.pods) == [("default", "web")]
+    assert rec.requests == [("n1", True)]
+    assert seen[0]["User-Agent"] == "ua/1"
+    assert "Authorization" not in seen[0]
+    assert seen[0]["Accept-Encoding"] == "gzip"
+    assert logs.messages("Scraping metrics from nodes") == [
+        {"nodes": ["n1"], "nodeCount": 1, "nodeSelector": ""}]
+    assert logs.messages("Scraping node") == [{"node": "n1"}]
+    finished = logs.messages("Scrape finished")[0]
+    assert (finished["nodeCount"], finished["podCount"]) == (1, 1)
+
+
+async def test_bearer_token_and_annotation_path(kubelet) -> None:
+    auths: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        auths.append(request.headers.get("Authorization", ""))
+        return web.Response(text=PAYLOAD)
+
+    port = await kubelet(handler, path="/custom/n1")
+    from metricsd.clock import RealClock
+
+    cfg = KubeletClientConfig(scheme="https", insecure=True, use_node_status_port=True,
+                              preferred_address_types=("InternalIP",), bearer_token="sekret")
+    ca = trustme.CA()
+    sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(sctx)
+    port = await kubelet(handler, sctx, path="/custom/n1")
+    node = _node("n1", port, annotations={"metrics.k8s.io/resource-metrics-path": "/custom/n1"})
+    logs = Logs()
+    scraper = _scraper(cfg, [node], RealClock(), logs)
+    try:
+        batch = await scraper.scrape()
+    finally:
+        await scraper.client.close()
+    assert list(batch.nodes) == ["n1"]
+    assert auths == ["Bearer sekret"]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "text"),
+    [(403, "Forbidden", 'request failed, status: "403 Forbidden"'),
+     (401, "Unauthorized", 'request failed, status: "401 Unauthorized"'),
+     (404, "Not Found", 'request failed, status: "404 Not Found"')],
+)
+async def test_non_200_status(kubelet, status: int, reason: str, text: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, reason=reason, text="no")
+
+    port = await kubelet(handler)
+    from metricsd.clock import RealClock
+
+    logs, rec = Logs(), Recorder()
+    scraper = _scraper(HTTP, [_node("n1", port)], RealClock(), logs, rec)
+    try:
+        batch = await scraper.scrape()
+    finally:
+        await scraper.client.close()
+    assert not batch.nodes
+    assert logs.messages("Failed to scrape node") == [{"err": text, "node": "n1"}]
+    assert rec.requests == [("n1", False)]
+
+
+async def test_parse_error_fails_only_that_node(kubelet) -> None:
+    async def bad(request: web.Request) -> web.Response:
+        return web.Response(text="node_cpu_usage_seconds_total{ 1\n")
+
+    async def good(request: web.Request) -> web.Response:
+        return web.Response(text=PAYLOAD)
+
+    p1, p2 = await kubelet(bad), await kubelet(good)
+    from metricsd.clock import RealClock
+
+    logs = Logs()
+    scraper = _scraper(HTTP, [_node("bad", p1), _node("good", p2)], RealClock(), logs)
+    try:
+        batch = await scraper.scrape()
+    finally:
+        await scraper.client.close()
+    assert list(batch.nodes) == ["good"]
+    [failed] = logs.messages("Failed to scrape node")
+    assert failed["node"] == "bad" and failed["err"].startswith("failed parsing metrics: ")
+
+
+async def test_no_address_counts_as_failed_request() -> None:
+    from metricsd.clock import RealClock
+
+    logs, rec = Logs(), Recorder()
+    node = Node("n1", [("Hostname", "n1")])
+    cfg = KubeletClientConfig(preferred_address_types=("InternalIP", "ExternalIP"))
+    scraper = _scraper(cfg, [node], RealClock(), logs, rec)
+    batch = await scraper.scrape()
+    await scraper.client.close()
+    assert not batch.nodes
+    assert logs.messages("Failed to scrape node") == [
+        {"err": "no address matched types [InternalIP ExternalIP]", "node": "n1"}]
+    assert rec.requests == [("n1", False)]
+
+
+async def test_timeout_waiting_for_headers_uses_timeout_line(kubelet) -> None:
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text=PAYLOAD)
+
+    port = await kubelet(hang)
+    clock = VirtualClock()
+    logs = Logs()
+    scraper = _scraper(HTTP, [_node("slow", port)], clock, logs)
+    task = asyncio.create_task(scraper.scrape())
+    await clock.wait_for_sleepers(1)  # stagger sleep
+    await clock.advance(0.01)
+    await clock.wait_for_sleepers(1)  # request deadline
+    await clock.advance(10)
+    batch = await task
+    release.set()
+    await scraper.client.close()
+    assert not batch.nodes
+    assert logs.messages("Failed to scrape node, timeout to access kubelet") == [{
+        "err": f'Get "http://127.0.0.1:{port}/metrics/resource": context deadline exceeded',
+        "node": "slow", "timeout": "10s"}]
+
+
+async def test_timeout_while_reading_body_is_generic(kubelet) -> None:
+    release = asyncio.Event()
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.content_length = 10_000
+        await resp.prepare(request)
+        await resp.write(b"# partial\n")
+        await release.wait()
+        return resp
+
+    port = await kubelet(trickle)
+    clock = VirtualClock()
+    logs = Logs()
+    scraper = _scraper(HTTP, [_node("slow", port)], clock, logs)
+    task = asyncio.create_task(scraper.scrape())
+    await clock.wait_for_sleepers(1)
+    await clock.advance(0.01)
+    await clock.wait_for_sleepers(1)
+    # let the headers arrive before the deadline passes
+    for _ in range(200):
+        await asyncio.sleep(0)
+    await clock.advance(10)
+    batch = await task
+    release.set()
+    await scraper.client.close()
+    assert not batch.nodes
+    lines = logs.messages("Failed to scrape node")
+    assert lines == [{"err": "failed to read response body - context deadline exceeded",
+                      "node": "slow"}]
+    assert not logs.messages("Failed to scrape node, timeout to access kubelet")
+
+
+async def test_stagger_delays_are_within_bound(kubelet) -> None:
+    starts: list[float] = []
+    clock = VirtualClock()
+
+    async def handler(request: web.Request) -> web.Response:
+        starts.append(clock.monotonic())
+        return web.Response(text=PAYLOAD)
+
+    port = await kubelet(handler)
+    nodes = [_node(f"n{i}", port) for i in range(50)]
+    logs = Logs()
+    scraper = _scraper(HTTP, nodes, clock, logs, seed=7)
+    task = asyncio.create_task(scraper.scrape())
+    await clock.wait_for_sleepers(50)
+    sleeping_until = sorted(d for d, _, f in clock._sleepers if not f.done())
+    assert all(0 <= d < 0.4 for d in sleeping_until)  # 8ms x 50 = 400ms, exclusive
+    assert len(set(sleeping_until)) > 10  # actually spread
+    while not task.done():
+        deadline = clock.next_deadline()
+        if deadline is None:
+            await asyncio.sleep(0)
+            continue
+        await clock.advance_to(min(deadline, 0.4))
+        if clock.monotonic() >= 0.4:
+            break
+    batch = await task
+    await scraper.client.close()
+    assert len(batch.nodes) == 50
+    assert all(s < 0.4 for s in starts)
+
+
+async def test_duplicate_pods_first_wins_and_logged(kubelet) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=PAYLOAD)
+
+    port = await kubelet(handler)
+    from metricsd.clock import RealClock
+
+    logs = Logs()
+    scraper = _scraper(HTTP, [_node("a", port), _node("b", port)], RealClock(), logs)
+    batch = await scraper.scrape()
+    await scraper.client.close()
+    assert set(batch.nodes) == {"a", "b"}
+    assert logs.messages("Got duplicate pod point") == [{"pod": "default/web"}]
+
+
+# ---------------------------------------------------------------- ticker
+
+
+class FakeScraper:
+    """Stands in for Scraper in loop tests: each scrape takes ``durations[i]`` virtual seconds."""
+
+    def __init__(self, clock: VirtualClock, durations: list[float]) -> None:
+        self.clock = clock
+        self.durations = durations
+        self.started: list[float] = []
+
+    async def scrape(self, deadline: float | None = None) -> Any:
+        from metricsd.scraper.batch import MetricsBatch
+
+        self.started.append(self.clock.monotonic())
+        d = self.durations[len(self.started) - 1] if len(self.started) <= len(
+            self.durations) else 0.0
+        if d:
+            await self.clock.sleep(d)
+        return MetricsBatch()
+
+
+async def _run_loop(durations: list[float], until: float) -> tuple[list[float], Logs, Recorder]:
+    clock = VirtualClock()
+    fake = FakeScraper(clock, durations)
+    logs, rec = Logs(), Recorder()
+    stored: list[Any] = []
+    loop = ScrapeLoop(fake, stored.append, 15.0, clock=clock, recorder=rec,  # type: ignore[arg-type]
+                      log=logs)
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    while clock.monotonic() < until:
+        await clock.wait_for_sleepers(1)
+        nxt = clock.next_deadline()
+        assert nxt is not None
+        if nxt > until:
+            break
+        await clock.advance_to(nxt)
+    stop.set()
+    await task
+    assert len(stored) == len(fake.started)
+    return fake.started, logs, rec
+
+
+async def test_ticker_first_tick_immediately_then_every_resolution() -> None:
+    started, logs, rec = await _run_loop([1, 1, 1, 1], 46)
+    assert started == [0, 15, 30, 45]
+    assert rec.ticks == [1, 1, 1, 1]
+    assert [m for _, m, _ in logs.lines][:3] == ["Scraping metrics", "Storing metrics",
+                                                  "Scraping cycle complete"]
+
+
+async def test_ticker_overrun_leaves_one_pending_tick() -> None:
+    # the first tick takes 40s: ticks at 15 and 30 fire while busy; one is kept (15), 30 dropped
+    started, _, rec = await _run_loop([40, 1, 1], 61)
+    assert started == [0, 40, 45, 60]
+    # tick duration is measured from the tick's own time (15), not from when it ran
+    assert rec.ticks[:2] == [40, 26]
