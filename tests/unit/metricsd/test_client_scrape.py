@@ -154,8 +154,9 @@ def test_stagger_bound(nodes: int, bound: int) -> None:
     assert stagger_bound_ms(nodes) == bound
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(10, "10s"), (60, "1m0s"), (0.03183941, "31.83941ms"),
-                                               (1.5, "1.5s"), (0.0007, "700µs"), (0, "0s")])
+@pytest.mark.parametrize(("seconds", "text"), [
+    (10, "10s"), (60, "1m0s"), (0.03183941, "31.83941ms"), (1.5, "1.5s"), (0.0007, "700µs"),
+    (0, "0s")])
 def test_go_duration(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text
 
