@@ -112,7 +112,7 @@ async def bench(nodes: int, pods: int, rate: int, seconds: float, burst: int) ->
             api = client.CoreV1Api(api_client)
 
             async def k8s_list() -> int:
-                resp = await api.list_pod_for_all_namespaces(_preload_content=False)
+                resp: Any = await api.list_pod_for_all_namespaces(_preload_content=False)
                 return len(json.loads(await resp.read())["items"])
 
             best, median, count = await timed(k8s_list)

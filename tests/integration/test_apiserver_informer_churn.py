@@ -34,7 +34,7 @@ class PodInformer:
         self.synced = asyncio.Event()
 
     async def list(self) -> None:
-        resp = await self.api.list_pod_for_all_namespaces(_preload_content=False)
+        resp: Any = await self.api.list_pod_for_all_namespaces(_preload_content=False)
         body = json.loads(await resp.read())
         self.cache = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
                       for o in body["items"]}
@@ -96,8 +96,11 @@ async def churn(server: APIServer, rng: random.Random, steps: int, prefix: str) 
             store.create("pods", pod(f"{prefix}-{i}", ns, f"node-{rng.randint(0, 9)}"))
         elif roll < 0.8:
             victim = rng.choice(pods)["metadata"]
-            store.mutate("pods", victim["name"], victim["namespace"],
-                         lambda o, i=i: o["metadata"]["labels"].update(step=str(i)))
+
+            def relabel(obj: dict[str, Any], step: int = i) -> None:
+                obj["metadata"]["labels"]["step"] = str(step)
+
+            store.mutate("pods", victim["name"], victim["namespace"], relabel)
         else:
             victim = rng.choice(pods)["metadata"]
             store.delete("pods", victim["name"], victim["namespace"])

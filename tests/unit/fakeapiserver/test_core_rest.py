@@ -148,7 +148,7 @@ async def test_list_chunking_and_metadata_only(server: APIServer,
 
 
 async def read_lines(resp: aiohttp.ClientResponse, count: int) -> list[dict]:
-    out = []
+    out: list[dict] = []
     while len(out) < count:
         line = await asyncio.wait_for(resp.content.readline(), 5)
         assert line, "stream ended early"
