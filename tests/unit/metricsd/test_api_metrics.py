@@ -332,3 +332,20 @@ def test_apis_negotiation(accept: str | None, content_type: str) -> None:
     assert ctype == content_type
     expected_kind = "APIGroupList" if ctype == "application/json" else "APIGroupDiscoveryList"
     assert body["kind"] == expected_kind
+
+
+def test_include_object_variants() -> None:
+    api, _ = make_api()
+    full = api.list_nodes(NOW, accept=TABLE, include_object="Object").body["rows"][0]["object"]
+    assert (full["kind"], full["usage"]["cpu"]) == ("NodeMetrics", "175m")
+    res = api.list_nodes(NOW, accept=TABLE, include_object="Everything")
+    assert res.status == 400 and res.body["reason"] == "BadRequest"
+
+
+def test_v1beta1_table_and_single_get_row() -> None:
+    api, _ = make_api()
+    res = api.get_node("kind-worker", NOW,
+                       accept="application/json;as=Table;v=v1beta1;g=meta.k8s.io")
+    assert res.body["apiVersion"] == "meta.k8s.io/v1beta1"
+    assert res.body["rows"][0]["object"]["apiVersion"] == "meta.k8s.io/v1beta1"
+    assert res.body["rows"][0]["cells"] == ["kind-worker", "175m", "1886908Ki", "15s"]
