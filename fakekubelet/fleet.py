@@ -110,7 +110,8 @@ class Fleet:
         self._clock_interval = clock_interval
         self._tasks: list[asyncio.Task[None]] = []
         self._dirty = asyncio.Event()
-        self._reconciled = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._lock = asyncio.Lock()
         self._modes: dict[str, str] = {}
         self._last_nodes_json = ""
@@ -222,18 +223,16 @@ class Fleet:
     # ---------------------------------------------------------------- reconcile
 
     def _on_event(self, *_args: Any, **_kwargs: Any) -> None:
+        self._idle.clear()
         self._dirty.set()
 
     def changed(self) -> None:
         """Tell the fleet the cluster changed (for callers that mutate nodes directly)."""
-        self._dirty.set()
+        self._on_event()
 
     async def settled(self) -> None:
-        """Wait until changes announced so far are reflected in the listeners."""
-        if not self._dirty.is_set():
-            return
-        self._reconciled.clear()
-        await self._reconciled.wait()
+        """Wait until changes announced so far are reflected in the listeners and state dir."""
+        await self._idle.wait()
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -245,7 +244,7 @@ class Fleet:
             except Exception:
                 log.exception("fleet reconcile failed")
             if not self._dirty.is_set():
-                self._reconciled.set()
+                self._idle.set()
 
     async def reconcile(self) -> None:
         """Make listeners match the cluster: join, leave, rebind, refuse, cert-mode change."""
