@@ -593,6 +593,8 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from fakekubelet.cli import UsageError as FleetUsageError
+
     try:
         args = parse_args(argv)
         if args.fleet_config is not None and not os.path.isfile(args.fleet_config):
@@ -605,7 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as err:
             raise UsageError(f"--state-dir: cannot create {state_dir}: {err.strerror}") from None
         cluster = build_cluster(args)
-    except UsageError as err:
+    except (UsageError, FleetUsageError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
         return 2
     logging.basicConfig(
