@@ -18,6 +18,8 @@ from metricsd.storage.rates import RateError, resource_usage
 
 __all__ = ["FRESH_CONTAINER_MIN_NS", "ContainerUsage", "PodStorage", "PodUsage"]
 
+_ZERO_POINT = MetricsPoint()
+
 # A container younger than this at sample time gets no synthetic zero point.
 FRESH_CONTAINER_MIN_NS = 10 * 1_000_000_000
 
@@ -79,9 +81,12 @@ class PodStorage:
                 if new.timestamp > before.timestamp:
                     prev_containers[cname] = before
                     continue
-                older = None if older_pod is None else older_pod.containers.get(cname)
-                if older is None:
+                if older_pod is None:
                     continue
+                # Upstream indexes the previous pod's map directly: a container missing there
+                # reads as Go's zero point, which is "before" any sample and becomes the prev
+                # (served with a saturated window).  Reproduced on purpose.
+                older = older_pod.containers.get(cname) or _ZERO_POINT
                 if older.timestamp < new.timestamp:
                     prev_containers[cname] = older
                 else:

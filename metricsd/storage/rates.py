@@ -15,6 +15,7 @@ __all__ = ["RateError", "Usage", "go_seconds", "resource_usage"]
 
 _SECOND = 1_000_000_000
 _U64_MAX = (1 << 64) - 1
+_I64_MAX = (1 << 63) - 1
 
 
 class RateError(ValueError):
@@ -56,7 +57,8 @@ def resource_usage(last: MetricsPoint, prev: MetricsPoint, log: LogFn = no_log) 
         raise RateError("unexpected decrease in startTime of node/container")
     if last.cumulative_cpu_used < prev.cumulative_cpu_used:
         raise RateError("unexpected decrease in cumulative CPU usage value")
-    window = last.timestamp - prev.timestamp
+    # time.Time.Sub saturates at the int64 range (only reachable with a zero-time prev).
+    window = max(min(last.timestamp - prev.timestamp, _I64_MAX), -_I64_MAX - 1)
     if window <= 0:  # storage never pairs such points; refuse rather than divide by zero
         raise RateError("non-positive window between metric points")
     rate = float(last.cumulative_cpu_used - prev.cumulative_cpu_used) / go_seconds(window)

@@ -287,3 +287,27 @@ def test_every_served_point_has_positive_window_and_rate(
                 assert all(c.cpu_nanocores >= 0 for c in pu.containers)
         assert s.ready() == (s.storage_points()["node"] > 0
                              or s.storage_points()["container"] > 0)
+
+
+def test_unrefreshed_sample_after_restart_pairs_with_go_zero_point() -> None:
+    """Upstream reads prevPod[name] for a container missing there: Go's zero point."""
+    from metricsd.durations import format_duration
+
+    s = Storage(RES)
+    s.store(batch(pods={P: {"a": cont(T0, S), "b": cont(T0, S)}}))
+    # b restarted 2 s before this sample: a keeps its prev, b has none.
+    young = T0 + RES - 2 * S
+    s.store(batch(pods={P: {"a": cont(T0 + RES, 2 * S), "b": cont(T0 + RES, S, start=young)}}))
+    assert s.pod_usage(P) is None
+    # The kubelet repeats the same samples: b pairs with the zero point.
+    s.store(batch(pods={P: {"a": cont(T0 + RES, 2 * S), "b": cont(T0 + RES, S, start=young)}}))
+    u = s.pod_usage(P)
+    assert u is not None
+    assert [c.name for c in u.containers] == ["a", "b"]
+    assert u.containers[1].cpu_nanocores == 0
+    # equal timestamps: the first container in order (a) gives the time info
+    assert (u.timestamp, u.window) == (T0 + RES, RES)
+    b_prev = s.pods.prev[P].containers["b"]
+    assert b_prev == MetricsPoint()
+    assert format_duration(resource_usage(cont(T0 + RES, S), b_prev).window) == (
+        "2562047h47m16.854775807s")
