@@ -264,6 +264,8 @@ class ControlPlane:
         kube_version: str = "1.30",
         cluster: Any = None,
         host: str = "127.0.0.1",
+        local_clock: Any = None,
+        local_prober: Any = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.server = APIServer(self.state_dir, kube_version, host=host, port=port)
@@ -271,7 +273,7 @@ class ControlPlane:
         self.auth: AuthWiring | None = None
         self.aggregation: AggregationWiring | None = None
         self.endpoints = EndpointsController(self.server.store)
-        self.local_pods = LocalPods(self.server.store)
+        self.local_pods = LocalPods(self.server.store, local_clock, local_prober or http_probe)
         self.fleet: Any = None
         self.registration: FleetRegistration | None = None
         self._tasks: list[asyncio.Task[None]] = []
