@@ -159,5 +159,6 @@ async def test_crashloop_restarts_and_previous_logs(
     assert out.splitlines()[1].split()[:4] == ["crashy", "0/1", "CrashLoopBackOff", "2"]
     code, out, err = await kubectl(plane, tmp_path, "describe", "pod", "-n", "kube-system",
                                    "crashy")
+    assert code == 0, err
     assert f"Back-off restarting failed container metrics-server in pod {local.pod_ref}" in out
     assert "Last State:     Terminated" in out
