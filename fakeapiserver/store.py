@@ -798,6 +798,10 @@ def _default_pod(store: Store, obj: Obj) -> None:
                     port.setdefault("protocol", "TCP")
     status = obj.setdefault("status", {})
     status.setdefault("phase", "Pending")
+    if status.get("podIP") and "podIPs" not in status:
+        status["podIPs"] = [{"ip": status["podIP"]}]
+    if status.get("hostIP") and "hostIPs" not in status:
+        status["hostIPs"] = [{"ip": status["hostIP"]}]
 
 
 def _default_service(store: Store, obj: Obj) -> None:
@@ -808,6 +812,10 @@ def _default_service(store: Store, obj: Obj) -> None:
         spec["clusterIP"] = store.allocate_cluster_ip()
     if spec.get("clusterIP") and "clusterIPs" not in spec:
         spec["clusterIPs"] = [spec["clusterIP"]]
+    if spec["type"] != "ExternalName":
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
     for port in spec.get("ports") or []:
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
@@ -827,8 +835,12 @@ def _default_deployment(store: Store, obj: Obj) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    spec.setdefault("strategy", {"type": "RollingUpdate",
-                                 "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
     obj.setdefault("status", {})
 
 
