@@ -74,6 +74,10 @@ class VirtualClock:
         """How many tasks are currently sleeping on this clock (for tests to await)."""
         return sum(1 for _, _, fut in self._sleepers if not fut.done())
 
+    def deadlines(self) -> list[float]:
+        """Monotonic wake-up times of every pending sleeper, earliest first."""
+        return sorted(deadline for deadline, _, fut in self._sleepers if not fut.done())
+
     def next_deadline(self) -> float | None:
         """The monotonic time of the earliest pending sleeper, or None."""
         self._prune()

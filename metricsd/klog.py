@@ -339,6 +339,20 @@ class Logger:
     def errorf(self, text: str, /, *, at: str | None = None) -> None:
         self._emit("E", at or self._caller(text, 0), text, [], None, structured=False)
 
+    def http_request(self, verb: str, uri: str, latency_ns: int, user_agent: str,
+                     audit_id: str, src_ip: str, status: int, *, v: int = 3) -> None:
+        """The apiserver's per-request line (``httplog.go:132``), logged at V(3) and above::
+
+            "HTTP" verb="LIST" URI="/apis/metrics.k8s.io/v1beta1/nodes" latency="715.296µs"
+            userAgent="kubectl/v1.26.0 (linux/amd64) kubernetes/b46a3f8" audit-ID="…"
+            srcIP="10.244.0.1:25364" resp=200
+        """
+        if not self.enabled(v, "httplog/httplog.go:132"):
+            return
+        self.info("HTTP", "verb", verb, "URI", uri, "latency", GoDuration(latency_ns),
+                  "userAgent", user_agent, "audit-ID", audit_id, "srcIP", src_ip,
+                  "resp", status, v=v, at="httplog/httplog.go:132")
+
     # -- adapters --
 
     def logfn(self, which: int = 0) -> Callable[..., None]:

@@ -64,3 +64,16 @@ async def test_real_clock_sleep_zero() -> None:
     before = clock.monotonic()
     await clock.sleep(0)
     assert clock.monotonic() >= before
+
+
+async def test_deadlines_lists_pending_sleepers() -> None:
+    clock = VirtualClock()
+    tasks = [asyncio.create_task(clock.sleep(d)) for d in (2.0, 0.5)]
+    await clock.wait_for_sleepers(2)
+    assert clock.deadlines() == [0.5, 2.0]
+    assert clock.next_deadline() == 0.5
+    await clock.advance(1.0)
+    assert clock.deadlines() == [2.0]
+    await clock.advance(1.0)
+    await asyncio.gather(*tasks)
+    assert clock.deadlines() == []

@@ -180,3 +180,20 @@ def test_go_quote(text: str, quoted: str) -> None:
 )
 def test_go_format_float(value: float, text: str) -> None:
     assert go_format_float(value) == text
+
+
+def test_http_request_line() -> None:
+    log, buf = make(verbosity=2)
+    args = ("LIST", "/apis/metrics.k8s.io/v1beta1/nodes", 715296,
+            "kubectl/v1.26.0 (linux/amd64) kubernetes/b46a3f8",
+            "49200f6f-771b-427e-bdde-02991f159013", "10.244.0.1:25364", 200)
+    log.http_request(*args)
+    assert buf.getvalue() == ""
+    log.configure(verbosity=3)
+    log.http_request(*args)
+    assert buf.getvalue() == (
+        'I0716 09:29:40.218833       1 httplog.go:132] "HTTP" verb="LIST" '
+        'URI="/apis/metrics.k8s.io/v1beta1/nodes" latency="715.296µs" '
+        'userAgent="kubectl/v1.26.0 (linux/amd64) kubernetes/b46a3f8" '
+        'audit-ID="49200f6f-771b-427e-bdde-02991f159013" srcIP="10.244.0.1:25364" resp=200\n'
+    )
