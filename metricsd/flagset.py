@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metricsd.durations import DurationError, parse_duration
+from metricsd.klog import go_quote
 
 __all__ = [
     "Flag",
@@ -48,9 +49,8 @@ def _num_error(func: str, text: str, reason: str) -> _ValueError:
 
 
 def _go_strconv_quote(text: str) -> str:
-    # strconv.NumError quotes with strconv.Quote; for the ASCII inputs seen on a command line
-    # this only escapes backslashes and double quotes.
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """The inside of Go's ``strconv.Quote`` (what ``%q`` prints between the quotes)."""
+    return go_quote(text)[1:-1]
 
 
 def go_parse_bool(text: str) -> bool:

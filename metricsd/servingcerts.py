@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from metricsd import klog
-from metricsd.options import StartupError
+from metricsd.options import Options, StartupError
 
 __all__ = [
     "PAIR_NAME",
@@ -39,6 +39,7 @@ __all__ = [
     "ensure_serving_cert",
     "go_os_error",
     "server_ssl_context",
+    "serving_cert_for",
 ]
 
 PAIR_NAME = "apiserver"
@@ -219,6 +220,18 @@ def ensure_serving_cert(
     (log or klog.logger).infof(f"Generated self-signed cert ({crt}, {key})",
                                at="options/serving.go:374")
     return ServingCert(crt, key, generated=True)
+
+
+def serving_cert_for(options: Options, log: klog.Logger | None = None) -> ServingCert | None:
+    """:func:`ensure_serving_cert` with the serving flags of parsed :class:`Options`."""
+    return ensure_serving_cert(
+        cert_file=options.tls_cert_file,
+        key_file=options.tls_private_key_file,
+        cert_dir=options.cert_dir,
+        bind_address=options.bind_address,
+        secure_port=options.secure_port,
+        log=log,
+    )
 
 
 def server_ssl_context(cert: ServingCert, *, min_version: str = "",

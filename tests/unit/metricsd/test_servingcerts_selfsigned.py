@@ -114,3 +114,39 @@ def test_ssl_context_handshake_and_client_cas(tmp_path: Path) -> None:
         server_ssl_context(cert, min_version="TLS9")
     with pytest.raises(StartupError, match="no such file or directory"):
         server_ssl_context(ServingCert(str(tmp_path / "missing.crt"), str(tmp_path / "k")))
+
+
+def test_serving_cert_for_options(tmp_path: Path) -> None:
+    from metricsd.options import parse_args
+    from metricsd.servingcerts import serving_cert_for
+
+    log, _buf = _log()
+    options, _ = parse_args([f"--cert-dir={tmp_path}", "--bind-address=127.0.0.1"])
+    cert = serving_cert_for(options, log)
+    assert cert is not None and cert.generated
+    assert cert.cert_file == f"{tmp_path}/apiserver.crt"
+    given, _ = parse_args(["--tls-cert-file=/a.crt", "--tls-private-key-file=/a.key"])
+    assert serving_cert_for(given, log) == ServingCert("/a.crt", "/a.key")
+
+
+async def test_tls_handshake_with_generated_cert(tmp_path: Path) -> None:
+    import asyncio
+
+    log, _ = _log()
+    cert = ensure_serving_cert(cert_dir=str(tmp_path), bind_address="127.0.0.1", log=log)
+    assert cert is not None
+    server_ctx = server_ssl_context(cert)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hello")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    client_ctx = ssl.create_default_context(cafile=cert.cert_file)  # chain includes the CA
+    async with server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx,
+                                                       server_hostname="localhost")
+        assert await reader.read() == b"hello"
+        writer.close()
