@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -85,6 +86,10 @@ def _run(run: Any, options: Options) -> int:
         return report_error(str(err))
     except KeyboardInterrupt:
         return 0
+    except Exception as err:  # never a bare traceback for users; -v=4 shows it
+        if options.v >= 4:
+            traceback.print_exc()
+        return report_error(f"{type(err).__name__}: {err}")
     return result if isinstance(result, int) else 0
 
 

@@ -47,3 +47,16 @@ def test_missing_server_module_exits_1(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(cli, "_load_server_run", lambda: None)
     assert cli.main([]) == 1
     assert "metricsd.server.run" in capsys.readouterr().err
+
+
+def test_unexpected_error_is_reported_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(options: Options) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "_load_server_run", lambda: run)
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: RuntimeError: boom\nUsage:\n")
+    assert "Traceback" not in err
