@@ -379,3 +379,41 @@ def test_typed_creates_and_auth(kubectl: Callable[..., subprocess.CompletedProce
     assert kubectl("auth", "can-i", "delete", "nodes").stdout.strip() == "yes"
     assert lines(kubectl("get", "sa", "-n", ns).stdout)[0].split() == ["NAME", "SECRETS", "AGE"]
     assert kubectl("delete", "namespace", ns).stdout.strip() == f'namespace "{ns}" deleted'
+
+
+def test_chunked_list_and_describe_pod(kubectl: Callable[..., subprocess.CompletedProcess]
+                                       ) -> None:
+    out = kubectl("get", "pods", "-A", "--chunk-size=1", "-o", "name").stdout
+    assert lines(out) == ["pod/web-1", "pod/web-2", "pod/dns-1"]
+    table = lines(kubectl("get", "pods", "-A", "--chunk-size=2").stdout)
+    assert [ln.split()[1] for ln in table] == ["NAME", "web-1", "web-2", "dns-1"]
+    described = kubectl("describe", "pod", "web-2").stdout
+    assert "Node:             node-b/" in described
+    assert "Restart Count:  2" in described and "IP:               10.244.1.7" in described
+
+
+def test_watch_streams_table_rows(kubectl: Callable[..., subprocess.CompletedProcess],
+                                  cluster: ThreadedServer) -> None:
+    version = kubectl.version  # type: ignore[attr-defined]
+    binary = kubectl_dir() / f"kubectl.{version}"  # type: ignore[operator]
+    env = {"HOME": str(cluster.server.state_dir / f"watch-home-{version}"),
+           "KUBECONFIG": str(cluster.server.kubeconfig_path)}
+    name = f"watched-{version.replace('.', '-')}"
+    proc = subprocess.Popen([str(binary), "get", "configmaps", "-n", "kube-public", "-w",
+                             "--output-watch-events"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        cluster.call(lambda: cluster.server.store.create(
+            "configmaps", {"metadata": {"name": name, "namespace": "kube-public"},
+                           "data": {"a": "b"}}))
+        seen = []
+        while not any(name in ln for ln in seen):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            seen.append(line.rstrip())
+        assert seen[0].split() == ["EVENT", "NAME", "DATA", "AGE"]
+        assert seen[-1].split()[:3] == ["ADDED", name, "1"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
