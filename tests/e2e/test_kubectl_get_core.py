@@ -407,7 +407,7 @@ def test_watch_streams_table_rows(kubectl: Callable[..., subprocess.CompletedPro
         cluster.call(lambda: cluster.server.store.create(
             "configmaps", {"metadata": {"name": name, "namespace": "kube-public"},
                            "data": {"a": "b"}}))
-        seen = []
+        seen: list[str] = []
         while not any(name in ln for ln in seen):
             line = proc.stdout.readline()
             assert line, proc.stderr.read() if proc.stderr else ""
