@@ -51,6 +51,8 @@ def _ts(value: Any) -> str | None:
         return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if float(value) <= 0:  # unset in the model
+        return None
     return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -79,6 +81,9 @@ def resource_list(value: Any) -> Obj:
     """A ResourceList from a dict or an object with cpu/memory/pods (numbers or strings)."""
     if value is None:
         return {}
+    quantities = getattr(value, "quantities", None)
+    if callable(quantities):  # fakekubelet.model Capacity / Resources
+        return {str(k): str(v) for k, v in quantities().items()}
     out: Obj = {}
     for key in ("cpu", "memory", "pods", "ephemeral-storage", "ephemeral_storage"):
         v = _get(value, key)
@@ -130,10 +135,14 @@ def node_object(node: Any, created: float | None = None) -> Obj:
     if now:
         cond["lastHeartbeatTime"] = now
         cond["lastTransitionTime"] = now
+    meta: Obj = {"name": name, "labels": labels}
+    annotations = _get(node, "annotations")
+    if isinstance(annotations, Mapping) and annotations:
+        meta["annotations"] = {str(k): str(v) for k, v in annotations.items()}
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": name, "labels": labels},
+        "metadata": meta,
         "spec": {},
         "status": {
             "addresses": addresses,
@@ -181,8 +190,9 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
     name = str(_get(pod, "name"))
     containers = list(_get(pod, "containers", default=[]) or [])
     init = list(_get(pod, "init_containers", default=[]) or [])
+    sidecars = list(_get(pod, "sidecars", default=[]) or [])
     phase = str(_get(pod, "phase", default="Running"))
-    start = _ts(_get(pod, "start_time", "started_at", "created"))
+    start = _ts(_get(pod, "start_time", "started_at", "created", "creation_time"))
     ip = str(_get(pod, "ip", "pod_ip", default="") or "")
     meta: Obj = {
         "name": name,
@@ -193,7 +203,7 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
     if uid:
         meta["annotations"] = {"fakekubelet/uid": str(uid)}
     owner = _get(pod, "owner", "owner_name")
-    if owner:
+    if owner and _get(pod, "owner_kind", default="ReplicaSet"):
         owner_kind = str(_get(pod, "owner_kind", default="ReplicaSet"))
         meta["ownerReferences"] = [
             {
@@ -213,11 +223,12 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
         cname = str(_get(c, "name"))
         restarts = int(_get(c, "restart_count", "restarts", default=0) or 0)
         cstart = _ts(_get(c, "start_time", "started_at")) or start
+        cstate = str(_get(c, "state", default="running" if running else "waiting"))
         state: Obj = (
             {"running": {"startedAt": cstart}}
-            if running
+            if running and cstate == "running"
             else {"waiting": {"reason": "ContainerCreating"}}
-            if phase == "Pending"
+            if phase == "Pending" or cstate == "waiting"
             else {
                 "terminated": {
                     "exitCode": 0 if phase == "Succeeded" else 1,
@@ -231,8 +242,8 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
                 "image": str(_get(c, "image", default="registry.k8s.io/pause:3.9")),
                 "imageID": "",
                 "containerID": f"containerd://{namespace}-{name}-{cname}",
-                "ready": running,
-                "started": running,
+                "ready": running and cstate == "running",
+                "started": running and cstate == "running",
                 "restartCount": restarts,
                 "state": state,
                 "lastState": {},
@@ -257,8 +268,10 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
     if start:
         status["startTime"] = start
     spec: Obj = {"nodeName": node_name, "containers": [_container_obj(c) for c in containers]}
-    if init:
-        spec["initContainers"] = [_container_obj(c) for c in init]
+    if init or sidecars:
+        spec["initContainers"] = [_container_obj(c) for c in init] + [
+            {**_container_obj(c), "restartPolicy": "Always"} for c in sidecars
+        ]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
 
 
