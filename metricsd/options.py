@@ -581,6 +581,24 @@ def usage_text(fs: FlagSet | None = None) -> str:
     return USAGE_HEADER + (fs or build_flagset()).sections_text()
 
 
+EXAMPLES = """
+Examples (metricsd; upstream's help ends before this block):
+
+  # against a kubeconfig, serving on loopback with a generated certificate
+  metricsd --kubeconfig DIR/kubeconfig --bind-address 127.0.0.1 --secure-port 4443 \\
+    --cert-dir DIR/certs --kubelet-insecure-tls --metric-resolution 15s
+
+  # as the release manifests run it (in-cluster config)
+  metricsd --cert-dir=/tmp --secure-port=10250 \\
+    --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname \\
+    --kubelet-use-node-status-port --metric-resolution=15s
+
+  # a fast simulation (not accepted by upstream)
+  metricsd --metric-resolution=2s --kubelet-request-timeout=1s \\
+    --simulation-min-metric-resolution=1s
+"""
+
+
 def help_text(fs: FlagSet | None = None) -> str:
-    """What ``--help`` prints on stdout."""
-    return f"{LONG_DESCRIPTION}\n\n" + usage_text(fs)
+    """What ``--help`` prints on stdout: upstream's help, then metricsd's examples."""
+    return f"{LONG_DESCRIPTION}\n\n" + usage_text(fs) + EXAMPLES
