@@ -398,6 +398,7 @@ class AvailabilityController:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._failures: dict[str, int] = {}
+        self._retries: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._idle = asyncio.Event()
@@ -457,12 +458,14 @@ class AvailabilityController:
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._retries.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._retries.clear()
 
     async def wait_idle(self) -> None:
         """Wait until the queue is drained and no check is running."""
@@ -500,11 +503,20 @@ class AvailabilityController:
         self._write(name, result)
         if result.available:
             self._failures.pop(name, None)
+            retry = self._retries.pop(name, None)
+            if retry is not None:
+                retry.cancel()
         else:
             n = self._failures.get(name, 0)
             self._failures[name] = n + 1
             delay = min(BACKOFF_MAX, BACKOFF_START * (2**n))
-            asyncio.get_running_loop().create_task(self._requeue_later(name, delay))
+            # one pending retry per APIService (a newer failure replaces the older timer)
+            previous = self._retries.pop(name, None)
+            if previous is not None and previous is not asyncio.current_task():
+                previous.cancel()
+            self._retries[name] = asyncio.get_running_loop().create_task(
+                self._requeue_later(name, delay)
+            )
         return result
 
     async def _requeue_later(self, name: str, delay: float) -> None:
