@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+#: How often an idle watch checks that its client is still connected (seconds).
+_DISCONNECT_CHECK = 5.0
 
 
 def parse_bool(value: str | None) -> bool:
@@ -616,8 +618,9 @@ class RestHandler:
                 marked["object"]["metadata"]["annotations"] = {
                     "k8s.io/initial-events-end": "true"}
                 watcher.push_line(dumps(marked) + b"\n")
-            await self._pump(response, watcher, deadline, next_bookmark if bookmarks else None,
-                             interval, kind, neg.metadata_only)
+            await self._pump(request, response, watcher, deadline,
+                             next_bookmark if bookmarks else None, interval, kind,
+                             neg.metadata_only)
         except (ConnectionResetError, ConnectionError):
             pass
         finally:
@@ -628,7 +631,8 @@ class RestHandler:
             pass
         return response
 
-    async def _pump(self, response: web.StreamResponse, watcher: Watcher, deadline: float,
+    async def _pump(self, request: web.Request, response: web.StreamResponse,
+                    watcher: Watcher, deadline: float,
                     next_bookmark: float | None, interval: float, kind: Kind,
                     metadata_only: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -637,10 +641,15 @@ class RestHandler:
             now = loop.time()
             if now >= deadline:
                 return
-            wait_until = deadline if next_bookmark is None else min(deadline, next_bookmark)
+            wait_until = min(deadline, now + _DISCONNECT_CHECK)
+            if next_bookmark is not None:
+                wait_until = min(wait_until, next_bookmark)
             try:
                 item = await asyncio.wait_for(queue.get(), max(0.0, wait_until - now))
             except TimeoutError:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return  # the client went away while nothing was happening
                 if next_bookmark is not None and loop.time() >= next_bookmark:
                     await response.write(bookmark_line(
                         kind, self.server.store.resource_version, metadata_only))

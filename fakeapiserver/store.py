@@ -774,6 +774,12 @@ class Store:
 
         return unsubscribe
 
+    def watcher_count(self, kind: Kind | str | None = None) -> int:
+        """Live watchers (of one kind, or all): diagnostics and leak tests."""
+        if kind is None:
+            return sum(len(w) for w in self._watchers.values())
+        return len(self._watchers.get(self.kind(kind).key, ()))
+
     def count(self, kind: Kind | str) -> int:
         return len(self._bucket(self.kind(kind)))
 

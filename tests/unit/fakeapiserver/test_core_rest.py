@@ -325,3 +325,20 @@ async def test_mount_and_create_handler_hooks(server: APIServer,
                                  {"apiVersion": "authentication.k8s.io/v1",
                                   "kind": "TokenReview", "spec": {"token": "good"}})
     assert status == 201 and body["status"] == {"authenticated": True}
+
+
+async def test_idle_watch_is_released_when_client_leaves(
+        server: APIServer, admin: aiohttp.ClientSession,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakeapiserver import rest
+
+    monkeypatch.setattr(rest, "_DISCONNECT_CHECK", 0.02)
+    async def until(cond: Any) -> None:
+        while not cond():
+            await asyncio.sleep(0.01)
+
+    resp = await admin.get("/api/v1/secrets", params={"watch": "true"})
+    assert resp.status == 200
+    await asyncio.wait_for(until(lambda: server.store.watcher_count("secrets") == 1), 5)
+    resp.close()
+    await asyncio.wait_for(until(lambda: server.store.watcher_count("secrets") == 0), 5)
