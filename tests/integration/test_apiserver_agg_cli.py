@@ -19,12 +19,13 @@ from tests.kubectl_bins import kubectl_binary, kubectl_versions
 from tests.netutil import free_loopback_base
 
 PY = sys.executable
+REPO = str(Path(__file__).resolve().parents[2])
 
 
 async def run_cli(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         PY, "-m", "fakeapiserver", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parents[2]))
+        stderr=asyncio.subprocess.PIPE, cwd=REPO)
 
 
 @pytest.mark.parametrize(
