@@ -436,7 +436,8 @@ class RestHandler:
         body = await self._read_object(ctx, kind)
         if kind.namespaced and not namespace:
             raise ApiError.not_found_path()
-        stored = self.server.store.create_stored(kind, body, namespace or None)
+        with self.server.store.dry_run(_dry_run(ctx)):
+            stored = self.server.store.create_stored(kind, body, namespace or None)
         return json_response(stored.raw, 201)
 
     async def _update(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
@@ -447,7 +448,8 @@ class RestHandler:
                                        f"({meta.get('name')}) does not match the name on the "
                                        f"URL ({ctx.info.name})")
         body.setdefault("metadata", {})["name"] = ctx.info.name
-        stored = self.server.store.update_stored(kind, body, None, namespace or None)
+        with self.server.store.dry_run(_dry_run(ctx)):
+            stored = self.server.store.update_stored(kind, body, None, namespace or None)
         return json_response(stored.raw)
 
     async def _patch(self, ctx: RequestContext, kind: Kind, namespace: str,
@@ -455,16 +457,18 @@ class RestHandler:
         content_type = ctx.request.headers.get("Content-Type", "")
         raw = await ctx.request.read()
         patch = decode_body(raw, content_type, "patch")
-        stored = self.server.store.patch_stored(kind, ctx.info.name, patch, content_type,
-                                                namespace or None, subresource)
+        with self.server.store.dry_run(_dry_run(ctx)):
+            stored = self.server.store.patch_stored(kind, ctx.info.name, patch, content_type,
+                                                    namespace or None, subresource)
         return json_response(stored.raw)
 
     async def _delete(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         options = await self._delete_options(ctx)
         propagation = ctx.request.query.get("propagationPolicy") or options.get(
             "propagationPolicy")
-        stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
-                                                 options.get("preconditions"), propagation)
+        with self.server.store.dry_run(_dry_run(ctx) or bool(options.get("dryRun"))):
+            stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
+                                                     options.get("preconditions"), propagation)
         if kind.key in ("/pods", "/namespaces"):
             return json_response(stored.raw)
         return json_response(success_status(kind, stored))
@@ -521,7 +525,8 @@ class RestHandler:
             if method == "PUT":
                 body = await self._read_object(ctx, kind)
                 body.setdefault("metadata", {})["name"] = ctx.info.name
-                stored = store.update_stored(kind, body, "status", namespace or None)
+                with store.dry_run(_dry_run(ctx)):
+                    stored = store.update_stored(kind, body, "status", namespace or None)
                 return json_response(stored.raw)
             if method == "PATCH":
                 return await self._patch(ctx, kind, namespace, "status")
@@ -667,6 +672,11 @@ class RestHandler:
                 if len(chunk) >= 512:
                     break
             await response.write(b"".join(chunk))
+
+
+def _dry_run(ctx: RequestContext) -> bool:
+    """``?dryRun=All`` (the only value kube-apiserver accepts)."""
+    return "All" in ctx.request.query.getall("dryRun", [])
 
 
 def ctx_include(ctx: RequestContext | None) -> str:

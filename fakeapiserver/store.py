@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import contextlib
 import ipaddress
 import json
 import logging
@@ -178,6 +179,7 @@ class Store:
         self._service_net = ipaddress.ip_network(service_cidr)
         self._next_ip = 10
         self._rand = uuid.uuid4
+        self._dry_run = False
 
     # ------------------------------------------------------------------ basics
     @property
@@ -198,8 +200,21 @@ class Store:
         return bucket
 
     def _next_rv(self) -> int:
+        if self._dry_run:
+            return self._rv
         self._rv += 1
         return self._rv
+
+    @contextlib.contextmanager
+    def dry_run(self, enabled: bool = True) -> Iterator[None]:
+        """Within this block writes are validated and answered but not committed
+        (``?dryRun=All``). Only for synchronous store calls."""
+        previous = self._dry_run
+        self._dry_run = enabled or previous
+        try:
+            yield
+        finally:
+            self._dry_run = previous
 
     def _now(self) -> str:
         return rfc3339(self.clock())
@@ -336,6 +351,8 @@ class Store:
 
     # ------------------------------------------------------------------ writes
     def _commit(self, change: Change) -> None:
+        if self._dry_run:
+            return
         kind = change.kind
         key = (change.new.namespace, change.new.name)
         bucket = self._bucket(kind)
@@ -480,7 +497,8 @@ class Store:
         meta["resourceVersion"] = str(rv)
         stored = StoredObject(k, new, rv)
         self._commit(Change("ADDED", stored, None))
-        self._after_create(k, stored)
+        if not self._dry_run:
+            self._after_create(k, stored)
         return stored
 
     def update(self, kind: Kind | str, obj: Obj, subresource: str | None = None,
@@ -636,7 +654,7 @@ class Store:
         final["metadata"]["resourceVersion"] = str(rv)
         stored = StoredObject(k, final, rv)
         self._commit(Change("DELETED", stored, old))
-        if propagation != "Orphan":
+        if propagation != "Orphan" and not self._dry_run:
             self._cascade(k, stored)
         return stored
 

@@ -417,3 +417,20 @@ def test_watch_streams_table_rows(kubectl: Callable[..., subprocess.CompletedPro
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_server_side_apply_and_dry_run(kubectl: Callable[..., subprocess.CompletedProcess],
+                                       cluster: ThreadedServer) -> None:
+    version = kubectl.version  # type: ignore[attr-defined]
+    name = f"ssa-{version.replace('.', '-')}"
+    doc = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: '1'\n"
+    out = kubectl("apply", "--server-side", "--validate=false", "-f", "-", stdin=doc).stdout
+    assert out.strip() == f"configmap/{name} serverside-applied"
+    doc2 = doc.replace("a: '1'", "b: '2'")
+    kubectl("apply", "--server-side", "--validate=false", "-f", "-", stdin=doc2)
+    stored = cluster.call(lambda: cluster.server.store.get("configmaps", name, "default"))
+    assert stored["data"] == {"a": "1", "b": "2"}  # simplified SSA: create-or-merge
+    out = kubectl("delete", "configmap", name, "--dry-run=server").stdout
+    assert out.strip() == f'configmap "{name}" deleted (server dry run)'
+    assert cluster.call(lambda: cluster.server.store.try_get("configmaps", name, "default"))
+    kubectl("delete", "configmap", name)

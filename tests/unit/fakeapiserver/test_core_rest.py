@@ -342,3 +342,21 @@ async def test_idle_watch_is_released_when_client_leaves(
     await asyncio.wait_for(until(lambda: server.store.watcher_count("secrets") == 1), 5)
     resp.close()
     await asyncio.wait_for(until(lambda: server.store.watcher_count("secrets") == 0), 5)
+
+
+async def test_dry_run_answers_without_writing(server: APIServer,
+                                               admin: aiohttp.ClientSession) -> None:
+    path = "/api/v1/namespaces/default/configmaps"
+    await call(admin, "POST", path, {"metadata": {"name": "keep"}, "data": {"a": "1"}})
+    rv = server.store.resource_version
+    status, body, _ = await call(admin, "POST", f"{path}?dryRun=All",
+                                 {"metadata": {"name": "ghost"}})
+    assert status == 201 and body["metadata"]["name"] == "ghost"
+    status, body, _ = await call(admin, "PATCH", f"{path}/keep?dryRun=All", {"data": {"a": "2"}},
+                                 headers={"Content-Type": "application/merge-patch+json"})
+    assert status == 200 and body["data"] == {"a": "2"}
+    status, _, _ = await call(admin, "DELETE", f"{path}/keep?dryRun=All")
+    assert status == 200
+    assert server.store.resource_version == rv
+    assert server.store.try_get("configmaps", "ghost", "default") is None
+    assert server.store.get("configmaps", "keep", "default")["data"] == {"a": "1"}
