@@ -1,0 +1,66 @@
+"""The simulated kube-controller-manager, kube-scheduler and (with localpods) kubelet.
+
+Turns an applied Deployment into ReplicaSets and Pods, binds pods to nodes with loopback pod
+IPs, keeps Endpoints/EndpointSlices in step with readiness, and runs pods whose image is
+mapped to a local command as processes. Use::
+
+    from fakeapiserver.controllers import wire_controllers
+    controllers = wire_controllers(server, auth=auth_wiring, local_pods=local_pods)
+    ...
+    await controllers.stop()
+
+See docs/fakeapiserver-controllers.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fakeapiserver.controllers.localimages import ImageRule, Launch, LocalImages, plan_launch
+from fakeapiserver.controllers.localprocesses import (
+    ClusterAccess,
+    LocalPodsRunner,
+    PodRunner,
+    TokenSource,
+    token_source_from_auth,
+)
+from fakeapiserver.controllers.manager import ControllerManager
+from fakeapiserver.controllers.scheduler import DEFAULT_POD_CIDR, PodIPAllocator
+
+
+def wire_controllers(
+    server: Any,
+    *,
+    auth: Any = None,
+    local_pods: Any = None,
+    images: LocalImages | None = None,
+    pod_cidr: str = DEFAULT_POD_CIDR,
+    seed: int = 0,
+    workdir: str | Path | None = None,
+    endpoints: bool = True,
+    start: bool = True,
+) -> ControllerManager:
+    """Controllers for a started :class:`fakeapiserver.app.APIServer`.
+
+    ``auth`` (``reviews.wire_auth``'s result) gives local processes a kubeconfig with their
+    ServiceAccount's token; ``local_pods`` (``localpods.LocalPods``) runs pods whose image
+    ``images`` maps to a command (default: metricsd images). ``endpoints=False`` leaves
+    Endpoints to another controller.
+    """
+    access = None
+    if auth is not None:
+        access = ClusterAccess(server.url, server.pki.cluster_ca_pem,
+                               token_source_from_auth(auth))
+    runner = LocalPodsRunner(local_pods) if local_pods is not None else None
+    manager = ControllerManager(server.store, clock=server.clock, seed=seed, pod_cidr=pod_cidr,
+                                images=images, runner=runner, access=access, workdir=workdir,
+                                endpoints=endpoints)
+    if start:
+        manager.start()
+    return manager
+
+
+__all__ = ["DEFAULT_POD_CIDR", "ClusterAccess", "ControllerManager", "ImageRule", "Launch",
+           "LocalImages", "LocalPodsRunner", "PodIPAllocator", "PodRunner", "TokenSource",
+           "plan_launch", "token_source_from_auth", "wire_controllers"]
