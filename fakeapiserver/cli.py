@@ -266,10 +266,12 @@ class ControlPlane:
         host: str = "127.0.0.1",
         local_clock: Any = None,
         local_prober: Any = None,
+        fleet_auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
     ) -> None:
         self.state_dir = Path(state_dir)
         self.server = APIServer(self.state_dir, kube_version, host=host, port=port)
         self.cluster = cluster
+        self.fleet_auth_ttls = fleet_auth_ttls
         self.auth: AuthWiring | None = None
         self.aggregation: AggregationWiring | None = None
         self.endpoints = EndpointsController(self.server.store)
@@ -304,6 +306,7 @@ class ControlPlane:
             ca=ca,
             client_ca=client_ca,
             reviewer=ControlPlaneReviewer(self.server),
+            auth_ttls=self.fleet_auth_ttls,
         )
         await self.fleet.start()
         # the fleet skips its identity files when ca.crt already exists: write them here
