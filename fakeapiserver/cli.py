@@ -267,11 +267,14 @@ class ControlPlane:
         local_clock: Any = None,
         local_prober: Any = None,
         fleet_auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
+        with_controllers: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.server = APIServer(self.state_dir, kube_version, host=host, port=port)
         self.cluster = cluster
         self.fleet_auth_ttls = fleet_auth_ttls
+        self.with_controllers = with_controllers
+        self.controllers: Any = None
         self.auth: AuthWiring | None = None
         self.aggregation: AggregationWiring | None = None
         self.endpoints = EndpointsController(self.server.store)
@@ -287,11 +290,26 @@ class ControlPlane:
     async def start(self) -> None:
         await self.server.start()
         self.auth = wire_auth(self.server)
-        self.endpoints.start()
+        self.controllers = self._wire_controllers()
+        if self.controllers is None:
+            self.endpoints.start()
         self.server.set_subresource_handler("pods", "log", self.local_pods.log_handler)
         self.aggregation = wire_aggregation(self.server)
         if self.cluster is not None:
             await self._start_fleet()
+
+    def _wire_controllers(self) -> Any:
+        """kube-controller-manager/scheduler stand-ins (deployments, endpoints, local images)
+        when that package is present; else our own EndpointsController does endpoints."""
+        if not self.with_controllers:
+            return None
+        try:
+            from fakeapiserver.controllers import wire_controllers
+        except ImportError:
+            return None
+        return wire_controllers(
+            self.server, auth=self.auth, local_pods=self.local_pods, workdir=self.state_dir / "pods"
+        )
 
     async def _start_fleet(self) -> None:
         from fakekubelet.certs import ClusterCA
@@ -362,6 +380,8 @@ class ControlPlane:
             await self.registration.stop()
         if self.fleet is not None:
             await self.fleet.stop()
+        if self.controllers is not None:
+            await self.controllers.stop()
         await self.local_pods.stop()
         self.endpoints.stop()
         if self.aggregation is not None:
