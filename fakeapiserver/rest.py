@@ -380,13 +380,9 @@ class RestHandler:
             raise ApiError.bad_request(str(exc)) from None
         return labels, fields
 
-    def _object_bytes(self, kind: Kind, stored: StoredObject, neg: Negotiated) -> bytes:
-        if neg.table:
-            return table_bytes(kind, [stored], self.server.clock(), stored.rv,
-                               include=ctx_include(None), api_version=neg.table)
-        if neg.metadata_only:
-            return stored.metadata_raw
-        return stored.raw
+    @staticmethod
+    def _object_bytes(stored: StoredObject, neg: Negotiated) -> bytes:
+        return stored.metadata_raw if neg.metadata_only else stored.raw
 
     def _get(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         stored = self.server.store.get_stored(kind, ctx.info.name, namespace or None)
@@ -395,7 +391,7 @@ class RestHandler:
             body = table_bytes(kind, [stored], self.server.clock(), stored.rv,
                                include=ctx_include(ctx), api_version=neg.table)
             return json_response(body)
-        return json_response(self._object_bytes(kind, stored, neg))
+        return json_response(self._object_bytes(stored, neg))
 
     def _list(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         query = ctx.request.query
@@ -679,9 +675,7 @@ def _dry_run(ctx: RequestContext) -> bool:
     return "All" in ctx.request.query.getall("dryRun", [])
 
 
-def ctx_include(ctx: RequestContext | None) -> str:
-    if ctx is None:
-        return "Metadata"
+def ctx_include(ctx: RequestContext) -> str:
     value = ctx.request.query.get("includeObject") or "Metadata"
     return value if value in ("None", "Object", "Metadata") else "Metadata"
 

@@ -146,7 +146,6 @@ class ListResult:
     items: list[StoredObject]
     resource_version: int
     continue_token: str | None = None
-    remaining: int | None = None
 
 
 Listener = Callable[[Change], None]
@@ -311,12 +310,10 @@ class Store:
                 break
             items.append(stored)
         token = None
-        remaining = None
         if more and items:
             last = items[-1]
             token = self._encode_continue(list_rv, (last.namespace, last.name))
-            remaining = None
-        return ListResult(items, list_rv, token, remaining)
+        return ListResult(items, list_rv, token)
 
     def list(self, kind: Kind | str, namespace: str | None = None,
              labels: LabelSelector | None = None, fields: FieldSelector | None = None
