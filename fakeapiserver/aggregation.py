@@ -317,6 +317,16 @@ def go_error_text(url: str, exc: BaseException) -> str:
 
 
 def _ssl_reason(exc: BaseException) -> str:
+    """Go's crypto/tls + x509 wording for the common verification failures."""
+    code = getattr(exc, "verify_code", None)
+    if code in (2, 18, 19, 20, 21):
+        return "failed to verify certificate: x509: certificate signed by unknown authority"
+    if code in (9, 10):
+        return "failed to verify certificate: x509: certificate has expired or is not yet valid"
+    if code == 62:
+        message = str(getattr(exc, "verify_message", ""))
+        wanted = message.rsplit("valid for ", 1)[-1].strip("'. ")
+        return f"failed to verify certificate: x509: certificate is not valid for {wanted}"
     reason = getattr(exc, "reason", None)
     if reason:
         return str(reason).lower().replace("_", " ")

@@ -354,3 +354,35 @@ async def test_unavailable_and_proxy_error_texts(plane: Plane) -> None:
     finally:
         await backend.stop()
     await asyncio.sleep(0)
+
+
+async def test_ca_bundle_verification(plane: Plane) -> None:
+    import base64
+
+    backend = MetricsBackend(plane.server.pki.front_proxy_ca_pem)
+    await backend.start()
+    try:
+        register_backend(plane.server, backend.host, backend.port)
+        store = plane.server.store
+
+        def set_bundle(pem: bytes) -> None:
+            obj = store.get("apiservices", "v1beta1.metrics.k8s.io")
+            obj["spec"]["insecureSkipTLSVerify"] = False
+            obj["spec"]["caBundle"] = base64.b64encode(pem).decode()
+            store.replace("apiservices", obj)
+
+        set_bundle(backend.serving_ca.cert_pem.bytes())
+        await wait_available(plane)
+        async with client_session(plane, cert=plane.server.pki.admin) as http:
+            resp = await http.get("/apis/metrics.k8s.io/v1beta1/nodes")
+            assert resp.status == 200
+            # a bundle that does not sign the backend's certificate: Go's TLS error, 503
+            set_bundle(trustme.CA().cert_pem.bytes())
+            await wait_available(plane)  # the discovery probe does not verify TLS
+            resp = await http.get("/apis/metrics.k8s.io/v1beta1/nodes")
+            assert resp.status == 503
+            assert await resp.text() == ("tls: failed to verify certificate: x509: certificate "
+                                         "signed by unknown authority\n")
+            assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
+    finally:
+        await backend.stop()
