@@ -212,12 +212,14 @@ class ScrapeLoop:
         self.clock = clock
         self.recorder: ScrapeRecorder = recorder or NullRecorder()
         self.log = log
-        self.tick_last_start: float | None = None  # wall time (for metric-collection-timely)
+        self.tick_last_start: float | None = None  # wall time of the latest tick
+        self.tick_last_start_mono: float | None = None  # clock.monotonic() of the same
         self.ticks = 0
         self.tick_done = asyncio.Event()  # set after every completed tick (tests await it)
 
     async def tick(self, tick_wall: float, tick_mono: float) -> None:
         self.tick_last_start = tick_wall
+        self.tick_last_start_mono = tick_mono
         self.log(6, "Scraping metrics")
         batch = await self.scraper.scrape(self.clock.monotonic() + self.resolution_s)
         self.log(6, "Storing metrics")
