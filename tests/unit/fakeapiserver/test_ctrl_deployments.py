@@ -296,7 +296,8 @@ def test_safe_encoding_of_decimal_hashes_uses_the_kube_alphabet(text: str) -> No
 @given(st.dictionaries(st.sampled_from(["a", "b", "c"]), st.text(max_size=5), max_size=3))
 def test_template_hash_is_deterministic_and_ignores_the_hash_label(labels: dict[str, str]
                                                                    ) -> None:
-    template = {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{"name": "x"}]}}
+    template: dict[str, Any] = {"metadata": {"labels": dict(labels)},
+                                "spec": {"containers": [{"name": "x"}]}}
     labelled = copy.deepcopy(template)
     labelled["metadata"]["labels"]["pod-template-hash"] = "whatever"
     assert template_hash(template) == template_hash(labelled)

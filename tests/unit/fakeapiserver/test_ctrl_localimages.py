@@ -114,6 +114,14 @@ def test_image_map() -> None:
     assert images.command_for("metricsd:dev") == ["other"]
 
 
+def read_yaml(path: str) -> Any:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def is_dir(path: str) -> bool:
+    return Path(path).is_dir()
+
+
 class FakeRunner:
     def __init__(self) -> None:
         self.started: list[tuple[dict[str, Any], Launch, str, str, str]] = []
@@ -146,10 +154,10 @@ async def test_bound_pods_are_handed_to_the_runner_with_a_service_account_kubeco
     assert (pod_ip, node_name, host_ip) == (pod["status"]["podIP"], "node-1", "127.1.0.1")
     assert issued == [(NS, "metrics-server", name)]
     assert launch.kubeconfig is not None
-    kubeconfig = yaml.safe_load(Path(launch.kubeconfig).read_text())
+    kubeconfig = read_yaml(launch.kubeconfig)
     assert kubeconfig["users"][0]["user"]["token"] == "tok-123"
     assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
-    assert Path(launch.cwd).is_dir()
+    assert is_dir(launch.cwd)
     assert f"--bind-address={pod_ip}" in launch.argv
     # a status write by the "kubelet" does not start it twice
     set_ready(store, NS, name)
@@ -169,7 +177,7 @@ async def test_bound_pods_are_handed_to_the_runner_with_a_service_account_kubeco
     set_ready(store, NS, new_pod["metadata"]["name"])
     await manager.settle()
     assert runner.stopped == [(NS, name)]
-    assert not Path(launch.cwd).exists()
+    assert not is_dir(launch.cwd)
     await manager.stop()
     assert runner.stopped == [(NS, name), (NS, new_pod["metadata"]["name"])]
 

@@ -43,7 +43,8 @@ def test_round_robin_over_ready_nodes_and_unique_ips() -> None:
     assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("127.200.0.0/16") for ip in ips)
     p0 = store.get("pods", "p0", NS)
     assert p0["status"]["hostIP"] == "127.1.0.1"
-    assert {"type": "PodScheduled", "status": "True"}.items() <= p0["status"]["conditions"][0].items()
+    cond = p0["status"]["conditions"][0]
+    assert (cond["type"], cond["status"]) == ("PodScheduled", "True")
     events = [e["message"] for e in store.list("events", NS) if e["reason"] == "Scheduled"]
     assert "Successfully assigned default/p0 to node-1" in events
 
