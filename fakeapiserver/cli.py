@@ -635,6 +635,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, FleetUsageError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
         return 2
+    except ImportError as err:  # a fakekubelet without its cluster model
+        print(
+            f"{PROG}: error: the fakekubelet fleet is unavailable: {err}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     logging.basicConfig(
         level=logging.DEBUG
         if args.verbose > 1
