@@ -372,8 +372,14 @@ class Cluster:
 
     def _insert_node(self, node: Node, t: float) -> None:
         self.nodes[node.name] = node
-        overhead = Run(node.name, "", "", start=node.boot_time, epoch=self.epoch,
-                       pieces=[(node.boot_time, node.system_overhead)])
+        overhead = Run(
+            node.name,
+            "",
+            "",
+            start=node.boot_time,
+            epoch=self.epoch,
+            pieces=[(node.boot_time, node.system_overhead)],
+        )
         self._ledgers[node.name] = NodeLedger(overhead=overhead)
         self._emit(NodeAdded(t, node))
 
@@ -452,8 +458,17 @@ class Cluster:
         """Change node fields other than the address (cert_mode, kubelet_version, port, ...)."""
         self.sync()
         node = self.node(name)
-        allowed = {"cert_mode", "kubelet_version", "port", "labels", "metrics_path",
-                   "replay_dir", "hostname", "capacity", "allocatable"}
+        allowed = {
+            "cert_mode",
+            "kubelet_version",
+            "port",
+            "labels",
+            "metrics_path",
+            "replay_dir",
+            "hostname",
+            "capacity",
+            "allocatable",
+        }
         unknown = sorted(set(changes) - allowed)
         if unknown:
             raise ValueError(f"cannot change node field(s) {', '.join(unknown)}")
@@ -613,8 +628,9 @@ class Cluster:
         return self._pods.get(pod.key) is pod and pod.lifecycle_gen == gen
 
     def _start_container(self, pod: Pod, c: Container, t: float) -> None:
-        run = Run(pod.node_name, pod.key, c.name, start=t, epoch=self.epoch,
-                  pieces=[(t, c.workload)])
+        run = Run(
+            pod.node_name, pod.key, c.name, start=t, epoch=self.epoch, pieces=[(t, c.workload)]
+        )
         c.run = run
         c.state = "running"
         c.start_time = t
@@ -774,9 +790,11 @@ class Cluster:
         rearm = False
         if kind == "pod_create" and nodes:
             g = self.groups[group]
+
             def room(n: Node) -> bool:
                 cap = spec.max_pods_per_node
                 return len(n.pods) < (cap if cap is not None else n.capacity.pods)
+
             candidates = [n for n in nodes if room(n)]
             if candidates:
                 node = self.rng.choice(candidates)
@@ -833,7 +851,7 @@ class Cluster:
         led = self._ledgers[node_name]
         if faults.scrape_error:
             return pl.NodeSnapshot(0.0, 0, ts, scrape_error=True)
-        node_cpu_ns = int(led.cpu_counter(te) * 1e9)
+        node_cpu_ns = max(0, round(led.cpu_counter(te) * 1e9))
         last = self._last_node_cpu.get(node_name)
         if last is not None and last[0] <= ts and last[1] > node_cpu_ns:
             node_cpu_ns = last[1]  # float re-association after a run closed; keep it monotonic
@@ -847,9 +865,7 @@ class Cluster:
             if key in missing:
                 continue
             pod = node.pods[key]
-            reported = [
-                c for c in pod.all_containers() if c.run is not None and c.run.alive(te)
-            ]
+            reported = [c for c in pod.all_containers() if c.run is not None and c.run.alive(te)]
             if not reported:
                 continue
             for c in reported:
@@ -870,9 +886,9 @@ class Cluster:
                     namespace=pod.namespace,
                     pod=pod.name,
                     cpu_seconds=pl.ns_seconds(sum(r.counter(te) for r in pod.runs)),
-                    memory_bytes=0 if faults.zero_memory else sum(
-                        r.memory_bytes(te) for r in pod.runs
-                    ),
+                    memory_bytes=0
+                    if faults.zero_memory
+                    else sum(r.memory_bytes(te) for r in pod.runs),
                     timestamp_ms=ts,
                 )
             )
@@ -909,9 +925,7 @@ def _missing(node: Node, faults: Faults) -> set[str]:
     if isinstance(mp, float):
         if mp <= 0:
             return set()
-        return {
-            k for k in node.pods if zlib.crc32(k.encode()) / 2**32 < mp
-        }
+        return {k for k in node.pods if zlib.crc32(k.encode()) / 2**32 < mp}
     return set(mp)
 
 
@@ -944,5 +958,11 @@ def _bad_mode(mode: object) -> str:
 
 
 EVENT_TYPES: tuple[type, ...] = (
-    NodeAdded, NodeRemoved, NodeAddressChanged, NodeUpdated, PodAdded, PodUpdated, PodRemoved
+    NodeAdded,
+    NodeRemoved,
+    NodeAddressChanged,
+    NodeUpdated,
+    PodAdded,
+    PodUpdated,
+    PodRemoved,
 )

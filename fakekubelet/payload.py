@@ -101,8 +101,11 @@ def format_go_float(f: float) -> str:
 
 
 def ns_seconds(seconds: float) -> float:
-    """Core-seconds as the kubelet reports them: truncated to whole nanoseconds, then /1e9."""
-    return math.floor(seconds * 1e9 + 1e-6) / 1e9 if seconds > 0 else 0.0
+    """Core-seconds as the kubelet reports them: whole nanoseconds (``uint64``), then /1e9.
+
+    Rounded to the nearest nanosecond (not truncated) so float noise in sums such as
+    ``2.0099999999999998`` reads ``2.01`` as an integer-nanosecond kubelet would print it."""
+    return round(seconds * 1e9) / 1e9 if seconds > 0 else 0.0
 
 
 def ms(t: float) -> int:
@@ -210,9 +213,7 @@ class _Writer:
         self.lines.append(f"# HELP {name} {_escape_help(f'{prefix} {text}')}")
         self.lines.append(f"# TYPE {name} {kind}")
 
-    def sample(
-        self, name: str, labels: dict[str, str], value: float, ts_ms: int | None
-    ) -> None:
+    def sample(self, name: str, labels: dict[str, str], value: float, ts_ms: int | None) -> None:
         label_text = ""
         if labels:
             inner = ",".join(f'{k}="{_escape_label(labels[k])}"' for k in sorted(labels))

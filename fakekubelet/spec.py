@@ -8,7 +8,15 @@ objects (names, uids, addresses, start times) and churn uses them again for new 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from fakekubelet.churn import ChurnSpec
 from fakekubelet.model import (
@@ -19,7 +27,19 @@ from fakekubelet.model import (
     Faults,
     Resources,
 )
-from fakekubelet.workloads import IDLE, Constant, Ramp, Sine, Spike, Step, Workload
+from fakekubelet.payload import KubeletVersion
+from fakekubelet.workloads import (
+    IDLE,
+    Constant,
+    Ramp,
+    Signal,
+    Sine,
+    Spike,
+    Step,
+    Trace,
+    Workload,
+    load_trace_csv,
+)
 
 DEFAULT_OVERHEAD = Workload(Constant(0.05), Constant(256 * 1024 * 1024))
 
@@ -99,7 +119,12 @@ class SpecError(ValueError):
     """An invalid fleet spec: ``file:line: path: reason (expected ...)``."""
 
     def __init__(
-        self, reason: str, *, file: str = "<spec>", path: str = "", line: int | None = None,
+        self,
+        reason: str,
+        *,
+        file: str = "<spec>",
+        path: str = "",
+        line: int | None = None,
         expected: str | None = None,
     ) -> None:
         self.file, self.path, self.line = file, path, line
@@ -170,13 +195,16 @@ def with_overrides(
         if pods_per_node < 0:
             raise SpecError(
                 f"pods per node must be >= 0, got {pods_per_node}",
-                file=spec.source, path="podsPerNode",
+                file=spec.source,
+                path="podsPerNode",
             )
         groups = [dataclasses.replace(g, pods=_cycle_pods(g.pods, pods_per_node)) for g in groups]
     if cert_mode is not None:
         if cert_mode not in CERT_MODES:
             raise SpecError(
-                f"cert mode {cert_mode!r} is unknown", file=spec.source, path="certMode",
+                f"cert mode {cert_mode!r} is unknown",
+                file=spec.source,
+                path="certMode",
                 expected="one of " + ", ".join(CERT_MODES),
             )
         groups = [dataclasses.replace(g, cert_mode=cert_mode) for g in groups]
@@ -232,7 +260,8 @@ def generated_spec(
     """The fleet the CLI builds from counts alone: group ``node`` (nodes ``node-1``...)."""
     if cert_mode not in CERT_MODES:
         raise SpecError(
-            f"cert mode {cert_mode!r} is unknown", path="certMode",
+            f"cert mode {cert_mode!r} is unknown",
+            path="certMode",
             expected="one of " + ", ".join(CERT_MODES),
         )
     if nodes < 0 or pods_per_node < 0:
@@ -247,13 +276,752 @@ def generated_spec(
     return FleetSpec(groups=(group,), seed=seed, address_base=address_base)
 
 
-def load_spec(path: str) -> FleetSpec:  # replaced below by the validating loader
-    raise SpecError("spec files are not supported yet", file=str(path))
+# =============================================================================== quantities
+
+_BINARY = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_QTY = re.compile(
+    r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+)
 
 
-def workload_from_dict(data: object) -> Workload:
-    raise SpecError("workload dictionaries are not supported yet")
+def parse_cpu(value: object) -> float:
+    """Cores from a number (``0.25``) or a Kubernetes quantity (``250m``, ``2``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a CPU amount")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{value!r} is not a CPU amount >= 0")
+        return float(value)
+    if isinstance(value, str):
+        m = _QTY.match(value.strip())
+        if m and m.group(3) in (None, "m"):
+            n = float(m.group(1)) * 10 ** int(m.group(2) or 0)
+            return n / 1000 if m.group(3) == "m" else n
+    raise ValueError(f"{value!r} is not a CPU amount")
 
 
-def pod_template_from_dict(data: object) -> PodTemplate:
-    raise SpecError("pod dictionaries are not supported yet")
+def parse_memory(value: object) -> float:
+    """Bytes from a number or a Kubernetes quantity (``128Mi``, ``1G``, ``1.5Gi``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a memory amount")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{value!r} is not a memory amount >= 0")
+        return float(value)
+    if isinstance(value, str):
+        m = _QTY.match(value.strip())
+        if m and m.group(3) != "m":
+            n = float(m.group(1)) * 10 ** int(m.group(2) or 0)
+            suffix = m.group(3)
+            if suffix:
+                n *= _BINARY.get(suffix) or _DECIMAL[suffix]
+            return n
+    raise ValueError(f"{value!r} is not a memory amount")
+
+
+# =============================================================================== validation
+
+
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+Kind = str  # "cpu" | "memory"
+
+
+class _Validator:
+    """Walks the composed YAML tree (which keeps line marks) and builds the templates."""
+
+    def __init__(self, source: str, base_dir: Path) -> None:
+        self.source = source
+        self.base_dir = base_dir
+
+    # ----------------------------------------------------------------- primitives
+
+    def fail(
+        self, node: yaml.Node | None, path: str, reason: str, expected: str | None = None
+    ) -> SpecError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return SpecError(reason, file=self.source, path=path, line=line, expected=expected)
+
+    def value(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return _CONSTRUCTOR.construct_object(node, deep=True)
+        return None
+
+    def mapping(
+        self, node: yaml.Node, path: str, allowed: Iterable[str], required: Iterable[str] = ()
+    ) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, path, f"{_shape(node)} is not a mapping", "a mapping")
+        allowed = list(allowed)
+        out: dict[str, yaml.Node] = {}
+        for knode, vnode in node.value:
+            key = self.value(knode)
+            kpath = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, str):
+                raise self.fail(knode, path or "<top>", f"key {key!r} is not a string")
+            if key not in allowed:
+                raise self.fail(
+                    knode, kpath, f"unknown key {key!r}", "one of " + ", ".join(allowed)
+                )
+            if key in out:
+                raise self.fail(knode, kpath, "duplicate key")
+            out[key] = vnode
+        for key in required:
+            if key not in out:
+                raise self.fail(node, f"{path}.{key}" if path else key, "required key is missing")
+        return out
+
+    def seq(self, node: yaml.Node, path: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, path, f"{_shape(node)} is not a list", "a list")
+        return list(node.value)
+
+    def int_(self, node: yaml.Node, path: str, lo: int | None = 0, hi: int | None = None) -> int:
+        v = self.value(node)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise self.fail(node, path, f"{_shape(node)} is not an integer", "an integer")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            rng = f">= {lo}" if hi is None else f"{lo}..{hi}"
+            raise self.fail(node, path, f"{v} is out of range", f"an integer {rng}")
+        return v
+
+    def num(
+        self, node: yaml.Node, path: str, lo: float | None = 0.0, positive: bool = False
+    ) -> float:
+        v = self.value(node)
+        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+            raise self.fail(node, path, f"{_shape(node)} is not a number", "a number")
+        if positive and not v > 0:
+            raise self.fail(node, path, f"{v} is not > 0", "a number > 0")
+        if lo is not None and v < lo:
+            raise self.fail(node, path, f"{v} is < {lo}", f"a number >= {lo}")
+        return float(v)
+
+    def bool_(self, node: yaml.Node, path: str) -> bool:
+        v = self.value(node)
+        if not isinstance(v, bool):
+            raise self.fail(node, path, f"{_shape(node)} is not a boolean", "true or false")
+        return v
+
+    def str_(
+        self,
+        node: yaml.Node,
+        path: str,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "a string",
+    ) -> str:
+        v = self.value(node)
+        if not isinstance(v, str) or not v:
+            raise self.fail(node, path, f"{_shape(node)} is not a non-empty string", what)
+        if pattern is not None and not pattern.match(v):
+            raise self.fail(node, path, f"{v!r} is not valid", what)
+        return v
+
+    def enum(self, node: yaml.Node, path: str, choices: Iterable[str]) -> str:
+        choices = list(choices)
+        v = self.value(node)
+        if v not in choices:
+            raise self.fail(
+                node, path, f"{_shape(node)} is not allowed", "one of " + ", ".join(choices)
+            )
+        return str(v)
+
+    def str_map(self, node: yaml.Node, path: str) -> dict[str, str]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, path, f"{_shape(node)} is not a mapping", "a mapping of strings")
+        out: dict[str, str] = {}
+        for knode, vnode in node.value:
+            key = self.value(knode)
+            val = self.value(vnode)
+            if (
+                not isinstance(key, str)
+                or not isinstance(val, str | int | float)
+                or isinstance(val, bool)
+            ):
+                raise self.fail(
+                    vnode,
+                    f"{path}.{key}",
+                    "labels must map strings to strings",
+                    "a mapping of strings",
+                )
+            out[key] = str(val)
+        return out
+
+    def amount(self, node: yaml.Node, path: str, kind: Kind) -> float:
+        v = self.value(node)
+        try:
+            return parse_cpu(v) if kind == "cpu" else parse_memory(v)
+        except ValueError:
+            expected = (
+                "cores as a number or a quantity such as 250m"
+                if kind == "cpu"
+                else "bytes as a number or a quantity such as 128Mi"
+            )
+            raise self.fail(
+                node, path, f"{_shape(node)} is not a {kind} amount", expected
+            ) from None
+
+    # ----------------------------------------------------------------- shapes
+
+    def signal(self, node: yaml.Node, path: str, kind: Kind) -> Signal:
+        if isinstance(node, yaml.ScalarNode):
+            return Constant(self.amount(node, path, kind))
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(
+                node,
+                path,
+                f"{_shape(node)} is not a workload shape",
+                "an amount or a mapping with type",
+            )
+        keys = {self.value(k) for k, _ in node.value}
+        shape_type = None
+        for knode, vnode in node.value:
+            if self.value(knode) == "type":
+                shape_type = self.enum(vnode, f"{path}.type", SHAPES)
+        if shape_type is None:
+            raise self.fail(
+                node, f"{path}.type", "required key is missing", "one of " + ", ".join(SHAPES)
+            )
+        del keys
+        try:
+            return self._shape(node, path, kind, shape_type)
+        except ValueError as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise self.fail(node, path, str(exc)) from None
+
+    def _shape(self, node: yaml.Node, path: str, kind: Kind, shape_type: str) -> Signal:
+        a = lambda n, p: self.amount(n, p, kind)  # noqa: E731
+        if shape_type == "constant":
+            m = self.mapping(node, path, ["type", "value"], ["value"])
+            return Constant(a(m["value"], f"{path}.value"))
+        if shape_type == "ramp":
+            m = self.mapping(
+                node,
+                path,
+                ["type", "from", "to", "durationSeconds", "delaySeconds"],
+                ["from", "to", "durationSeconds"],
+            )
+            return Ramp(
+                a(m["from"], f"{path}.from"),
+                a(m["to"], f"{path}.to"),
+                self.num(m["durationSeconds"], f"{path}.durationSeconds", positive=True),
+                self.num(m["delaySeconds"], f"{path}.delaySeconds") if "delaySeconds" in m else 0.0,
+            )
+        if shape_type == "step":
+            m = self.mapping(node, path, ["type", "initial", "steps"], ["initial", "steps"])
+            steps = []
+            for i, sn in enumerate(self.seq(m["steps"], f"{path}.steps")):
+                sp = f"{path}.steps[{i}]"
+                sm = self.mapping(sn, sp, ["atSeconds", "value"], ["atSeconds", "value"])
+                steps.append(
+                    (self.num(sm["atSeconds"], f"{sp}.atSeconds"), a(sm["value"], f"{sp}.value"))
+                )
+            return Step(a(m["initial"], f"{path}.initial"), tuple(steps))
+        if shape_type == "sine":
+            m = self.mapping(
+                node,
+                path,
+                ["type", "base", "amplitude", "periodSeconds", "phase"],
+                ["base", "amplitude", "periodSeconds"],
+            )
+            return Sine(
+                a(m["base"], f"{path}.base"),
+                a(m["amplitude"], f"{path}.amplitude"),
+                self.num(m["periodSeconds"], f"{path}.periodSeconds", positive=True),
+                self.num(m["phase"], f"{path}.phase", lo=None) if "phase" in m else 0.0,
+            )
+        if shape_type == "spike":
+            m = self.mapping(
+                node,
+                path,
+                ["type", "base", "peak", "everySeconds", "widthSeconds", "offsetSeconds"],
+                ["base", "peak", "everySeconds", "widthSeconds"],
+            )
+            return Spike(
+                a(m["base"], f"{path}.base"),
+                a(m["peak"], f"{path}.peak"),
+                self.num(m["everySeconds"], f"{path}.everySeconds", positive=True),
+                self.num(m["widthSeconds"], f"{path}.widthSeconds", positive=True),
+                self.num(m["offsetSeconds"], f"{path}.offsetSeconds")
+                if "offsetSeconds" in m
+                else 0.0,
+            )
+        # points
+        m = self.mapping(node, path, ["type", "points", "loop"], ["points"])
+        pts = []
+        for i, pn in enumerate(self.seq(m["points"], f"{path}.points")):
+            pp = f"{path}.points[{i}]"
+            pair = self.seq(pn, pp)
+            if len(pair) != 2:
+                raise self.fail(pn, pp, "a point needs two entries", "[seconds, amount]")
+            pts.append((self.num(pair[0], f"{pp}[0]"), a(pair[1], f"{pp}[1]")))
+        loop = self.bool_(m["loop"], f"{path}.loop") if "loop" in m else False
+        return Trace(tuple(pts), loop)
+
+    def workload(self, m: dict[str, yaml.Node], path: str, default: Workload) -> Workload:
+        """``cpu``/``memory`` shapes, ``relative``, or ``trace`` (CSV) from a container mapping."""
+        relative = self.bool_(m["relative"], f"{path}.relative") if "relative" in m else False
+        if "trace" in m:
+            if "cpu" in m or "memory" in m:
+                raise self.fail(
+                    m["trace"],
+                    f"{path}.trace",
+                    "trace replaces cpu and memory",
+                    "either trace or cpu/memory",
+                )
+            tm = self.mapping(m["trace"], f"{path}.trace", ["file", "loop"], ["file"])
+            f = self.base_dir / self.str_(tm["file"], f"{path}.trace.file")
+            loop = self.bool_(tm["loop"], f"{path}.trace.loop") if "loop" in tm else False
+            try:
+                w = load_trace_csv(f, loop)
+            except ValueError as exc:
+                raise self.fail(tm["file"], f"{path}.trace.file", str(exc)) from None
+            return dataclasses.replace(w, relative=relative)
+        cpu = self.signal(m["cpu"], f"{path}.cpu", "cpu") if "cpu" in m else default.cpu
+        mem = (
+            self.signal(m["memory"], f"{path}.memory", "memory")
+            if "memory" in m
+            else default.memory
+        )
+        return Workload(cpu, mem, relative)
+
+    # ----------------------------------------------------------------- objects
+
+    def resources(self, node: yaml.Node, path: str) -> Resources:
+        m = self.mapping(node, path, ["cpu", "memory"])
+        cpu = round(self.amount(m["cpu"], f"{path}.cpu", "cpu") * 1000) if "cpu" in m else None
+        mem = round(self.amount(m["memory"], f"{path}.memory", "memory")) if "memory" in m else None
+        return Resources(cpu, mem)
+
+    def capacity(self, node: yaml.Node, path: str, default: Capacity) -> Capacity:
+        m = self.mapping(node, path, ["cpu", "memory", "pods"])
+        return Capacity(
+            round(self.amount(m["cpu"], f"{path}.cpu", "cpu") * 1000)
+            if "cpu" in m
+            else default.cpu_millicores,
+            round(self.amount(m["memory"], f"{path}.memory", "memory"))
+            if "memory" in m
+            else default.memory_bytes,
+            self.int_(m["pods"], f"{path}.pods") if "pods" in m else default.pods,
+        )
+
+    def container(self, node: yaml.Node, path: str, init: bool) -> ContainerTemplate:
+        keys = ["name", "requests", "limits", "cpu", "memory", "relative", "trace"]
+        if init:
+            keys.append("runSeconds")
+        m = self.mapping(node, path, keys, ["name"])
+        return ContainerTemplate(
+            name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
+            requests=self.resources(m["requests"], f"{path}.requests")
+            if "requests" in m
+            else Resources(),
+            limits=self.resources(m["limits"], f"{path}.limits") if "limits" in m else Resources(),
+            workload=self.workload(m, path, IDLE),
+            run_seconds=self.num(m["runSeconds"], f"{path}.runSeconds")
+            if "runSeconds" in m
+            else None,
+        )
+
+    def containers(self, node: yaml.Node, path: str, init: bool) -> tuple[ContainerTemplate, ...]:
+        out = tuple(
+            self.container(n, f"{path}[{i}]", init) for i, n in enumerate(self.seq(node, path))
+        )
+        return out
+
+    def pod(self, node: yaml.Node, path: str) -> PodTemplate:
+        m = self.mapping(
+            node,
+            path,
+            [
+                "name",
+                "count",
+                "namespace",
+                "labels",
+                "owner",
+                "containers",
+                "initContainers",
+                "sidecars",
+                "pendingSeconds",
+                "runSeconds",
+                "finalPhase",
+            ],
+            ["name", "containers"],
+        )
+        owner_kind: str | None = "ReplicaSet"
+        owner_name: str | None = None
+        if "owner" in m:
+            if isinstance(m["owner"], yaml.ScalarNode) and self.value(m["owner"]) is None:
+                owner_kind = None
+            else:
+                om = self.mapping(m["owner"], f"{path}.owner", ["kind", "name"], ["kind"])
+                owner_kind = self.str_(om["kind"], f"{path}.owner.kind")
+                if "name" in om:
+                    owner_name = self.str_(
+                        om["name"], f"{path}.owner.name", _SUBDOMAIN_RE, "a DNS-1123 subdomain"
+                    )
+        containers = self.containers(m["containers"], f"{path}.containers", False)
+        if not containers:
+            raise self.fail(
+                m["containers"], f"{path}.containers", "a pod needs a container", "a non-empty list"
+            )
+        init = (
+            self.containers(m["initContainers"], f"{path}.initContainers", True)
+            if "initContainers" in m
+            else ()
+        )
+        sidecars = (
+            self.containers(m["sidecars"], f"{path}.sidecars", False) if "sidecars" in m else ()
+        )
+        names = [c.name for c in (*init, *sidecars, *containers)]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise self.fail(node, path, f"duplicate container name(s) {', '.join(dup)}")
+        return PodTemplate(
+            name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
+            count=self.int_(m["count"], f"{path}.count") if "count" in m else 1,
+            namespace=self.str_(m["namespace"], f"{path}.namespace", _NAME_RE, "a DNS-1123 label")
+            if "namespace" in m
+            else "default",
+            labels=self.str_map(m["labels"], f"{path}.labels") if "labels" in m else {},
+            owner_kind=owner_kind,
+            owner_name=owner_name,
+            containers=containers,
+            init_containers=init,
+            sidecars=sidecars,
+            pending_seconds=self.num(m["pendingSeconds"], f"{path}.pendingSeconds")
+            if "pendingSeconds" in m
+            else 0.0,
+            run_seconds=self.num(m["runSeconds"], f"{path}.runSeconds")
+            if "runSeconds" in m
+            else None,
+            final_phase=self.enum(m["finalPhase"], f"{path}.finalPhase", ["Succeeded", "Failed"])
+            if "finalPhase" in m
+            else "Succeeded",
+        )
+
+    def pods(self, node: yaml.Node, path: str) -> tuple[PodTemplate, ...]:
+        return tuple(self.pod(n, f"{path}[{i}]") for i, n in enumerate(self.seq(node, path)))
+
+    def faults(self, node: yaml.Node, path: str) -> Faults:
+        fields = {_camel(f.name): f.name for f in dataclasses.fields(Faults)}
+        m = self.mapping(node, path, list(fields))
+        kwargs: dict[str, Any] = {}
+        for key, vnode in m.items():
+            p = f"{path}.{key}"
+            name = fields[key]
+            if name == "latency_seconds":
+                kwargs[name] = self.num(vnode, p)
+            elif name == "http_status":
+                kwargs[name] = (
+                    None
+                    if self.value(vnode) is None and isinstance(vnode, yaml.ScalarNode)
+                    else self.int_(vnode, p, 100, 599)
+                )
+            elif name == "missing_pods":
+                if isinstance(vnode, yaml.SequenceNode):
+                    kwargs[name] = [
+                        self.str_(n, f"{p}[{i}]", re.compile(r"^[^/]+/[^/]+$"), "namespace/name")
+                        for i, n in enumerate(vnode.value)
+                    ]
+                else:
+                    v = self.num(vnode, p)
+                    if v > 1:
+                        raise self.fail(
+                            vnode, p, f"{v} is > 1", "a fraction 0..1 or a list of namespace/name"
+                        )
+                    kwargs[name] = v
+            else:
+                kwargs[name] = self.bool_(vnode, p)
+        return Faults(**kwargs)
+
+    def churn(self, node: yaml.Node, path: str, default: ChurnSpec) -> ChurnSpec:
+        fields = {_camel(f.name): f.name for f in dataclasses.fields(ChurnSpec)}
+        m = self.mapping(node, path, list(fields))
+        changes: dict[str, Any] = {}
+        for key, vnode in m.items():
+            name = fields[key]
+            if name.endswith("_per_minute"):
+                changes[name] = self.num(vnode, f"{path}.{key}")
+            else:
+                changes[name] = self.int_(vnode, f"{path}.{key}")
+        return default.replace(**changes)
+
+    def group(self, node: yaml.Node, path: str, top: dict[str, Any]) -> NodeGroup:
+        m = self.mapping(
+            node,
+            path,
+            [
+                "name",
+                "count",
+                "namePrefix",
+                "certMode",
+                "kubeletVersion",
+                "port",
+                "capacity",
+                "allocatable",
+                "labels",
+                "overhead",
+                "faults",
+                "churn",
+                "pods",
+                "externalIP",
+                "metricsPath",
+                "replayDir",
+            ],
+            ["name"],
+        )
+        capacity = (
+            self.capacity(m["capacity"], f"{path}.capacity", Capacity())
+            if "capacity" in m
+            else Capacity()
+        )
+        version = top["kubelet_version"]
+        if "kubeletVersion" in m:
+            version = self.version(m["kubeletVersion"], f"{path}.kubeletVersion")
+        overhead = DEFAULT_OVERHEAD
+        if "overhead" in m:
+            om = self.mapping(m["overhead"], f"{path}.overhead", ["cpu", "memory", "relative"])
+            overhead = self.workload(om, f"{path}.overhead", DEFAULT_OVERHEAD)
+        metrics_path = DEFAULT_METRICS_PATH
+        if "metricsPath" in m:
+            metrics_path = self.str_(
+                m["metricsPath"],
+                f"{path}.metricsPath",
+                re.compile(r"^/\S*$"),
+                "an absolute URL path",
+            )
+        replay_dir = None
+        if "replayDir" in m:
+            rd = self.base_dir / self.str_(m["replayDir"], f"{path}.replayDir")
+            if not rd.is_dir():
+                raise self.fail(m["replayDir"], f"{path}.replayDir", f"{rd} is not a directory")
+            replay_dir = str(rd)
+        return NodeGroup(
+            name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
+            count=self.int_(m["count"], f"{path}.count") if "count" in m else 1,
+            name_prefix=self.str_(
+                m["namePrefix"], f"{path}.namePrefix", _SUBDOMAIN_RE, "a DNS-1123 subdomain"
+            )
+            if "namePrefix" in m
+            else None,
+            cert_mode=self.enum(m["certMode"], f"{path}.certMode", CERT_MODES)
+            if "certMode" in m
+            else top["cert_mode"],
+            kubelet_version=version,
+            port=self.int_(m["port"], f"{path}.port", 0, 65535) if "port" in m else 10250,
+            capacity=capacity,
+            allocatable=self.capacity(m["allocatable"], f"{path}.allocatable", capacity)
+            if "allocatable" in m
+            else None,
+            labels=self.str_map(m["labels"], f"{path}.labels") if "labels" in m else {},
+            overhead=overhead,
+            faults=self.faults(m["faults"], f"{path}.faults") if "faults" in m else Faults(),
+            churn=self.churn(m["churn"], f"{path}.churn", top["churn"])
+            if "churn" in m
+            else top["churn"],
+            pods=self.pods(m["pods"], f"{path}.pods") if "pods" in m else top["pods"],
+            external_ip=self.bool_(m["externalIP"], f"{path}.externalIP")
+            if "externalIP" in m
+            else False,
+            metrics_path=metrics_path,
+            replay_dir=replay_dir,
+        )
+
+    def version(self, node: yaml.Node, path: str) -> str:
+        v = self.value(node)
+        text = str(v) if isinstance(v, str | int | float) and not isinstance(v, bool) else ""
+        try:
+            KubeletVersion.parse(text)
+        except ValueError:
+            raise self.fail(
+                node,
+                path,
+                f"{_shape(node)} is not a kubelet version",
+                "a version 1.18 or newer such as 1.30.0 (quote it)",
+            ) from None
+        return text
+
+    def fleet(self, root: yaml.Node) -> FleetSpec:
+        m = self.mapping(
+            root,
+            "",
+            [
+                "seed",
+                "addressBase",
+                "startTime",
+                "nodes",
+                "podsPerNode",
+                "certMode",
+                "kubeletVersion",
+                "churn",
+                "pods",
+                "nodeGroups",
+            ],
+        )
+        top: dict[str, Any] = {
+            "cert_mode": "ca-signed",
+            "kubelet_version": DEFAULT_KUBELET_VERSION,
+            "churn": ChurnSpec(),
+            "pods": None,
+        }
+        if "certMode" in m:
+            top["cert_mode"] = self.enum(m["certMode"], "certMode", CERT_MODES)
+        if "kubeletVersion" in m:
+            top["kubelet_version"] = self.version(m["kubeletVersion"], "kubeletVersion")
+        if "churn" in m:
+            top["churn"] = self.churn(m["churn"], "churn", ChurnSpec())
+        pods = self.pods(m["pods"], "pods") if "pods" in m else None
+        nodes = self.int_(m["nodes"], "nodes") if "nodes" in m else None
+        per_node = self.int_(m["podsPerNode"], "podsPerNode") if "podsPerNode" in m else None
+        top["pods"] = (
+            pods if pods is not None else _demo_templates(per_node if per_node is not None else 10)
+        )
+        seed = self.int_(m["seed"], "seed", lo=None) if "seed" in m else 0
+        base = "127.1.0.1"
+        if "addressBase" in m:
+            base = self.str_(m["addressBase"], "addressBase")
+            try:
+                ip = ipaddress.IPv4Address(base)
+            except ValueError:
+                raise self.fail(
+                    m["addressBase"],
+                    "addressBase",
+                    f"{base!r} is not an IPv4 address",
+                    "an address in 127.0.0.0/8",
+                ) from None
+            if ip not in ipaddress.IPv4Network("127.0.0.0/8"):
+                raise self.fail(
+                    m["addressBase"],
+                    "addressBase",
+                    f"{base} is not in 127.0.0.0/8",
+                    "an address in 127.0.0.0/8",
+                )
+        start = self.num(m["startTime"], "startTime") if "startTime" in m else None
+        if "nodeGroups" in m:
+            items = self.seq(m["nodeGroups"], "nodeGroups")
+            groups = tuple(self.group(n, f"nodeGroups[{i}]", top) for i, n in enumerate(items))
+            names = [g.name for g in groups]
+            for i, g in enumerate(groups):
+                if names.count(g.name) > 1:
+                    raise self.fail(
+                        items[i], f"nodeGroups[{i}].name", f"duplicate group name {g.name!r}"
+                    )
+            prefixes = [g.prefix for g in groups]
+            for i, g in enumerate(groups):
+                if prefixes.count(g.prefix) > 1:
+                    raise self.fail(
+                        items[i],
+                        f"nodeGroups[{i}].namePrefix",
+                        f"name prefix {g.prefix!r} is used by two groups",
+                    )
+        else:
+            groups = (
+                NodeGroup(
+                    name="node",
+                    count=nodes if nodes is not None else 3,
+                    cert_mode=top["cert_mode"],
+                    kubelet_version=top["kubelet_version"],
+                    churn=top["churn"],
+                    pods=top["pods"],
+                ),
+            )
+            nodes = None
+        spec = FleetSpec(
+            groups=groups, seed=seed, address_base=base, start_time=start, source=self.source
+        )
+        spec = with_overrides(
+            spec,
+            nodes=nodes,
+            pods_per_node=per_node if pods is not None or "nodeGroups" in m else None,
+        )
+        try:
+            AddressPoolCheck(spec.address_base, spec.node_count)
+        except ValueError as exc:
+            raise self.fail(m.get("addressBase", root), "addressBase", str(exc)) from None
+        return spec
+
+
+def AddressPoolCheck(base: str, count: int) -> None:
+    """Raise ``ValueError`` if ``count`` consecutive addresses from ``base`` leave 127.0.0.0/8."""
+    last = int(ipaddress.IPv4Address(base)) + count - 1
+    if count > 0 and last > int(ipaddress.IPv4Address("127.255.255.255")):
+        raise ValueError(f"address base {base} with {count} nodes would leave 127.0.0.0/8")
+
+
+SHAPES = ("constant", "ramp", "step", "sine", "spike", "points")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _shape(node: yaml.Node) -> str:
+    """How a YAML node reads in an error message."""
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if isinstance(node, yaml.ScalarNode):
+        v = _CONSTRUCTOR.construct_object(node)
+        return "null" if v is None else repr(v)
+    return "this"
+
+
+# =============================================================================== entry points
+
+
+def load_spec_text(text: str, source: str = "<spec>", base_dir: str | Path = ".") -> FleetSpec:
+    """Parse and validate a spec from text (``source`` names it in errors)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise SpecError(f"not valid YAML: {exc.problem}", file=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML: {exc}", file=source) from None
+    if root is None:
+        raise SpecError("the spec is empty", file=source, expected="a mapping with nodeGroups")
+    return _Validator(source, Path(base_dir)).fleet(root)
+
+
+def load_spec(path: str | Path) -> FleetSpec:
+    """Load and validate a fleet spec file; raises ``SpecError`` naming file, line and path."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise SpecError("not UTF-8 text", file=str(p)) from None
+    return load_spec_text(text, str(p), p.parent)
+
+
+def _from_data(data: object, what: str) -> yaml.Node:
+    if isinstance(data, yaml.Node):
+        return data
+    text = yaml.safe_dump(data)
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        raise SpecError(f"{what} is empty")
+    return node
+
+
+def workload_from_dict(data: object, source: str = "<request>") -> Workload:
+    """A workload from the spec's container-level shape, e.g. ``{"cpu": "250m", "memory":
+    {"type": "ramp", ...}}`` (for the control endpoint; same validation and messages)."""
+    node = _from_data(data, "workload")
+    v = _Validator(source, Path("."))
+    m = v.mapping(node, "workload", ["cpu", "memory", "relative", "trace"])
+    return v.workload(m, "workload", IDLE)
+
+
+def pod_template_from_dict(data: object, source: str = "<request>") -> PodTemplate:
+    """A pod template from the spec's pod shape (for the control endpoint)."""
+    node = _from_data(data, "pod")
+    return _Validator(source, Path(".")).pod(node, "pod")

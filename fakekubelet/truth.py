@@ -88,9 +88,7 @@ class NodeLedger:
 
     def _check(self, t: float) -> None:
         if t < self.pruned_before:
-            raise ValueError(
-                f"no ground truth before {self.pruned_before:.3f} (history expired)"
-            )
+            raise ValueError(f"no ground truth before {self.pruned_before:.3f} (history expired)")
 
 
 def _sum_cpu(runs: Iterable[Run], t0: float, t1: float) -> float:
