@@ -287,7 +287,13 @@ def _pods_of(cluster: Any, node_name: str, node: Any) -> Iterable[Any]:
 
 
 class FleetRegistration:
-    """Keeps Node and Pod objects in the store in step with a fakekubelet cluster."""
+    """Keeps Node and Pod objects in the store in step with a fakekubelet cluster.
+
+    Events that name a pod or a node (``PodAdded``/``PodUpdated``/``PodRemoved``,
+    ``NodeAdded``/``NodeUpdated``/``NodeAddressChanged``/``NodeRemoved``, i.e. any event with a
+    ``pod`` or ``node`` attribute) are applied incrementally; any other event triggers a full
+    reconcile pass. Either way only objects whose content changed are written.
+    """
 
     def __init__(
         self, store: Any, cluster: Any, node_port: Callable[[str], int] | None = None
@@ -296,6 +302,10 @@ class FleetRegistration:
         self.cluster = cluster
         self._node_port = node_port
         self._written: dict[tuple[str, str, str], str] = {}
+        self._pod_node: dict[tuple[str, str], str] = {}
+        self._dirty_nodes: dict[str, Any] = {}  # name → node, or None when removed
+        self._dirty_pods: dict[tuple[str, str], Any] = {}  # (ns, name) → pod or None
+        self._full = False
         self._dirty = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -320,12 +330,28 @@ class FleetRegistration:
                 await self._task
             self._task = None
 
-    def _on_event(self, *_args: Any, **_kwargs: Any) -> None:
+    def _on_event(self, *args: Any, **_kwargs: Any) -> None:
+        event = args[0] if args else None
+        removed = type(event).__name__.endswith("Removed")
+        pod = getattr(event, "pod", None)
+        node = getattr(event, "node", None)
+        if pod is not None:
+            key = (str(_get(pod, "namespace", default="default")), str(_get(pod, "name")))
+            self._dirty_pods[key] = None if removed else pod
+        elif node is not None:
+            name = str(_get(node, "name"))
+            self._dirty_nodes[name] = None if removed else node
+            if not removed:
+                for p in _pods_of(self.cluster, name, node):
+                    key = (str(_get(p, "namespace", default="default")), str(_get(p, "name")))
+                    self._dirty_pods[key] = p
+        else:
+            self._full = True
         self._idle.clear()
         self._dirty.set()
 
     def changed(self) -> None:
-        """For callers that change the cluster without events."""
+        """For callers that change the cluster without events: a full pass."""
         self._on_event()
 
     async def settled(self) -> None:
@@ -338,28 +364,38 @@ class FleetRegistration:
             self._dirty.clear()
             await asyncio.sleep(0)  # let a burst of events collapse into one pass
             try:
-                self.sync()
+                if self._full:
+                    self._full = False
+                    self._dirty_nodes.clear()
+                    self._dirty_pods.clear()
+                    self.sync()
+                else:
+                    self.apply_dirty()
             except Exception:
                 log.exception("fleet registration pass failed")
             if not self._dirty.is_set():
                 self._idle.set()
 
+    # -- desired objects ------------------------------------------------------------------
+    def _node_obj(self, name: str, node: Any) -> Obj:
+        obj = node_object(node)
+        if self._node_port is not None:
+            with contextlib.suppress(Exception):
+                obj["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = int(
+                    self._node_port(name)
+                )
+        return obj
+
+    def _nodes(self) -> list[tuple[str, Any]]:
+        nodes = _get(self.cluster, "nodes", default={}) or {}
+        if isinstance(nodes, Mapping):
+            return [(str(k), v) for k, v in nodes.items()]
+        return [(str(_get(n, "name")), n) for n in nodes]
+
     def desired(self) -> dict[tuple[str, str, str], Obj]:
         out: dict[tuple[str, str, str], Obj] = {}
-        nodes = _get(self.cluster, "nodes", default={}) or {}
-        items = (
-            nodes.items()
-            if isinstance(nodes, Mapping)
-            else ((str(_get(n, "name")), n) for n in nodes)
-        )
-        for name, node in items:
-            obj = node_object(node)
-            if self._node_port is not None:
-                with contextlib.suppress(Exception):
-                    obj["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = int(
-                        self._node_port(name)
-                    )
-            out[("nodes", "", name)] = obj
+        for name, node in self._nodes():
+            out[("nodes", "", name)] = self._node_obj(name, node)
             host_ip = str(_get(node, "internal_ip", "address", default=""))
             for pod in _pods_of(self.cluster, name, node):
                 pobj = pod_object(pod, name, host_ip)
@@ -367,29 +403,67 @@ class FleetRegistration:
                 out[("pods", meta["namespace"], meta["name"])] = pobj
         return out
 
+    # -- writes ---------------------------------------------------------------------------
+    def _write(self, key: tuple[str, str, str], obj: Obj) -> None:
+        kind, ns, name = key
+        text = json.dumps(obj, sort_keys=True)
+        if self._written.get(key) == text:
+            return
+        if kind == "pods" and ns and self.store.try_get("namespaces", ns) is None:
+            with contextlib.suppress(Exception):
+                self.store.create("namespaces", {"metadata": {"name": ns}})
+        try:
+            self.store.replace(kind, obj)
+        except Exception as exc:
+            log.warning("cannot register %s %s/%s: %s", kind, ns, name, exc)
+            return
+        self._written[key] = text
+        if kind == "pods":
+            self._pod_node[(ns, name)] = str((obj.get("spec") or {}).get("nodeName") or "")
+
+    def _delete(self, key: tuple[str, str, str]) -> None:
+        kind, ns, name = key
+        if self._written.pop(key, None) is None:
+            return
+        with contextlib.suppress(Exception):
+            self.store.delete(kind, name, ns or None)
+        if kind == "pods":
+            self._pod_node.pop((ns, name), None)
+
     def sync(self) -> None:
-        """One reconcile pass: create/update changed objects, delete vanished ones."""
+        """A full reconcile pass: create/update changed objects, delete vanished ones."""
         self.passes += 1
         want = self.desired()
         for key in [k for k in self._written if k not in want]:
-            kind, ns, name = key
-            with contextlib.suppress(Exception):
-                self.store.delete(kind, name, ns or None)
-            del self._written[key]
+            self._delete(key)
         for key, obj in want.items():
-            kind, ns, name = key
-            text = json.dumps(obj, sort_keys=True)
-            if self._written.get(key) == text:
+            self._write(key, obj)
+
+    def apply_dirty(self) -> None:
+        """Apply the nodes and pods named by events since the last pass."""
+        self.passes += 1
+        nodes, self._dirty_nodes = self._dirty_nodes, {}
+        pods, self._dirty_pods = self._dirty_pods, {}
+        host_ips = {}
+        for name, node in nodes.items():
+            if node is None:
+                self._delete(("nodes", "", name))
+                for key, on in list(self._pod_node.items()):
+                    if on == name and key not in pods:
+                        self._delete(("pods", *key))
                 continue
-            if kind == "pods" and ns and self.store.try_get("namespaces", ns) is None:
-                with contextlib.suppress(Exception):
-                    self.store.create("namespaces", {"metadata": {"name": ns}})
-            try:
-                self.store.replace(kind, obj)
-            except Exception as exc:
-                log.warning("cannot register %s %s/%s: %s", kind, ns, name, exc)
+            self._write(("nodes", "", name), self._node_obj(name, node))
+        for (ns, name), pod in pods.items():
+            if pod is None:
+                self._delete(("pods", ns, name))
                 continue
-            self._written[key] = text
+            node_name = str(_get(pod, "node_name", "node", default="") or "")
+            if node_name not in host_ips:
+                node = dict(self._nodes()).get(node_name)
+                host_ips[node_name] = str(
+                    _get(node, "internal_ip", "address", default="") if node is not None else ""
+                )
+            self._write(("pods", ns, name), pod_object(pod, node_name, host_ips[node_name]))
 
 
 class ControlPlaneReviewer:

@@ -155,3 +155,55 @@ async def test_reviewer_answers_from_rbac() -> None:
     assert allowed and reason.startswith("RBAC: allowed by ClusterRoleBinding")
     allowed, _ = await reviewer.authorize(user, "get", "nodes", "proxy", "node-1")
     assert not allowed
+
+
+async def test_typed_events_are_applied_incrementally() -> None:
+    from fakekubelet.model import (
+        Container,
+        Node,
+        NodeRemoved,
+        Pod,
+        PodAdded,
+        PodRemoved,
+        PodUpdated,
+    )
+
+    store = Store()
+    store.create("namespaces", {"metadata": {"name": "default"}})
+    cluster = StubCluster()
+    node = Node(name="node-1", internal_ip="127.1.0.1")
+    pod = Pod(namespace="default", name="web-1", uid="u1", node_name="node-1", phase="Running",
+              containers=[Container(name="app", state="running", start_time=1.7e9)])
+    node.pods["default/web-1"] = pod
+    cluster.nodes["node-1"] = node
+    reg = FleetRegistration(store, cluster)
+    reg.start()
+    try:
+        new = Pod(namespace="default", name="web-2", uid="u2", node_name="node-1",
+                  phase="Pending", containers=[Container(name="app")])
+        node.pods["default/web-2"] = new
+        for cb in cluster.listeners:
+            cb(PodAdded(1.0, new))
+        await reg.settled()
+        got = store.get("pods", "web-2", "default")
+        assert got["status"]["phase"] == "Pending"
+        assert got["status"]["hostIP"] == "127.1.0.1"
+        new.phase = "Running"
+        new.containers[0].state = "running"
+        for cb in cluster.listeners:
+            cb(PodUpdated(2.0, new))
+        await reg.settled()
+        assert store.get("pods", "web-2", "default")["status"]["containerStatuses"][0]["ready"]
+        del node.pods["default/web-1"]
+        for cb in cluster.listeners:
+            cb(PodRemoved(3.0, pod))
+        await reg.settled()
+        assert store.try_get("pods", "web-1", "default") is None
+        del cluster.nodes["node-1"]
+        for cb in cluster.listeners:
+            cb(NodeRemoved(4.0, node))
+        await reg.settled()
+        assert store.try_get("nodes", "node-1") is None
+        assert store.try_get("pods", "web-2", "default") is None
+    finally:
+        await reg.stop()
