@@ -181,8 +181,64 @@ class Unsupported(Exception):
     """The cluster model offers no such operation: answered 501."""
 
 
+_NODE_KEYS = {
+    "group": str,
+    "name": str,
+    "address": str,
+    "withPods": bool,
+    "certMode": str,
+    "kubeletVersion": str,
+    "port": int,
+    "labels": dict,
+    "metricsPath": str,
+    "faults": dict,
+}
+
+
+def _typed(body: Any, allowed: dict[str, type], what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest(f"body: expected a JSON object describing the {what}")
+    for key, value in body.items():
+        kind = allowed.get(key)
+        if kind is None:
+            raise BadRequest(f"{key}: unknown field; expected one of {', '.join(allowed)}")
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            raise BadRequest(f"{key}: expected {kind.__name__}, got {json.dumps(value)}")
+    return dict(body)
+
+
+def _container_json(c: Any) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "kind": getattr(c, "kind", "regular"),
+        "state": getattr(c, "state", None),
+        "startTime": getattr(c, "start_time", None),
+        "restartCount": getattr(c, "restart_count", 0),
+        "workload": repr(getattr(c, "workload", None)),
+    }
+
+
+def pod_json(pod: Any) -> dict[str, Any]:
+    """A pod as the control endpoint shows it."""
+    return {
+        "namespace": pod.namespace,
+        "name": pod.name,
+        "uid": pod.uid,
+        "node": pod.node_name,
+        "phase": pod.phase,
+        "startTime": pod.start_time,
+        "labels": dict(pod.labels),
+        "containers": [_container_json(c) for c in pod.all_containers()],
+    }
+
+
 class ClusterOps:
-    """The operations, validated, on the fleet's cluster (the same ones Python callers use)."""
+    """The operations, validated, on the fleet's cluster (the same ones Python callers use).
+
+    Each validates its input completely before the cluster changes; the cluster's own
+    ``ValueError``s (raised before it mutates anything) become 400s, ``KeyError``s 404s.
+    """
 
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
@@ -194,6 +250,12 @@ class ClusterOps:
             raise NotFound(f'node "{name}" not found')
         return node
 
+    def _get_pod(self, namespace: str, name: str) -> Any:
+        pod = self.cluster.pods.get(f"{namespace}/{name}")
+        if pod is None:
+            raise NotFound(f'pod "{namespace}/{name}" not found')
+        return pod
+
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         fn = getattr(self.cluster, method, None)
         if fn is None:
@@ -201,9 +263,12 @@ class ClusterOps:
         try:
             return fn(*args, **kwargs)
         except KeyError as err:
-            raise NotFound(f"{err.args[0] if err.args else err} not found") from None
+            what = err.args[0] if err.args else str(err)
+            raise NotFound(f"{what} not found") from None
         except (ValueError, TypeError) as err:
             raise BadRequest(str(err)) from None
+
+    # ------------------------------------------------------------------- nodes
 
     def node(self, name: str) -> dict[str, Any]:
         node = self._get_node(name)
@@ -215,18 +280,45 @@ class ClusterOps:
             "listening": self.fleet.server.is_listening(name),
             "url": self.fleet.url(name),
             "kubeletVersion": getattr(node, "kubelet_version", None),
+            "group": getattr(node, "group", None),
+            "pods": sorted(getattr(node, "pods", {}) or {}),
             "faults": to_jsonable(getattr(node, "faults", None)),
         }
 
     def nodes(self) -> list[dict[str, Any]]:
         return [self.node(name) for name in sorted(self.cluster.nodes)]
 
+    def add_node(self, body: Any) -> str:
+        data = _typed(body, _NODE_KEYS, "node")
+        if "address" in data:
+            _check_loopback(data["address"])
+        fields: dict[str, Any] = {}
+        for key in ("certMode", "kubeletVersion", "port", "labels", "metricsPath"):
+            if key in data:
+                fields[_snake(key)] = data[key]
+        if "faults" in data:
+            from fakekubelet.model import Faults
+
+            fields["faults"] = Faults(**merge_faults(Faults(), data["faults"]))
+        node = self._call(
+            "add_node",
+            data.get("group"),
+            name=data.get("name"),
+            address=data.get("address"),
+            with_pods=data.get("withPods", True),
+            **fields,
+        )
+        return str(node.name)
+
+    def remove_node(self, name: str) -> None:
+        self._get_node(name)
+        self._call("remove_node", name)
+
     def set_faults(self, name: str, changes: Any) -> None:
         node = self._get_node(name)
         valid = merge_faults(node.faults, changes)
-        setter = getattr(self.cluster, "set_faults", None)
-        if setter is not None:
-            setter(name, **valid)
+        if hasattr(self.cluster, "set_faults"):
+            self._call("set_faults", name, **valid)
         else:
             for key, value in valid.items():
                 setattr(node.faults, key, value)
@@ -235,36 +327,96 @@ class ClusterOps:
         self._get_node(name)
         self._call("set_node_address", name, address)
 
-    def add_node(self, body: Any) -> str:
-        raise Unsupported("adding nodes is not available yet")
-
-    def remove_node(self, name: str) -> None:
-        self._get_node(name)
-        self._call("remove_node", name)
+    # -------------------------------------------------------------------- pods
 
     def add_pod(self, body: Any) -> Any:
-        raise Unsupported("adding pods is not available yet")
+        data = _typed(body, {"node": str, "name": str, "template": dict}, "pod")
+        if "node" not in data:
+            raise BadRequest("node: required (the node to put the pod on)")
+        self._get_node(data["node"])
+        pod = self._call("add_pod", data["node"], data.get("template"), name=data.get("name"))
+        return pod_json(pod)
 
     def remove_pod(self, namespace: str, name: str) -> None:
+        self._get_pod(namespace, name)
         self._call("remove_pod", namespace, name)
 
     def set_workload(self, namespace: str, name: str, container: str, body: Any) -> Any:
-        raise Unsupported("changing workloads is not available yet")
+        pod = self._get_pod(namespace, name)
+        if container not in {c.name for c in pod.all_containers()}:
+            raise NotFound(f'container "{container}" of pod "{namespace}/{name}" not found')
+        if not isinstance(body, dict):
+            raise BadRequest('body: expected a workload object such as {"cpu": "250m"}')
+        c = self._call("set_workload", namespace, name, container, body)
+        return _container_json(c)
 
     def restart(self, namespace: str, name: str, container: str) -> Any:
-        return to_jsonable(self._call("restart_container", namespace, name, container))
+        pod = self._get_pod(namespace, name)
+        if container not in {c.name for c in pod.all_containers()}:
+            raise NotFound(f'container "{container}" of pod "{namespace}/{name}" not found')
+        return _container_json(self._call("restart_container", namespace, name, container))
+
+    # ------------------------------------------------------------ churn & time
 
     def set_churn(self, body: Any) -> Any:
-        raise Unsupported("changing churn is not available yet")
+        from fakekubelet.churn import ChurnSpec
+
+        if not isinstance(body, dict):
+            raise BadRequest("body: expected a JSON object of churn settings")
+        group = body.get("group")
+        if group is not None and not isinstance(group, str):
+            raise BadRequest(f"group: expected a string, got {json.dumps(group)}")
+        fields = {f.name: f for f in dataclasses.fields(ChurnSpec)}
+        changes: dict[str, Any] = {}
+        for key, value in body.items():
+            if key == "group":
+                continue
+            name = key if key in fields else _snake(key)
+            if name not in fields:
+                known = ", ".join(_camel(n) for n in fields)
+                raise BadRequest(f"churn.{key}: unknown setting; expected one of {known}")
+            changes[name] = _check_type(f"churn.{key}", str(fields[name].type), value)
+        result = self._call("set_churn", group, **changes)
+        return {g: to_jsonable(spec) for g, spec in result.items()}
 
     def advance(self, seconds: float) -> Any:
-        raise Unsupported("advancing the clock is not available yet")
+        from fakekubelet.clock import VirtualClock
+
+        if not isinstance(getattr(self.cluster, "clock", None), VirtualClock):
+            raise BadRequest(
+                "seconds: the fleet runs on the real clock; only a virtual clock advances"
+            )
+        return {"time": self._call("advance", seconds)}
 
     def truth(self, at: float | None) -> Any:
-        raise Unsupported("ground truth is not available yet")
+        truth = getattr(self.cluster, "truth", None)
+        if truth is None:
+            raise Unsupported("the cluster model has no ground truth")
+        try:
+            return truth.snapshot(at)
+        except ValueError as err:
+            raise BadRequest(f"at: {err}") from None
 
     def truth_window(self, kind: str, namespace: str, name: str, start: float, end: float) -> Any:
-        raise Unsupported("ground truth is not available yet")
+        truth = getattr(self.cluster, "truth", None)
+        if truth is None:
+            raise Unsupported("the cluster model has no ground truth")
+        entity = name if kind == "node" else f"{namespace}/{name}"
+        try:
+            return truth.window(entity, start, end)
+        except KeyError as err:
+            raise NotFound(f"{err.args[0] if err.args else err} not found") from None
+        except ValueError as err:
+            raise BadRequest(f"timestamp: {err}") from None
+
+
+def _check_loopback(address: str) -> None:
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        raise BadRequest(f"address: expected an IPv4 address, got {json.dumps(address)}") from None
+    if not ip.is_loopback:
+        raise BadRequest(f"address: must be in 127.0.0.0/8, got {json.dumps(address)}")
 
 
 class ControlServer:

@@ -310,17 +310,27 @@ class Fleet:
     # -------------------------------------------------------------------- clock
 
     async def _drive_clock(self) -> None:
-        """Let a real-clock cluster catch up with wall time (churn, restarts) periodically."""
+        """Let the cluster process what falls due (churn, restarts) as its clock moves.
+
+        A cluster with ``run()`` sleeps on its own clock until its next event (real clock) or
+        until someone moves a virtual clock; otherwise it is synced every ``clock_interval``.
+        """
+        run = getattr(self.cluster, "run", None)
+        if run is not None:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("cluster run loop failed; falling back to periodic sync")
         assert self._clock_interval
         while True:
             await asyncio.sleep(self._clock_interval)
-            step = _attr(self.cluster, "sync_clock", "tick", "step")
+            step = _attr(self.cluster, "sync", "tick")
             if step is None:
                 continue
             try:
-                result = step()
-                if asyncio.iscoroutine(result):
-                    await result
+                step()
             except Exception:
                 log.exception("fleet clock step failed")
 

@@ -106,14 +106,14 @@ async def test_missing_state_dir_is_a_usage_error(tmp_path: Path) -> None:
 
 async def test_bad_spec_exits_2_naming_file_and_path(tmp_path: Path) -> None:
     spec = tmp_path / "x.yaml"
-    spec.write_text("nodeGroups:\n  - count: 1\n    certMode: bogus\n")
+    spec.write_text("nodeGroups:\n  - name: web\n    count: 1\n    certMode: bogus\n")
     proc = await _start("--config", str(spec), "--state-dir", str(tmp_path / "s"))
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     lines = err.decode().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"fakekubelet: error: {spec}: ")
-    assert "certMode" in lines[0] and "bogus" in lines[0]
+    assert lines[0].startswith(f"fakekubelet: error: {spec}:")
+    assert "nodeGroups[0].certMode" in lines[0] and "bogus" in lines[0]
 
 
 async def test_help_shows_examples() -> None:
