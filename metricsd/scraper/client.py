@@ -123,6 +123,24 @@ def kubelet_client_config(
     )
 
 
+#: One TLS record carries at most 16 KiB of plaintext, so reading 16 KiB at a time loses
+#: nothing; asyncio's default (256 KiB, zero-filled per connection) costs 250 MB for a pool
+#: of 1,000 kept-alive kubelet connections.
+TLS_READ_BUFFER = 16 * 1024
+
+
+def limit_tls_read_buffer(size: int = TLS_READ_BUFFER) -> None:
+    """Shrink asyncio's per-connection TLS read buffer (process-wide; see docs/metricsd-runtime.md).
+
+    asyncio offers no per-connection knob, so this sets ``SSLProtocol.max_size``; it only
+    lowers the size of each ``read()`` into the buffer, never what a connection can carry.
+    """
+    import asyncio.sslproto
+
+    if getattr(asyncio.sslproto.SSLProtocol, "max_size", 0) > size:
+        asyncio.sslproto.SSLProtocol.max_size = size
+
+
 class KubeletRequestError(Exception):
     """A failed scrape of one node: Go's text, timeout classification, Python's original."""
 
@@ -170,6 +188,7 @@ class KubeletClient:
         self.clock = clock
         self._ssl = config.ssl_context()
         self._session: aiohttp.ClientSession | None = None
+        limit_tls_read_buffer()
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

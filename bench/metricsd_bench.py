@@ -1,0 +1,198 @@
+"""metricsd scrape-cycle cost: CPU seconds per cycle and RSS for N nodes × P pods (prints figures).
+
+Kubelets run in ANOTHER process so only metricsd's side is measured here:
+
+* ``--fleet fakekubelet`` (default when it works): ``python -m fakekubelet`` on loopback
+  addresses, mTLS with its ``client.crt``; nodes from its ``nodes.json``.
+* ``--fleet builtin``: one HTTPS server (trustme cert) serving a kubelet-shaped payload per
+  node under ``/n<i>/metrics/resource``; the node annotation selects the path (the upstream
+  ``metrics.k8s.io/resource-metrics-path`` trick), so one listener stands in for N kubelets.
+
+For each cycle it measures process CPU (user+sys, ``getrusage``) of (a) the transport floor —
+every payload fetched over the kept-alive pool, not parsed — and (b) a full metricsd cycle —
+fetch, decode, merge, store — and reports the mean, plus RSS before/after. Not a test: no
+assertions, just figures. Example::
+
+    python bench/metricsd_bench.py --nodes 1000 --pods 30 --cycles 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metricsd.clock import RealClock
+from metricsd.informers import NodeInfo
+from metricsd.scraper.addresses import METRICS_PATH_ANNOTATION
+from metricsd.scraper.client import KubeletClient, KubeletClientConfig, host_port_of
+from metricsd.scraper.scraper import Scraper
+from metricsd.storage import Storage
+
+BUILTIN_SERVER = r'''
+import asyncio, ssl, sys, time, trustme
+from aiohttp import web
+nodes, pods, certdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ca = trustme.CA(); cert = ca.issue_cert("127.0.0.1")
+ca.cert_pem.write_to_path(certdir + "/ca.crt")
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH); cert.configure_cert(ctx)
+start = time.time()
+def payload(i):
+    now = time.time(); ms = int(now * 1000); el = now - start; out = []
+    fam = [("container_cpu_usage_seconds_total", "counter"),
+           ("container_memory_working_set_bytes", "gauge"),
+           ("container_start_time_seconds", "gauge")]
+    for name, kind in fam:
+        out.append(f"# HELP {name} [STABLE] x\n# TYPE {name} {kind}\n")
+        for p in range(pods):
+            lab = f'container="app",namespace="ns{p % 10}",pod="pod-{i}-{p}"'
+            v = {"container_cpu_usage_seconds_total": f"{10 + 0.1 * el:.6f} {ms}",
+                 "container_memory_working_set_bytes": f"{1e8 + p:.6e} {ms}",
+                 "container_start_time_seconds": f"{start - 100:.9e}"}[name]
+            out.append(f"{name}{{{lab}}} {v}\n")
+    out.append(f"# TYPE node_cpu_usage_seconds_total counter\n"
+               f"node_cpu_usage_seconds_total {100 + el:.6f} {ms}\n"
+               f"# TYPE node_memory_working_set_bytes gauge\n"
+               f"node_memory_working_set_bytes 2e+09 {ms}\n")
+    return "".join(out)
+async def handle(request):
+    return web.Response(text=payload(int(request.match_info["i"])))
+async def main():
+    app = web.Application(); app.router.add_get("/n{i}/metrics/resource", handle)
+    runner = web.AppRunner(app, access_log=None); await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx); await site.start()
+    print(site._server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+'''
+
+
+@dataclass
+class Fleet:
+    nodes: list[NodeInfo]
+    config: KubeletClientConfig
+    proc: subprocess.Popen[bytes]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start_builtin(nodes: int, pods: int, workdir: str) -> Fleet:
+    proc = subprocess.Popen([sys.executable, "-c", BUILTIN_SERVER, str(nodes), str(pods),
+                             workdir], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    infos = [NodeInfo(f"node-{i}", {}, (("InternalIP", "127.0.0.1"),), port,
+                      {METRICS_PATH_ANNOTATION: f"/n{i}/metrics/resource"}) for i in range(nodes)]
+    config = KubeletClientConfig(ca_file=f"{workdir}/ca.crt", use_node_status_port=True,
+                                 preferred_address_types=("InternalIP",), timeout_s=10)
+    return Fleet(infos, config, proc)
+
+
+def start_fakekubelet(nodes: int, pods: int, workdir: str) -> Fleet:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fakekubelet", "--nodes", str(nodes), "--pods-per-node",
+         str(pods), "--state-dir", workdir, "--seed", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    state = Path(workdir)
+    while not (state / "nodes.json").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"fakekubelet did not start: {out[-2000:]}")
+        time.sleep(0.2)
+    entries = json.loads((state / "nodes.json").read_text())
+    entries = entries.get("nodes", entries) if isinstance(entries, dict) else entries
+    infos = [NodeInfo(e["name"], {}, (("InternalIP", e["address"]),), int(e.get("port", 10250)),
+                      {}) for e in entries]
+    config = KubeletClientConfig(ca_file=str(state / "ca.crt"),
+                                 cert_file=str(state / "client.crt"),
+                                 key_file=str(state / "client.key"), use_node_status_port=True,
+                                 preferred_address_types=("InternalIP",), timeout_s=10)
+    return Fleet(infos, config, proc)
+
+
+async def transport_floor(client: KubeletClient, nodes: list[NodeInfo]) -> int:
+    async def one(node: NodeInfo) -> int:
+        url = client.url_for(node)
+        host, port = host_port_of(url)
+        return len((await client.get(url, host, port)).body)
+
+    sizes = await asyncio.gather(*(one(n) for n in nodes))
+    return sum(sizes)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    workdir = tempfile.mkdtemp(prefix="metricsd-bench-")
+    fleet = (start_builtin if args.fleet == "builtin" else start_fakekubelet)(
+        args.nodes, args.pods, workdir)
+    try:
+        rss_idle = _rss_mb()
+        clock = RealClock()
+        client = KubeletClient(fleet.config, clock)
+        storage = Storage(15 * 10**9)
+        scraper = Scraper(client, lambda: fleet.nodes, clock=clock, rng=random.Random(1))
+        # warm the connection pool (first handshakes are not steady state)
+        await transport_floor(client, fleet.nodes)
+        floors, cycles, walls = [], [], []
+        for _ in range(args.cycles):
+            c0 = _cpu()
+            size = await transport_floor(client, fleet.nodes)
+            floors.append(_cpu() - c0)
+            c0, w0 = _cpu(), time.monotonic()
+            batch = await scraper.scrape()
+            storage.store(batch)
+            cycles.append(_cpu() - c0)
+            walls.append(time.monotonic() - w0)
+        rss = _rss_mb()
+        await client.close()
+        mean = sum(cycles) / len(cycles)
+        floor = sum(floors) / len(floors)
+        print(f"fleet={args.fleet} nodes={args.nodes} pods/node={args.pods} "
+              f"cycles={args.cycles} payload={size / args.nodes / 1024:.1f} KiB/node")
+        print(f"metricsd cycle CPU: {mean:.3f} s   (min {min(cycles):.3f}, max {max(cycles):.3f})")
+        print(f"transport floor CPU: {floor:.3f} s   ratio {mean / floor if floor else 0:.2f}x")
+        print(f"cycle wall time: {sum(walls) / len(walls):.3f} s (includes the stagger, "
+              f"max {min(8 * args.nodes, 4000)} ms)")
+        print(f"pods stored: {len(batch.pods)}   nodes stored: {len(batch.nodes)}")
+        print(f"RSS: idle {rss_idle:.0f} MB, after {rss:.0f} MB, delta {rss - rss_idle:.0f} MB")
+    finally:
+        fleet.proc.terminate()
+        fleet.proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--pods", type=int, default=30)
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--fleet", choices=("fakekubelet", "builtin"), default="builtin")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()
