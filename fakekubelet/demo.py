@@ -70,7 +70,7 @@ def parse(payload: str) -> dict[tuple[str, str, str, str], Sample]:
         for s in family.samples:
             key = (s.name, s.labels.get("namespace", ""), s.labels.get("pod", ""),
                    s.labels.get("container", ""))  # fmt: skip
-            out[key] = Sample(s.value, s.timestamp if s.timestamp is not None else 0.0)
+            out[key] = Sample(s.value, float(s.timestamp) if s.timestamp is not None else 0.0)
     return out
 
 
