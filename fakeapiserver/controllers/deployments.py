@@ -105,11 +105,10 @@ def revision(obj: Obj) -> int:
 
 def set_condition(conditions: list[Obj], type_: str, status_: str, reason: str, message: str,
                   now: str) -> list[Obj]:
-    """deploymentutil.SetDeploymentCondition: replace-and-append, keep the transition time
-    when only reason/message change; no change at all when nothing differs."""
+    """deploymentutil.SetDeploymentCondition: nothing changes when status and reason are the
+    same; otherwise replace-and-append, keeping the transition time when the status stays."""
     old = next((c for c in conditions if c.get("type") == type_), None)
-    if old is not None and old.get("status") == status_ and old.get("reason") == reason \
-            and old.get("message") == message:
+    if old is not None and old.get("status") == status_ and old.get("reason") == reason:
         return conditions
     cond = {"type": type_, "status": status_, "lastUpdateTime": now,
             "lastTransitionTime": now, "reason": reason, "message": message}
@@ -392,21 +391,32 @@ class DeploymentController(Controller):
             conds = set_condition(conds, "Available", "False", "MinimumReplicasUnavailable",
                                   "Deployment does not have minimum availability.", now)
         rs_name = meta(new)["name"]
-        complete = (updated == replicas and actual == replicas and available == replicas)
-        if complete:
-            conds = set_condition(conds, "Progressing", "True", "NewReplicaSetAvailable",
-                                  f'ReplicaSet "{rs_name}" has successfully progressed.', now)
-        elif not created and not any(c.get("type") == "Progressing" for c in conds):
+        generation = int(meta(d).get("generation") or 1)
+        prog = next((c for c in conds if c.get("type") == "Progressing"), None)
+        if prog is None and not created:
             conds = set_condition(conds, "Progressing", "True", "FoundNewReplicaSet",
                                   f'Found new replica set "{rs_name}"', now)
-        else:
-            prog = next((c for c in conds if c.get("type") == "Progressing"), None)
-            fresh = prog is not None and prog.get("reason") == "NewReplicaSetCreated" and \
-                prog.get("message") == f'Created new replica set "{rs_name}"'
-            if not fresh:
-                conds = set_condition(conds, "Progressing", "True", "ReplicaSetUpdated",
-                                      f'ReplicaSet "{rs_name}" is progressing.', now)
-        new_status: Obj = {"observedGeneration": int(meta(d).get("generation") or 1)}
+            prog = conds[-1]
+        settled = actual == updated and prog is not None and prog.get(
+            "reason") == "NewReplicaSetAvailable"
+        if not settled:
+            if updated == replicas and actual == replicas and available == replicas:
+                conds = set_condition(conds, "Progressing", "True", "NewReplicaSetAvailable",
+                                      f'ReplicaSet "{rs_name}" has successfully progressed.',
+                                      now)
+            elif (updated > int(old.get("updatedReplicas") or 0)
+                  or actual - updated < int(old.get("replicas") or 0) - int(
+                      old.get("updatedReplicas") or 0)
+                  or ready > int(old.get("readyReplicas") or 0)
+                  or available > int(old.get("availableReplicas") or 0)):
+                # progress: a fresh lastUpdateTime, moved to the end (DeploymentProgressing)
+                cond = {"type": "Progressing", "status": "True", "lastUpdateTime": now,
+                        "lastTransitionTime": now, "reason": "ReplicaSetUpdated",
+                        "message": f'ReplicaSet "{rs_name}" is progressing.'}
+                if prog is not None and prog.get("status") == "True":
+                    cond["lastTransitionTime"] = prog.get("lastTransitionTime", now)
+                conds = [c for c in conds if c.get("type") != "Progressing"] + [cond]
+        new_status: Obj = {"observedGeneration": generation}
         for field, value in (("replicas", actual), ("updatedReplicas", updated),
                              ("readyReplicas", ready), ("availableReplicas", available),
                              ("unavailableReplicas", unavailable)):

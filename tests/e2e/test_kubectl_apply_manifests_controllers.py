@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,7 +81,7 @@ class SimCluster:
         self.thread.start()
         self.state_dir = state_dir
         self.server = APIServer(state_dir / "cp")
-        self.clock = VirtualClock()
+        self.clock = VirtualClock(start=time.time())  # probes and back-off; ages stay real
         self.local_pods = LocalPods(self.server.store, self.clock)
         images = LocalImages.from_mapping(
             {"metricsd:dev": [sys.executable, "-c", STANDIN_CODE]}, include_defaults=False)
@@ -230,7 +231,7 @@ def installed(request: pytest.FixtureRequest, tmp_path: Path
 
 def test_apply_creates_and_runs_and_rolls(installed: tuple[SimCluster, str, str, Path, str]
                                           ) -> None:
-    cluster, overlay, version, home, manifests = installed
+    cluster, _overlay, version, home, manifests = installed
     kubeconfig = cluster.server.kubeconfig_path
     docs = [d for d in yaml.safe_load_all(manifests) if d]
     out = kubectl(version, home, kubeconfig, "apply", "--validate=false", "-f", "-",

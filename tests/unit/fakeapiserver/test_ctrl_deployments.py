@@ -101,7 +101,11 @@ def test_status_and_conditions_follow_readiness() -> None:
     conds = {c["type"]: c for c in status["conditions"]}
     assert conds["Available"]["status"] == "False"
     assert conds["Available"]["reason"] == "MinimumReplicasUnavailable"
-    assert conds["Progressing"]["reason"] == "NewReplicaSetCreated"
+    rs_name = store.list("replicasets", NS)[0]["metadata"]["name"]
+    # as upstream right after creation: Available appended, then Progressing moved last
+    assert [c["type"] for c in status["conditions"]] == ["Available", "Progressing"]
+    assert (conds["Progressing"]["reason"], conds["Progressing"]["message"]) == (
+        "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
     for pod in pods(store):
         set_ready(store, NS, pod["metadata"]["name"])
     manager.run_until_idle()
@@ -110,7 +114,6 @@ def test_status_and_conditions_follow_readiness() -> None:
     assert status["readyReplicas"] == 2 and status["availableReplicas"] == 2
     assert "unavailableReplicas" not in status
     conds = {c["type"]: c for c in status["conditions"]}
-    rs_name = store.list("replicasets", NS)[0]["metadata"]["name"]
     assert conds["Available"] == {**conds["Available"], "status": "True",
                                   "reason": "MinimumReplicasAvailable",
                                   "message": "Deployment has minimum availability."}
