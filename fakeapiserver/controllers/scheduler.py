@@ -13,8 +13,8 @@ nowhere stays ``Pending`` with ``PodScheduled=False`` (``Unschedulable``) and a
 Pod IPs: a real kubelet's CNI gives the pod an address on the pod network; here the pod's
 process must bind on this machine, so the address comes from a loopback block
 (``127.200.0.0/16`` by default) and is written at bind time (``status.podIP``/``podIPs``),
-unique among live pods. An address whose container ports are already taken on this machine
-(another run sharing the block) is skipped.
+unique among live pods and never a node's address. An address whose container ports are
+already taken on this machine (another run sharing the block) is skipped.
 """
 
 from __future__ import annotations
@@ -249,6 +249,8 @@ class Scheduler(Controller):
                  for p in c.get("ports") or [] if p.get("containerPort")]
         used = {str(status(s.obj).get("podIP")) for s in self.store.list_stored("pods").items
                 if status(s.obj).get("podIP")}
+        used |= {str(a.get("address")) for n in nodes for a in status(n).get("addresses") or []
+                 if a.get("address")}  # a kubelet may listen on a node address in the block
         ip = self.allocator.allocate(used, ports)
         if ip is None:
             self._fail(pod, len(nodes), {"no pod IP left in " + str(self.allocator.network): 1})

@@ -149,3 +149,12 @@ def test_ports_free_sees_a_bound_port() -> None:
 
 def test_unschedulable_message_without_nodes() -> None:
     assert unschedulable_message(0, {}) == "no nodes available to schedule pods"
+
+
+def test_pod_ips_avoid_node_addresses_in_the_block() -> None:
+    store = make_store(nodes=0)
+    store.create("nodes", node("n1", "127.200.0.1"))
+    manager = make_manager(store)
+    store.create("pods", pod("a"))
+    manager.run_until_idle()
+    assert store.get("pods", "a", NS)["status"]["podIP"] == "127.200.0.2"
