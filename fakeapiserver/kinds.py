@@ -60,6 +60,12 @@ class Kind:
     virtual: bool = False
     #: Group priority in discovery (kube-apiserver's order of built-in groups).
     group_priority: int = field(default=1000, compare=False)
+    #: For an extra served version: the version objects are stored in (converted on the fly).
+    storage_version: str = ""
+
+    @property
+    def is_storage(self) -> bool:
+        return self.storage_version in ("", self.version)
 
     @property
     def api_version(self) -> str:
@@ -192,6 +198,9 @@ KINDS: tuple[Kind, ...] = (
     # autoscaling/v2
     _k("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
        short_names=("hpa",), categories=("all",), subresources=(STATUS,)),
+    _k("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
+       short_names=("hpa",), categories=("all",), subresources=(STATUS,),
+       storage_version="v2"),
     # discovery.k8s.io/v1
     _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     # policy/v1
@@ -239,7 +248,8 @@ class KindRegistry:
         self._kinds.append(kind)
         self._by_gvr[(kind.group, kind.version, kind.plural)] = kind
         self._by_gvk[(kind.group, kind.version, kind.kind)] = kind
-        self._by_key[kind.key] = kind
+        if kind.is_storage:
+            self._by_key[kind.key] = kind
 
     def __iter__(self) -> Iterator[Kind]:
         return iter(self._kinds)
@@ -257,13 +267,22 @@ class KindRegistry:
     def by_key(self, key: str) -> Kind | None:
         return self._by_key.get(key)
 
+    def storage(self, kind: Kind) -> Kind:
+        """The kind whose version objects of ``kind`` are stored in."""
+        if kind.is_storage:
+            return kind
+        return self._by_key[kind.key]
+
     def lookup(self, name: str) -> Kind:
         """Find a kind by plural, singular, short name, Kind or ``plural.group``.
 
-        Raises KeyError with the name when nothing matches; convenient for harness code.
+        Served-only versions are skipped (the storage version answers). Raises KeyError with
+        the name when nothing matches; convenient for harness code.
         """
         lowered = name.lower()
         for kind in self._kinds:
+            if not kind.is_storage:
+                continue
             aliases = {kind.plural, kind.singular, kind.kind.lower(), kind.resource,
                        *kind.short_names}
             if lowered in aliases:

@@ -27,7 +27,8 @@ class ProtobufError(ValueError):
 # "time", ("map", value type), or a message name in MESSAGES.
 Spec = dict[int, tuple[str, Any, bool]]
 
-_S, _B, _I, _BOOL, _T = "string", "bytes", "int", "bool", "time"
+_S, _B, _I, _BOOL, _T, _Q = "string", "bytes", "int", "bool", "time", "quantity"
+_IOS = "intorstring"
 
 MESSAGES: dict[str, Spec] = {
     "ObjectMeta": {
@@ -104,11 +105,112 @@ MESSAGES: dict[str, Spec] = {
                       3: ("orphanDependents", _BOOL, False),
                       4: ("propagationPolicy", _S, False), 5: ("dryRun", _S, True)},
     "Preconditions": {1: ("uid", _S, False), 2: ("resourceVersion", _S, False)},
+    # Workloads, as kubectl's generators build them (run, create deployment/service/job …);
+    # fields the generators never set (probes, volumes' sources …) are not decoded.
+    "Pod": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "PodSpec", False)},
+    "PodTemplateSpec": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "PodSpec", False)},
+    "PodSpec": {2: ("containers", "Container", True), 20: ("initContainers", "Container", True),
+                3: ("restartPolicy", _S, False), 4: ("terminationGracePeriodSeconds", _I, False),
+                6: ("dnsPolicy", _S, False), 7: ("nodeSelector", ("map", _S), False),
+                8: ("serviceAccountName", _S, False), 9: ("serviceAccount", _S, False),
+                21: ("automountServiceAccountToken", _BOOL, False), 10: ("nodeName", _S, False),
+                11: ("hostNetwork", _BOOL, False),
+                15: ("imagePullSecrets", "LocalObjectReference", True),
+                19: ("schedulerName", _S, False), 22: ("tolerations", "Toleration", True),
+                24: ("priorityClassName", _S, False)},
+    "Container": {1: ("name", _S, False), 2: ("image", _S, False), 3: ("command", _S, True),
+                  4: ("args", _S, True), 5: ("workingDir", _S, False),
+                  6: ("ports", "ContainerPort", True), 7: ("env", "EnvVar", True),
+                  8: ("resources", "ResourceRequirements", False),
+                  9: ("volumeMounts", "VolumeMount", True), 14: ("imagePullPolicy", _S, False),
+                  13: ("terminationMessagePath", _S, False),
+                  20: ("terminationMessagePolicy", _S, False), 16: ("stdin", _BOOL, False),
+                  17: ("stdinOnce", _BOOL, False), 18: ("tty", _BOOL, False)},
+    "ContainerPort": {1: ("name", _S, False), 2: ("hostPort", _I, False),
+                      3: ("containerPort", _I, False), 4: ("protocol", _S, False),
+                      5: ("hostIP", _S, False)},
+    "EnvVar": {1: ("name", _S, False), 2: ("value", _S, False)},
+    "ResourceRequirements": {1: ("limits", ("map", _Q), False),
+                             2: ("requests", ("map", _Q), False)},
+    "VolumeMount": {1: ("name", _S, False), 2: ("readOnly", _BOOL, False),
+                    3: ("mountPath", _S, False), 4: ("subPath", _S, False)},
+    "Toleration": {1: ("key", _S, False), 2: ("operator", _S, False), 3: ("value", _S, False),
+                   4: ("effect", _S, False), 5: ("tolerationSeconds", _I, False)},
+    "Deployment": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "DeploymentSpec", False)},
+    "DeploymentSpec": {1: ("replicas", _I, False), 2: ("selector", "LabelSelector", False),
+                       3: ("template", "PodTemplateSpec", False),
+                       4: ("strategy", "DeploymentStrategy", False),
+                       5: ("minReadySeconds", _I, False), 6: ("revisionHistoryLimit", _I, False),
+                       7: ("paused", _BOOL, False), 9: ("progressDeadlineSeconds", _I, False)},
+    "DeploymentStrategy": {1: ("type", _S, False),
+                           2: ("rollingUpdate", "RollingUpdateDeployment", False)},
+    "RollingUpdateDeployment": {1: ("maxUnavailable", _IOS, False), 2: ("maxSurge", _IOS, False)},
+    "LabelSelector": {1: ("matchLabels", ("map", _S), False),
+                      2: ("matchExpressions", "LabelSelectorRequirement", True)},
+    "LabelSelectorRequirement": {1: ("key", _S, False), 2: ("operator", _S, False),
+                                 3: ("values", _S, True)},
+    "Service": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "ServiceSpec", False)},
+    "ServiceSpec": {1: ("ports", "ServicePort", True), 2: ("selector", ("map", _S), False),
+                    3: ("clusterIP", _S, False), 18: ("clusterIPs", _S, True),
+                    4: ("type", _S, False), 5: ("externalIPs", _S, True),
+                    7: ("sessionAffinity", _S, False), 10: ("externalName", _S, False),
+                    19: ("ipFamilies", _S, True), 17: ("ipFamilyPolicy", _S, False),
+                    22: ("internalTrafficPolicy", _S, False)},
+    "ServicePort": {1: ("name", _S, False), 2: ("protocol", _S, False),
+                    6: ("appProtocol", _S, False), 3: ("port", _I, False),
+                    4: ("targetPort", _IOS, False), 5: ("nodePort", _I, False)},
+    # autoscaling/v1 and v2 share the kind name: keyed "<apiVersion>/<Kind>".
+    "autoscaling/v1/HorizontalPodAutoscaler": {
+        1: ("metadata", "ObjectMeta", False), 2: ("spec", "HPASpecV1", False)},
+    "HPASpecV1": {1: ("scaleTargetRef", "CrossVersionObjectReference", False),
+                  2: ("minReplicas", _I, False), 3: ("maxReplicas", _I, False),
+                  4: ("targetCPUUtilizationPercentage", _I, False)},
+    "autoscaling/v2/HorizontalPodAutoscaler": {
+        1: ("metadata", "ObjectMeta", False), 2: ("spec", "HPASpecV2", False)},
+    "HPASpecV2": {1: ("scaleTargetRef", "CrossVersionObjectReference", False),
+                  2: ("minReplicas", _I, False), 3: ("maxReplicas", _I, False),
+                  4: ("metrics", "MetricSpec", True),
+                  5: ("behavior", "HorizontalPodAutoscalerBehavior", False)},
+    "CrossVersionObjectReference": {1: ("kind", _S, False), 2: ("name", _S, False),
+                                    3: ("apiVersion", _S, False)},
+    "MetricSpec": {1: ("type", _S, False), 2: ("object", "ObjectMetricSource", False),
+                   3: ("pods", "PodsMetricSource", False),
+                   4: ("resource", "ResourceMetricSource", False),
+                   7: ("containerResource", "ContainerResourceMetricSource", False),
+                   5: ("external", "PodsMetricSource", False)},
+    "ObjectMetricSource": {1: ("describedObject", "CrossVersionObjectReference", False),
+                           2: ("target", "MetricTarget", False),
+                           3: ("metric", "MetricIdentifier", False)},
+    "PodsMetricSource": {1: ("metric", "MetricIdentifier", False),
+                         2: ("target", "MetricTarget", False)},
+    "ResourceMetricSource": {1: ("name", _S, False), 2: ("target", "MetricTarget", False)},
+    "ContainerResourceMetricSource": {1: ("name", _S, False),
+                                      2: ("target", "MetricTarget", False),
+                                      3: ("container", _S, False)},
+    "MetricIdentifier": {1: ("name", _S, False)},
+    "MetricTarget": {1: ("type", _S, False), 2: ("value", _Q, False),
+                     3: ("averageValue", _Q, False), 4: ("averageUtilization", _I, False)},
+    "HorizontalPodAutoscalerBehavior": {1: ("scaleUp", "HPAScalingRules", False),
+                                        2: ("scaleDown", "HPAScalingRules", False)},
+    "HPAScalingRules": {3: ("stabilizationWindowSeconds", _I, False),
+                        1: ("selectPolicy", _S, False),
+                        2: ("policies", "HPAScalingPolicy", True), 4: ("tolerance", _Q, False)},
+    "HPAScalingPolicy": {1: ("type", _S, False), 2: ("value", _I, False),
+                         3: ("periodSeconds", _I, False)},
     "_Unknown": {1: ("typeMeta", "_TypeMeta", False), 2: ("raw", _B, False),
                  3: ("contentEncoding", _S, False), 4: ("contentType", _S, False)},
     "_TypeMeta": {1: ("apiVersion", _S, False), 2: ("kind", _S, False)},
     "_Time": {1: ("seconds", _I, False), 2: ("nanos", _I, False)},
+    "_Quantity": {1: ("string", _S, False)},
+    "_IntOrString": {1: ("type", _I, False), 2: ("intVal", _I, False), 3: ("strVal", _S, False)},
 }
+
+
+#: Pointer fields where an explicit zero means something (gogo emits only set pointers).
+_KEEP_ZERO = frozenset({"replicas", "minReplicas", "maxReplicas", "averageUtilization",
+                        "targetCPUUtilizationPercentage", "terminationGracePeriodSeconds",
+                        "expirationSeconds", "gracePeriodSeconds", "value",
+                        "stabilizationWindowSeconds"})
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -165,6 +267,11 @@ def _scalar(kind: Any, value: Any) -> Any:
         return value - (1 << 64) if value >= 1 << 63 else value
     if kind == _BOOL:
         return bool(value)
+    if kind == _IOS:  # intstr.IntOrString: type 0 → intVal, 1 → strVal
+        ios = decode_message("_IntOrString", value)
+        return ios.get("strVal", "") if ios.get("type") == 1 else ios.get("intVal", 0)
+    if kind == _Q:  # resource.Quantity is a message holding its string form
+        return decode_message("_Quantity", value).get("string", "")
     if kind == _T:
         seconds = decode_message("_Time", value).get("seconds", 0)
         if not seconds:
@@ -198,6 +305,8 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
             scalar = _scalar(kind, value)
             if scalar in ("", None):
                 continue
+            if scalar is False or (scalar == 0 and kind == _I and field not in _KEEP_ZERO):
+                continue  # Go's omitempty: zero values of non-pointer fields vanish
             out[field] = scalar
     return out
 
@@ -209,10 +318,13 @@ def decode_object(body: bytes) -> dict[str, Any]:
     envelope = decode_message("_Unknown", body[len(MAGIC):])
     type_meta = envelope.get("typeMeta") or {}
     kind = type_meta.get("kind", "")
-    if kind not in MESSAGES or kind.startswith("_"):
+    message = f"{type_meta.get('apiVersion', '')}/{kind}"
+    if message not in MESSAGES:
+        message = kind
+    if message not in MESSAGES or kind.startswith("_") or kind[:1].islower():
         raise ProtobufError(f"no protobuf decoder for kind {kind!r}")
     raw = base64.b64decode(envelope.get("raw", ""))
-    obj = decode_message(kind, raw)
+    obj = decode_message(message, raw)
     result: dict[str, Any] = {"kind": kind, "apiVersion": type_meta.get("apiVersion", "")}
     result.update(obj)
     return result

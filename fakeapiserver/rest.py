@@ -385,11 +385,13 @@ class RestHandler:
         return stored.metadata_raw if neg.metadata_only else stored.raw
 
     def _get(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
-        stored = self.server.store.get_stored(kind, ctx.info.name, namespace or None)
+        store = self.server.store
+        stored = store.view(kind, store.get_stored(kind, ctx.info.name, namespace or None))
         neg = negotiate(ctx.request.headers.get("Accept", ""))
         if neg.table:
             body = table_bytes(kind, [stored], self.server.clock(), stored.rv,
-                               include=ctx_include(ctx), api_version=neg.table)
+                               include=ctx_include(ctx), api_version=neg.table,
+                               kube_version=self.server.kube_version)
             return json_response(body)
         return json_response(self._object_bytes(stored, neg))
 
@@ -401,12 +403,16 @@ class RestHandler:
         except ValueError:
             raise ApiError.bad_request(
                 f'limit: Invalid value: "{query.get("limit")}": must be an integer') from None
-        result = self.server.store.list_stored(kind, namespace or None, labels, fields,
-                                               max(limit, 0), query.get("continue") or None)
+        store = self.server.store
+        result = store.list_stored(kind, namespace or None, labels, fields,
+                                   max(limit, 0), query.get("continue") or None)
+        if not kind.is_storage:
+            result.items = [store.view(kind, s) for s in result.items]
         neg = negotiate(ctx.request.headers.get("Accept", ""))
         if neg.table:
             body = table_bytes(kind, result.items, self.server.clock(), result.resource_version,
-                               result.continue_token, ctx_include(ctx), neg.table)
+                               result.continue_token, ctx_include(ctx), neg.table,
+                               kube_version=self.server.kube_version)
             return json_response(body)
         meta: Obj = {"resourceVersion": str(result.resource_version)}
         if result.continue_token:
@@ -434,7 +440,7 @@ class RestHandler:
             raise ApiError.not_found_path()
         with self.server.store.dry_run(_dry_run(ctx)):
             stored = self.server.store.create_stored(kind, body, namespace or None)
-        return json_response(stored.raw, 201)
+        return json_response(self.server.store.view(kind, stored).raw, 201)
 
     async def _update(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         body = await self._read_object(ctx, kind)
@@ -446,7 +452,7 @@ class RestHandler:
         body.setdefault("metadata", {})["name"] = ctx.info.name
         with self.server.store.dry_run(_dry_run(ctx)):
             stored = self.server.store.update_stored(kind, body, None, namespace or None)
-        return json_response(stored.raw)
+        return json_response(self.server.store.view(kind, stored).raw)
 
     async def _patch(self, ctx: RequestContext, kind: Kind, namespace: str,
                      subresource: str | None = None) -> web.Response:
@@ -456,7 +462,7 @@ class RestHandler:
         with self.server.store.dry_run(_dry_run(ctx)):
             stored = self.server.store.patch_stored(kind, ctx.info.name, patch, content_type,
                                                     namespace or None, subresource)
-        return json_response(stored.raw)
+        return json_response(self.server.store.view(kind, stored).raw)
 
     async def _delete(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         options = await self._delete_options(ctx)
@@ -466,7 +472,7 @@ class RestHandler:
             stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
                                                      options.get("preconditions"), propagation)
         if kind.key in ("/pods", "/namespaces"):
-            return json_response(stored.raw)
+            return json_response(self.server.store.view(kind, stored).raw)
         return json_response(success_status(kind, stored))
 
     async def _delete_options(self, ctx: RequestContext) -> Obj:
@@ -493,7 +499,7 @@ class RestHandler:
         head = {"kind": kind.list_kind, "apiVersion": kind.api_version,
                 "metadata": {"resourceVersion": str(store.resource_version)}}
         return json_response(dumps(head)[:-1] + b',"items":['
-                             + b",".join(s.raw for s in deleted) + b"]}")
+                             + b",".join(store.view(kind, s).raw for s in deleted) + b"]}")
 
     async def _virtual_create(self, ctx: RequestContext, kind: Kind) -> web.Response:
         handler = self.server.create_handler(kind)
@@ -517,13 +523,14 @@ class RestHandler:
         store = self.server.store
         if sub == "status":
             if method in ("GET", "HEAD"):
-                return json_response(store.get_stored(kind, ctx.info.name, namespace).raw)
+                return json_response(store.view(kind, store.get_stored(
+                    kind, ctx.info.name, namespace)).raw)
             if method == "PUT":
                 body = await self._read_object(ctx, kind)
                 body.setdefault("metadata", {})["name"] = ctx.info.name
                 with store.dry_run(_dry_run(ctx)):
                     stored = store.update_stored(kind, body, "status", namespace or None)
-                return json_response(stored.raw)
+                return json_response(store.view(kind, stored).raw)
             if method == "PATCH":
                 return await self._patch(ctx, kind, namespace, "status")
             raise ApiError.method_not_allowed()
@@ -686,7 +693,8 @@ def _table_encoder(kind: Kind, server: APIServer, include: str, api_version: str
 
     def encode(event_type: str, stored: StoredObject) -> bytes:
         body = table_bytes(kind, [stored], server.clock(), stored.rv, include=include,
-                           api_version=api_version, with_columns=first[0])
+                           api_version=api_version, with_columns=first[0],
+                           kube_version=server.kube_version)
         first[0] = False
         return b'{"type":"' + event_type.encode() + b'","object":' + body + b"}\n"
 

@@ -192,6 +192,22 @@ class Store:
             return ref
         return self.registry.lookup(ref)
 
+    def storage_kind(self, ref: Kind | str) -> Kind:
+        """The kind objects are stored as (differs for extra served versions)."""
+        return self.registry.storage(self.kind(ref))
+
+    def view(self, kind: Kind, stored: StoredObject) -> StoredObject:
+        """``stored`` as ``kind``'s version (identity unless a conversion is needed)."""
+        if kind.is_storage or stored.kind.version == kind.version:
+            return stored
+        converted = convert(stored.obj, kind)
+        return StoredObject(kind, converted, stored.rv)
+
+    def _to_storage(self, req: Kind, obj: Obj, old: StoredObject | None) -> Obj:
+        if req.is_storage:
+            return obj
+        return convert(obj, self.registry.storage(req), old.obj if old is not None else None)
+
     def _bucket(self, kind: Kind) -> dict[tuple[str, str], StoredObject]:
         bucket = self._objects.get(kind.key)
         if bucket is None:
@@ -229,15 +245,16 @@ class Store:
     # ------------------------------------------------------------------ reads
     def get_stored(self, kind: Kind | str, name: str, namespace: str | None = None
                    ) -> StoredObject:
-        k = self.kind(kind)
-        stored = self._bucket(k).get((namespace or "" if k.namespaced else "", name))
+        k = self.storage_kind(kind)
+        stored = self._bucket(k).get(((namespace or "default") if k.namespaced else "", name))
         if stored is None:
             raise ApiError.not_found(k, name)
         return stored
 
     def get(self, kind: Kind | str, name: str, namespace: str | None = None) -> Obj:
         """A private copy of one object; raises ApiError NotFound."""
-        return self.get_stored(kind, name, namespace).copy()
+        req = self.kind(kind)
+        return self.view(req, self.get_stored(req, name, namespace)).copy()
 
     def try_get(self, kind: Kind | str, name: str, namespace: str | None = None) -> Obj | None:
         try:
@@ -290,7 +307,7 @@ class Store:
         continue_token: str | None = None,
     ) -> ListResult:
         """One page of matching object versions, sorted by namespace then name."""
-        k = self.kind(kind)
+        k = self.storage_kind(kind)
         labels = labels or LabelSelector()
         fields = fields or FieldSelector()
         list_rv = self._rv
@@ -319,7 +336,9 @@ class Store:
              labels: LabelSelector | None = None, fields: FieldSelector | None = None
              ) -> list[Obj]:
         """Private copies of all matching objects (harness convenience)."""
-        return [s.copy() for s in self.list_stored(kind, namespace, labels, fields).items]
+        req = self.kind(kind)
+        return [self.view(req, s).copy()
+                for s in self.list_stored(req, namespace, labels, fields).items]
 
     @staticmethod
     def _encode_continue(rv: int, key: tuple[str, str]) -> str:
@@ -448,14 +467,16 @@ class Store:
 
         ``obj`` is not modified. Status given on create is kept (a simulation convenience).
         """
-        return self.create_stored(kind, obj, namespace).copy()
+        req = self.kind(kind)
+        return self.view(req, self.create_stored(req, obj, namespace)).copy()
 
     def create_stored(self, kind: Kind | str, obj: Obj, namespace: str | None = None
                       ) -> StoredObject:
-        k = self.kind(kind)
-        if k.virtual:
+        req = self.kind(kind)
+        if req.virtual:
             raise ApiError.method_not_allowed()
-        new = self._check_shape(k, json.loads(json.dumps(obj)))
+        k = self.registry.storage(req)
+        new = self._to_storage(req, self._check_shape(req, json.loads(json.dumps(obj))), None)
         meta = new["metadata"]
         if k.namespaced:
             ns = meta.get("namespace") or namespace or "default"
@@ -505,15 +526,17 @@ class Store:
         Without ``subresource`` the stored status of kinds with a status subresource is kept;
         with ``subresource="status"`` only the status (plus labels/annotations) changes.
         """
-        return self.update_stored(kind, obj, subresource, namespace).copy()
+        req = self.kind(kind)
+        return self.view(req, self.update_stored(req, obj, subresource, namespace)).copy()
 
     def update_stored(self, kind: Kind | str, obj: Obj, subresource: str | None = None,
                       namespace: str | None = None, *, keep_status: bool | None = None
                       ) -> StoredObject:
-        k = self.kind(kind)
-        if k.virtual:
+        req = self.kind(kind)
+        if req.virtual:
             raise ApiError.method_not_allowed()
-        new = self._check_shape(k, json.loads(json.dumps(obj)))
+        k = self.registry.storage(req)
+        new = self._check_shape(req, json.loads(json.dumps(obj)))
         meta = new["metadata"]
         name = meta.get("name") or ""
         ns = (meta.get("namespace") or namespace or "default") if k.namespaced else ""
@@ -529,7 +552,7 @@ class Store:
         sent_rv = meta.get("resourceVersion")
         if sent_rv not in (None, "") and str(sent_rv) != str(old.rv):
             raise ApiError.conflict(k, name)
-        return self._replace(k, old, new, subresource, keep_status)
+        return self._replace(k, old, self._to_storage(req, new, old), subresource, keep_status)
 
     def _replace(self, k: Kind, old: StoredObject, new: Obj, subresource: str | None,
                  keep_status: bool | None = None) -> StoredObject:
@@ -581,14 +604,17 @@ class Store:
     def patch(self, kind: Kind | str, name: str, patch: Any, content_type: str,
               namespace: str | None = None, subresource: str | None = None) -> Obj:
         """Apply a patch (merge, strategic, JSON patch, apply) to the current object."""
-        return self.patch_stored(kind, name, patch, content_type, namespace, subresource).copy()
+        req = self.kind(kind)
+        return self.view(req, self.patch_stored(req, name, patch, content_type, namespace,
+                                                subresource)).copy()
 
     def patch_stored(self, kind: Kind | str, name: str, patch: Any, content_type: str,
                      namespace: str | None = None, subresource: str | None = None
                      ) -> StoredObject:
-        k = self.kind(kind)
-        if k.virtual:
+        req = self.kind(kind)
+        if req.virtual:
             raise ApiError.method_not_allowed()
+        k = self.registry.storage(req)
         ns = (namespace or "default") if k.namespaced else ""
         old = self._bucket(k).get((ns, name))
         is_apply = content_type.split(";")[0].strip() == "application/apply-patch+yaml"
@@ -598,7 +624,7 @@ class Store:
                     raise ApiError.bad_request("apply patch must be an object")
                 body = json.loads(json.dumps(patch))
                 body.setdefault("metadata", {})["name"] = name
-                return self.create_stored(k, body, namespace)
+                return self.create_stored(req, body, namespace)
             raise ApiError.not_found(k, name)
         if is_apply and isinstance(patch, dict):
             patch = {key: value for key, value in patch.items() if key not in ("status",)
@@ -606,10 +632,10 @@ class Store:
             patch.get("metadata", {}).pop("resourceVersion", None) if isinstance(
                 patch.get("metadata"), dict) else None
         try:
-            result = apply_patch(old.copy(), patch, content_type)
+            result = apply_patch(self.view(req, old).copy(), patch, content_type)
         except PatchError as exc:
             raise ApiError.bad_request(str(exc)) from None
-        result = self._check_shape(k, result)
+        result = self._to_storage(req, self._check_shape(req, result), old)
         meta = result["metadata"]
         if meta.get("name") != old.name or (k.namespaced and meta.get("namespace") != ns):
             raise ApiError.bad_request("the name of the object and the name in the patch do "
@@ -625,12 +651,14 @@ class Store:
                preconditions: dict[str, Any] | None = None,
                propagation: str | None = None) -> Obj:
         """Delete one object (cascading to owned objects unless ``Orphan``)."""
-        return self.delete_stored(kind, name, namespace, preconditions, propagation).copy()
+        req = self.kind(kind)
+        return self.view(req, self.delete_stored(req, name, namespace, preconditions,
+                                                 propagation)).copy()
 
     def delete_stored(self, kind: Kind | str, name: str, namespace: str | None = None,
                       preconditions: dict[str, Any] | None = None,
                       propagation: str | None = None) -> StoredObject:
-        k = self.kind(kind)
+        k = self.storage_kind(kind)
         if k.virtual:
             raise ApiError.method_not_allowed()
         ns = (namespace or "default") if k.namespaced else ""
@@ -671,7 +699,7 @@ class Store:
 
     def replace(self, kind: Kind | str, obj: Obj) -> Obj:
         """Harness write: create or overwrite everything, status included, no RV check."""
-        k = self.kind(kind)
+        k = self.storage_kind(kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if k.namespaced else ""
         old = self._bucket(k).get((ns, meta.get("name", "")))
@@ -685,7 +713,7 @@ class Store:
     def mutate(self, kind: Kind | str, name: str, namespace: str | None,
                fn: Callable[[Obj], None]) -> Obj:
         """Read-modify-write in one step (no conflict possible): ``fn`` edits a copy in place."""
-        k = self.kind(kind)
+        k = self.storage_kind(kind)
         stored = self.get_stored(k, name, namespace)
         obj = stored.copy()
         fn(obj)
@@ -729,7 +757,14 @@ class Store:
 
         Raises ApiError 410 ``Expired`` when the RV is older than the kept history.
         """
-        k = self.kind(kind)
+        req = self.kind(kind)
+        k = self.registry.storage(req)
+        if not req.is_storage:
+            base = encoder
+
+            def encoder(event_type: str, stored: StoredObject) -> bytes:
+                return base(event_type, self.view(req, stored))
+
         watcher = Watcher(k, namespace if k.namespaced else None, labels, fields, encoder)
         if resource_version in (None, "", "0"):
             for stored in self.list_stored(k, namespace, labels, fields).items:
@@ -883,6 +918,14 @@ def _default_secret(store: Store, obj: Obj) -> None:
     obj.setdefault("type", "Opaque")
 
 
+def _default_hpa(store: Store, obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [_cpu_metric(80)]
+    obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
+
+
 _DEFAULTERS: dict[str, Callable[[Store, Obj], None]] = {
     "/pods": _default_pod,
     "/services": _default_service,
@@ -890,4 +933,84 @@ _DEFAULTERS: dict[str, Callable[[Store, Obj], None]] = {
     "apps/deployments": _default_deployment,
     "apiregistration.k8s.io/apiservices": _default_apiservice,
     "/secrets": _default_secret,
+    "autoscaling/horizontalpodautoscalers": _default_hpa,
 }
+
+
+# ---------------------------------------------------------------------- version conversion
+
+
+def _cpu_metric(percent: int) -> Obj:
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": percent}}}
+
+
+def _cpu_target(metrics: list[Obj], which: str) -> int | None:
+    for metric in metrics:
+        resource = metric.get("resource") or {}
+        if metric.get("type") == "Resource" and resource.get("name") == "cpu":
+            value = (resource.get(which) or {}).get("averageUtilization")
+            return int(value) if value is not None else None
+    return None
+
+
+def _hpa_v2_to_v1(obj: Obj, old: Obj | None) -> Obj:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    out_spec = {k: spec[k] for k in ("scaleTargetRef", "minReplicas", "maxReplicas")
+                if k in spec}
+    target = _cpu_target(spec.get("metrics") or [], "target")
+    if target is not None:
+        out_spec["targetCPUUtilizationPercentage"] = target
+    out_status = {k: status[k] for k in ("observedGeneration", "lastScaleTime",
+                                         "currentReplicas", "desiredReplicas") if k in status}
+    current = _cpu_target(status.get("currentMetrics") or [], "current")
+    if current is not None:
+        out_status["currentCPUUtilizationPercentage"] = current
+    return {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v1",
+            "metadata": obj.get("metadata", {}), "spec": out_spec, "status": out_status}
+
+
+def _hpa_v1_to_v2(obj: Obj, old: Obj | None) -> Obj:
+    """v1 → v2; fields v1 cannot express (other metrics, behavior, conditions) are kept from
+    the stored object (upstream keeps them in annotations)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    old_spec, old_status = (old or {}).get("spec") or {}, (old or {}).get("status") or {}
+    out_spec = {k: spec[k] for k in ("scaleTargetRef", "minReplicas", "maxReplicas")
+                if k in spec}
+    others = [m for m in old_spec.get("metrics") or []
+              if not (m.get("type") == "Resource"
+                      and (m.get("resource") or {}).get("name") == "cpu")]
+    cpu = spec.get("targetCPUUtilizationPercentage")
+    out_spec["metrics"] = ([_cpu_metric(int(cpu))] if cpu is not None else []) + others
+    if "behavior" in old_spec:
+        out_spec["behavior"] = old_spec["behavior"]
+    out_status = {k: status[k] for k in ("observedGeneration", "lastScaleTime",
+                                         "currentReplicas", "desiredReplicas") if k in status}
+    current = status.get("currentCPUUtilizationPercentage")
+    if current is not None:
+        out_status["currentMetrics"] = [{"type": "Resource", "resource": {
+            "name": "cpu", "current": {"averageUtilization": int(current)}}}]
+    if "conditions" in old_status:
+        out_status["conditions"] = old_status["conditions"]
+    return {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
+            "metadata": obj.get("metadata", {}), "spec": out_spec, "status": out_status}
+
+
+#: (storage key, from version, to version) → converter(obj, stored object or None).
+CONVERTERS: dict[tuple[str, str, str], Callable[[Obj, Obj | None], Obj]] = {
+    ("autoscaling/horizontalpodautoscalers", "v2", "v1"): _hpa_v2_to_v1,
+    ("autoscaling/horizontalpodautoscalers", "v1", "v2"): _hpa_v1_to_v2,
+}
+
+
+def convert(obj: Obj, to: Kind, old: Obj | None = None) -> Obj:
+    """Convert ``obj`` (any served version of ``to``'s resource) to ``to``'s version."""
+    from_version = str(obj.get("apiVersion", "")).rpartition("/")[2]
+    if from_version == to.version:
+        return obj
+    fn = CONVERTERS.get((to.key, from_version, to.version))
+    if fn is None:
+        raise ApiError.bad_request(
+            f"no conversion from {obj.get('apiVersion')} to {to.api_version}")
+    converted: Obj = json.loads(json.dumps(fn(obj, old)))
+    return converted

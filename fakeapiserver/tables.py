@@ -491,6 +491,74 @@ def _lease_row(lease: Obj, now: float) -> list[Cell]:
             _age(lease, now)]
 
 
+# ---------------------------------------------------------------------- HPA
+def _metric_value(metric: Obj, which: str) -> tuple[str, str | None, str]:
+    """(type, resource name or None, formatted value) of one spec/status metric entry."""
+    mtype = str(metric.get("type", ""))
+    body = metric.get(mtype[0].lower() + mtype[1:] if mtype else "") or {}
+    section = body.get(which) or {}
+    name = body.get("name") if mtype in ("Resource", "ContainerResource") else None
+    if "averageUtilization" in section:
+        return mtype, name, f"{section['averageUtilization']}%"
+    if "averageValue" in section:
+        suffix = " (avg)" if mtype in ("External", "Object") else ""
+        return mtype, name, f"{section['averageValue']}{suffix}"
+    if "value" in section:
+        return mtype, name, str(section["value"])
+    return mtype, name, ""
+
+
+def hpa_targets(hpa: Obj, named: bool) -> str:
+    """TARGETS: ``cpu: 50%/80%`` (``named``) or ``50%/80%``; ``<unknown>`` when not measured."""
+    specs = (hpa.get("spec") or {}).get("metrics") or []
+    current = (hpa.get("status") or {}).get("currentMetrics") or []
+    if not specs:
+        return "<none>"
+    parts = []
+    for i, metric in enumerate(specs[:2]):
+        mtype, name, target = _metric_value(metric, "target")
+        cur = "<unknown>"
+        if i < len(current) and current[i].get("type") == mtype:
+            cur = _metric_value(current[i], "current")[2] or "<unknown>"
+        if mtype in ("External", "Object"):
+            cur = cur.replace(" (avg)", "")
+            text = f"{cur}/{target}"
+        else:
+            text = f"{cur}/{target or '<auto>'}"
+        if named and name:
+            text = f"{name}: {text}"
+        parts.append(text)
+    out = ", ".join(parts)
+    if len(specs) > 2:
+        out += f" + {len(specs) - 2} more..."
+    return out
+
+
+def _hpa_row_fn(named: bool) -> RowFn:
+    def row(hpa: Obj, now: float) -> list[Cell]:
+        spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        return [_meta(hpa).get("name", ""), f"{ref.get('kind', '')}/{ref.get('name', '')}",
+                hpa_targets(hpa, named), str(spec.get("minReplicas", "<unset>")),
+                int(spec.get("maxReplicas", 0)), int(status.get("currentReplicas", 0)),
+                _age(hpa, now)]
+
+    return row
+
+
+HPA_COLUMNS = [
+    NAME,
+    Column("Reference", description="Reference to the target resource."),
+    Column("Targets", description="Current and target metric values."),
+    Column("MinPods", description="Lower limit for the number of pods."),
+    Column("MaxPods", type="integer", description="Upper limit for the number of pods."),
+    Column("Replicas", type="integer", description="Current number of replicas."),
+    AGE,
+]
+#: First emulated version whose TARGETS cells carry the resource name ([I] on the release).
+HPA_NAMED_TARGETS_SINCE = (1, 31)
+
+
 def _default_row(obj: Obj, now: float) -> list[Cell]:
     return [_meta(obj).get("name", ""), _age(obj, now)]
 
@@ -537,8 +605,11 @@ PRINTERS: dict[str, tuple[list[Column], RowFn]] = {
 DEFAULT_PRINTER: tuple[list[Column], RowFn] = ([NAME, AGE], _default_row)
 
 
-def printer_for(kind: Kind) -> tuple[list[Column], RowFn]:
+def printer_for(kind: Kind, kube_version: tuple[int, int] = (1, 30)
+                ) -> tuple[list[Column], RowFn]:
     """Columns and row function for a kind; register more in :data:`PRINTERS`."""
+    if kind.key == "autoscaling/horizontalpodautoscalers":
+        return HPA_COLUMNS, _hpa_row_fn(kube_version >= HPA_NAMED_TARGETS_SINCE)
     return PRINTERS.get(kind.key, DEFAULT_PRINTER)
 
 
@@ -550,8 +621,9 @@ def _row_object(stored: StoredObject, include: str) -> bytes | None:
     return stored.metadata_raw
 
 
-def row_bytes(kind: Kind, stored: StoredObject, now: float, include: str = "Metadata") -> bytes:
-    columns, row_fn = printer_for(kind)
+def row_bytes(kind: Kind, stored: StoredObject, now: float, include: str = "Metadata",
+              kube_version: tuple[int, int] = (1, 30)) -> bytes:
+    columns, row_fn = printer_for(kind, kube_version)
     cells = row_fn(stored.obj, now)[: len(columns)]
     obj = _row_object(stored, include)
     out = b'{"cells":' + dumps(cells)
@@ -563,9 +635,9 @@ def row_bytes(kind: Kind, stored: StoredObject, now: float, include: str = "Meta
 def table_bytes(kind: Kind, items: Iterable[StoredObject], now: float,
                 resource_version: int | None = None, continue_token: str | None = None,
                 include: str = "Metadata", api_version: str = "meta.k8s.io/v1",
-                with_columns: bool = True) -> bytes:
+                with_columns: bool = True, kube_version: tuple[int, int] = (1, 30)) -> bytes:
     """A whole Table document, built from the objects' cached encodings."""
-    columns, _ = printer_for(kind)
+    columns, _ = printer_for(kind, kube_version)
     meta: Obj = {}
     if resource_version is not None:
         meta["resourceVersion"] = str(resource_version)
@@ -574,5 +646,5 @@ def table_bytes(kind: Kind, items: Iterable[StoredObject], now: float,
     head: Obj = {"kind": "Table", "apiVersion": api_version, "metadata": meta}
     if with_columns:
         head["columnDefinitions"] = [c.definition() for c in columns]
-    rows = b",".join(row_bytes(kind, s, now, include) for s in items)
+    rows = b",".join(row_bytes(kind, s, now, include, kube_version) for s in items)
     return dumps(head)[:-1] + b',"rows":[' + rows + b"]}"

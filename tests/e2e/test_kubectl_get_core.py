@@ -434,3 +434,43 @@ def test_server_side_apply_and_dry_run(kubectl: Callable[..., subprocess.Complet
     assert out.strip() == f'configmap "{name}" deleted (server dry run)'
     assert cluster.call(lambda: cluster.server.store.try_get("configmaps", name, "default"))
     kubectl("delete", "configmap", name)
+
+
+def test_generators_and_autoscale(kubectl: Callable[..., subprocess.CompletedProcess],
+                                  cluster: ThreadedServer) -> None:
+    """Typed generators (protobuf bodies on 1.32+) and HPA v1/v2 served from one storage."""
+    version = kubectl.version  # type: ignore[attr-defined]
+    ns = f"gen-{version.replace('.', '-')}"
+    kubectl("create", "namespace", ns)
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--port=80", "--replicas=2",
+            "-n", ns)
+    kubectl("run", "one", "--image=busybox", "--restart=Never", "--env=A=b", "-n", ns, "--",
+            "sleep", "10")
+    kubectl("create", "service", "clusterip", "web", "--tcp=80:8080", "-n", ns)
+    out = kubectl("autoscale", "deployment", "web", "--cpu-percent=70", "--min=2", "--max=5",
+                  "-n", ns).stdout
+    assert out.strip() == "horizontalpodautoscaler.autoscaling/web autoscaled"
+    store = cluster.server.store
+    deploy = cluster.call(lambda: store.get("deployments", "web", ns))
+    assert deploy["spec"]["replicas"] == 2
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert (container["name"], container["image"]) == ("nginx", "nginx:1.27")
+    assert container["ports"][0]["containerPort"] == 80
+    pod = cluster.call(lambda: store.get("pods", "one", ns))
+    assert pod["spec"]["containers"][0]["args"] == ["sleep", "10"]
+    assert pod["spec"]["containers"][0]["env"] == [{"name": "A", "value": "b"}]
+    svc = cluster.call(lambda: store.get("services", "web", ns))
+    assert svc["spec"]["ports"][0]["port"] == 80 and svc["spec"]["ports"][0]["targetPort"] == 8080
+    hpa = cluster.call(lambda: store.get("hpa", "web", ns))  # stored as autoscaling/v2
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 70}}}]
+    table = lines(kubectl("get", "hpa", "-n", ns).stdout)
+    assert table[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS",
+                                "REPLICAS", "AGE"]
+    assert table[1].split()[:6] == ["web", "Deployment/web", "<unknown>/70%", "2", "5", "0"]
+    v1 = json.loads(kubectl("get", "horizontalpodautoscalers.v1.autoscaling", "web", "-n", ns,
+                            "-o", "json").stdout)
+    assert v1["apiVersion"] == "autoscaling/v1"
+    assert v1["spec"]["targetCPUUtilizationPercentage"] == 70
+    kubectl("delete", "namespace", ns)

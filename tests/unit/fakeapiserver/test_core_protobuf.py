@@ -61,7 +61,7 @@ def test_self_subject_access_review() -> None:
 @pytest.mark.parametrize("body", [
     b"{}",
     MAGIC + b"\xff\xff\xff",
-    MAGIC + field(1, field(1, "v1") + field(2, "Pod")) + field(2, b""),
+    MAGIC + field(1, field(1, "v1") + field(2, "Node")) + field(2, b""),
     MAGIC + field(1, field(1, "v1") + field(2, "_Unknown")),
 ])
 def test_rejects_what_it_cannot_decode(body: bytes) -> None:

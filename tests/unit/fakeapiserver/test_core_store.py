@@ -333,3 +333,33 @@ def test_equality_label_selector_matches_definition(labels: dict[str, str],
 def test_bad_label_selectors_raise(text: str) -> None:
     with pytest.raises(ValueError):
         parse_label_selector(text)
+
+
+def test_hpa_served_as_v1_and_v2_from_one_storage() -> None:
+    store = make_store()
+    v1 = store.registry.by_resource("autoscaling", "v1", "horizontalpodautoscalers")
+    v2 = store.registry.by_resource("autoscaling", "v2", "horizontalpodautoscalers")
+    assert v1 is not None and v2 is not None and store.storage_kind(v1) is v2
+    created = store.create(v1, {"metadata": {"name": "web"}, "spec": {
+        "scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
+        "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 60}})
+    assert created["apiVersion"] == "autoscaling/v1"
+    assert created["spec"]["targetCPUUtilizationPercentage"] == 60
+    stored = store.get(v2, "web", "default")
+    assert stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    # a v2-only metric survives a v1 update
+    stored["spec"]["metrics"].append({"type": "Pods", "pods": {
+        "metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": "10"}}})
+    store.update(v2, stored)
+    w = store.watch(v1, resource_version=str(store.resource_version))
+    store.patch(v1, "web", {"spec": {"targetCPUUtilizationPercentage": 75}},
+                "application/merge-patch+json", "default")
+    after = store.get(v2, "web", "default")
+    assert [m["type"] for m in after["spec"]["metrics"]] == ["Resource", "Pods"]
+    assert after["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 75
+    (event,) = drain(w)
+    assert event["object"]["apiVersion"] == "autoscaling/v1"
+    assert event["object"]["spec"]["targetCPUUtilizationPercentage"] == 75
+    defaulted = store.create(v2, {"metadata": {"name": "d"}, "spec": {"maxReplicas": 3}})
+    assert defaulted["spec"]["minReplicas"] == 1
+    assert defaulted["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 80

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from fakeapiserver.tables import (
     apiservice_available,
+    hpa_targets,
     human_duration,
     node_roles,
     node_status,
@@ -83,3 +84,33 @@ def test_node_and_apiservice_cells() -> None:
     assert apiservice_available({}) == "Unknown"
     cond = {"type": "Available", "status": "True", "reason": "Passed"}
     assert apiservice_available({"status": {"conditions": [cond]}}) == "True"
+
+
+def hpa(metrics: list[dict], current: list[dict]) -> dict:
+    return {"metadata": {"name": "web"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1,
+                     "maxReplicas": 5, "metrics": metrics},
+            "status": {"currentReplicas": 2, "currentMetrics": current}}
+
+
+CPU = {"type": "Resource", "resource": {"name": "cpu", "target": {
+    "type": "Utilization", "averageUtilization": 80}}}
+MEM = {"type": "Resource", "resource": {"name": "memory", "target": {
+    "type": "AverageValue", "averageValue": "200Mi"}}}
+PODS = {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {
+    "type": "AverageValue", "averageValue": "20"}}}
+
+
+@pytest.mark.parametrize(("metrics", "current", "named", "text"), [
+    ([CPU], [], True, "cpu: <unknown>/80%"),
+    ([CPU], [], False, "<unknown>/80%"),
+    ([CPU], [{"type": "Resource", "resource": {"name": "cpu", "current": {
+        "averageUtilization": 50, "averageValue": "100m"}}}], True, "cpu: 50%/80%"),
+    ([MEM, PODS], [{"type": "Resource", "resource": {"name": "memory", "current": {
+        "averageValue": "100Mi"}}}, {"type": "Pods", "pods": {"current": {
+            "averageValue": "30"}}}], True, "memory: 100Mi/200Mi, 30/20"),
+    ([CPU, MEM, PODS], [], True, "cpu: <unknown>/80%, memory: <unknown>/200Mi + 1 more..."),
+    ([], [], True, "<none>"),
+])
+def test_hpa_targets(metrics: list[dict], current: list[dict], named: bool, text: str) -> None:
+    assert hpa_targets(hpa(metrics, current), named) == text
