@@ -779,6 +779,13 @@ class Store:
                     "non-negative integer") from None
             if since < self._floor:
                 raise ApiError.expired(since, self._floor)
+            if since > self._rv:
+                # e.g. a client that outlived a restarted control plane: it must relist
+                raise ApiError(504, "Timeout",
+                               f"Too large resource version: {since}, current: {self._rv}",
+                               {"causes": [{"reason": "ResourceVersionTooLarge",
+                                            "message": "Too large resource version"}],
+                                "retryAfterSeconds": 1})
             for change in self._history:
                 if change.rv > since and change.kind.key == k.key:
                     watcher.offer(change)

@@ -363,3 +363,12 @@ def test_hpa_served_as_v1_and_v2_from_one_storage() -> None:
     defaulted = store.create(v2, {"metadata": {"name": "d"}, "spec": {"maxReplicas": 3}})
     assert defaulted["spec"]["minReplicas"] == 1
     assert defaulted["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 80
+
+
+def test_watch_from_future_rv_is_too_large() -> None:
+    store = make_store()
+    with pytest.raises(ApiError) as exc:
+        store.watch("pods", resource_version=str(store.resource_version + 100))
+    assert exc.value.code == 504 and exc.value.reason == "Timeout"
+    assert exc.value.message == (f"Too large resource version: {store.resource_version + 100}, "
+                                 f"current: {store.resource_version}")
