@@ -34,7 +34,7 @@ examples:
       --address-base 127.9.0.1
 
   # a fleet spec file; flags override its top-level counts
-  fakekubelet --config examples/fleet.yaml --nodes 50 --state-dir /tmp/fk --seed 7
+  fakekubelet --config examples/fleet-small.yaml --nodes 50 --state-dir /tmp/fk --seed 7
 
   # then scrape a node the way metrics-server does
   curl --cacert /tmp/fk/ca.crt --cert /tmp/fk/client.crt --key /tmp/fk/client.key \\

@@ -121,3 +121,43 @@ async def test_help_shows_examples() -> None:
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
     assert b"examples:" in out and b"--state-dir" in out
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_config_file_with_flag_overrides_and_sigint(tmp_path: Path) -> None:
+    base = free_loopback_base(2, 10250)
+    state = tmp_path / "state"
+    proc = await _start(
+        "--config", str(REPO / "examples" / "fleet-small.yaml"), "--nodes", "2",
+        "--state-dir", str(state), "--address-base", base,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)
+        assert line == b"fakekubelet: 2 nodes listening\n", (await proc.stderr.read())[-2000:]
+        nodes = json.loads((state / "nodes.json").read_text())
+        assert len(nodes) == 2 and nodes[0]["address"] == base
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 30)
+    assert code == 0
+
+
+async def test_address_in_use_exits_1_with_one_line(tmp_path: Path) -> None:
+    base = free_loopback_base(2, 10250)
+    second = base.rsplit(".", 1)[0] + ".2"
+    server = await asyncio.start_server(lambda r, w: w.close(), second, 10250)
+    try:
+        proc = await _start("--nodes", "2", "--state-dir", str(tmp_path / "s"),
+                            "--address-base", base)  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        server.close()
+    assert proc.returncode == 1
+    assert b"listening" not in out
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fakekubelet: error: cannot listen: ")
+    assert second in lines[0]
