@@ -395,9 +395,9 @@ class _Validator:
         if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
             raise self.fail(node, path, f"{_shape(node)} is not a number", "a number")
         if positive and not v > 0:
-            raise self.fail(node, path, f"{v} is not > 0", "a number > 0")
+            raise self.fail(node, path, f"{v:g} is not > 0", "a number > 0")
         if lo is not None and v < lo:
-            raise self.fail(node, path, f"{v} is < {lo}", f"a number >= {lo}")
+            raise self.fail(node, path, f"{v:g} is < {lo:g}", f"a number >= {lo:g}")
         return float(v)
 
     def bool_(self, node: yaml.Node, path: str) -> bool:
@@ -904,20 +904,21 @@ class _Validator:
         if "nodeGroups" in m:
             items = self.seq(m["nodeGroups"], "nodeGroups")
             groups = tuple(self.group(n, f"nodeGroups[{i}]", top) for i, n in enumerate(items))
-            names = [g.name for g in groups]
+            seen_names: set[str] = set()
+            seen_prefixes: set[str] = set()
             for i, g in enumerate(groups):
-                if names.count(g.name) > 1:
+                if g.name in seen_names:
                     raise self.fail(
                         items[i], f"nodeGroups[{i}].name", f"duplicate group name {g.name!r}"
                     )
-            prefixes = [g.prefix for g in groups]
-            for i, g in enumerate(groups):
-                if prefixes.count(g.prefix) > 1:
+                if g.prefix in seen_prefixes:
                     raise self.fail(
                         items[i],
                         f"nodeGroups[{i}].namePrefix",
                         f"name prefix {g.prefix!r} is used by two groups",
                     )
+                seen_names.add(g.name)
+                seen_prefixes.add(g.prefix)
         else:
             groups = (
                 NodeGroup(
