@@ -153,3 +153,40 @@ async def test_cert_mode_change_reissues_the_certificate(
                 await session.get(fleet.url("node-0"), ssl=client_ssl_context(fleet.ca))
         assert "IP address mismatch" in str(err.value.certificate_error)
         assert json.loads((tmp_path / "nodes.json").read_text())[0]["certMode"] == "no-ip-san"
+
+
+async def test_given_cluster_ca_client_ca_and_reviewer(
+    cluster: StubCluster, tmp_path: Path
+) -> None:
+    from fakekubelet.auth import StaticReviewer, User
+    from fakekubelet.certs import ClusterCA
+
+    given = ClusterCA()
+    cluster_ca = ClusterCA.load(given.cert_pem, given.key_pem)
+    client_ca = ClusterCA("client-ca")
+    reviewer = StaticReviewer({"t": User("ops")}, allowed_users={"metricsd-client"})
+    async with Fleet(
+        cluster, tmp_path, ca=cluster_ca, client_ca=client_ca, reviewer=reviewer,
+        clock_interval=None,
+    ) as fleet:  # fmt: skip
+        assert (tmp_path / "ca.crt").read_bytes() == given.cert_pem
+        assert (tmp_path / "client-ca.crt").read_bytes() == client_ca.cert_pem
+        ok = client_ssl_context(given, fleet.client)  # client.crt is signed by the client CA
+        async with aiohttp.ClientSession() as session:
+            async with session.get(fleet.url("node-0"), ssl=ok) as resp:
+                assert resp.status == 200
+            async with session.get(
+                fleet.url("node-0"),
+                ssl=client_ssl_context(given),
+                headers={"Authorization": "Bearer t"},
+            ) as resp:
+                assert (resp.status, await resp.text()) == (
+                    403,
+                    "Forbidden (user=ops, verb=get, resource=nodes, subresource=metrics)",
+                )
+            wrong = given.issue_client_cert("metricsd-client")  # right name, wrong CA
+            with pytest.raises(aiohttp.ClientError):
+                async with session.get(
+                    fleet.url("node-0"), ssl=client_ssl_context(given, wrong)
+                ) as resp:
+                    await resp.read()
