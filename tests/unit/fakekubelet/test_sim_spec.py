@@ -102,7 +102,8 @@ BAD = [
     ),
     (
         "addressBase: 10.0.0.1\n",
-        "t.yaml:1: addressBase: 10.0.0.1 is not in 127.0.0.0/8 (expected an address in 127.0.0.0/8)",
+        "t.yaml:1: addressBase: 10.0.0.1 is not in 127.0.0.0/8 "
+        "(expected an address in 127.0.0.0/8)",
     ),
     (
         "addressBase: 127.255.255.250\nnodes: 10\n",
@@ -198,7 +199,7 @@ def test_invalid_specs_name_file_line_path_and_reason(
 
 
 def test_load_spec_reports_unreadable_file(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="missing.yaml: cannot read"):
+    with pytest.raises(SpecError, match=r"missing\.yaml: cannot read"):
         load_spec(tmp_path / "missing.yaml")
 
 
