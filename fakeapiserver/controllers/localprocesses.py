@@ -8,7 +8,9 @@ and hands it to a :class:`PodRunner`. When the pod is deleted (or replaced by a 
 same name) the process is stopped and the directory removed. Probes, container statuses,
 restarts and logs are the runner's job.
 
-Pods with images that are not mapped are left ``Pending`` — there is nothing to run them.
+Pods with images that are not mapped are left ``Pending`` — there is nothing to run them —
+and pods the fakekubelet fleet registered (its annotation, or container IDs that are not
+``local://``) are never started here, whatever their image.
 """
 
 from __future__ import annotations
@@ -87,6 +89,15 @@ def token_source_from_auth(auth: Any, expiration_seconds: int = 365 * 24 * 3600
     return issue
 
 
+def run_by_another_kubelet(pod: Obj) -> bool:
+    """A pod the fakekubelet fleet registered (it runs there, in the simulation's model):
+    marked by the fleet's annotation or by container IDs that are not local processes'."""
+    if "fakekubelet/uid" in (meta(pod).get("annotations") or {}):
+        return True
+    return any(not str(cs.get("containerID") or "local://").startswith("local://")
+               for cs in status(pod).get("containerStatuses") or [])
+
+
 class LocalProcessController(Controller):
     name = "localprocesses"
     kinds = ("pods",)
@@ -106,14 +117,19 @@ class LocalProcessController(Controller):
         self._stopping: set[asyncio.Task[None]] = set()
 
     def on_change(self, change: Any) -> None:
-        self.enqueue((change.new.namespace, change.new.name))
+        key = (change.new.namespace, change.new.name)
+        if key in self.running or (change.type != "DELETED" and self.wants(change.new.obj)):
+            self.enqueue(key)
 
     def initial_keys(self) -> list[Key]:
         return [(s.namespace, s.name) for s in self.store.list_stored("pods").items
                 if spec(s.obj).get("nodeName")]
 
     def wants(self, pod: Obj) -> list[str] | None:
+        """The command to run for ``pod``, or None (not bound, finished, not ours, unmapped)."""
         if not spec(pod).get("nodeName") or not status(pod).get("podIP"):
+            return None
+        if run_by_another_kubelet(pod):
             return None
         if meta(pod).get("deletionTimestamp") or status(pod).get("phase") in (
                 "Succeeded", "Failed"):

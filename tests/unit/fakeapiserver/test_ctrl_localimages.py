@@ -192,3 +192,21 @@ async def test_unmapped_images_are_not_run(tmp_path: Path) -> None:
     assert runner.started == []
     assert store.get("pods", "web", "default")["spec"]["nodeName"] == "node-1"
     await manager.stop()
+
+
+async def test_fleet_pods_are_never_started_even_with_a_metricsd_image(tmp_path: Path) -> None:
+    store = make_store(nodes=1)
+    runner = FakeRunner()
+    manager = make_manager(store, runner=runner, workdir=tmp_path)
+    for name, extra in (("annotated", {"metadata": {"annotations": {"fakekubelet/uid": "u"}}}),
+                        ("foreign", {"status": {"containerStatuses": [
+                            {"name": "c", "containerID": "containerd://x"}]}})):
+        body: dict[str, Any] = {
+            "metadata": {"name": name, "namespace": "default", **extra.get("metadata", {})},
+            "spec": {"nodeName": "node-1", "containers": [
+                {"name": "c", "image": "registry.k8s.io/metrics-server/metrics-server:v0.7.1"}]},
+            "status": {"phase": "Running", "podIP": "127.1.5.5", **extra.get("status", {})}}
+        store.create("pods", body)
+    await manager.settle()
+    assert runner.started == []
+    await manager.stop()
