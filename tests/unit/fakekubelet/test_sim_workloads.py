@@ -57,7 +57,32 @@ def signals(draw: st.DrawFn) -> Signal:
     return Trace(tuple((t, draw(levels)) for t in ts), loop=kind == "loop")
 
 
-def numeric_integral(s: Signal, a: float, b: float, steps: int = 4000) -> float:
+def error_bound(s: Signal, a: float, b: float, h: float) -> float:
+    """Midpoint-rule error bound: each jump costs at most h·|jump|, curvature (b-a)·h²·|f''|/24."""
+    span = b - a
+    jumps, curvature = 0.0, 0.0
+    if isinstance(s, Spike):
+        jumps = 2 * (span / s.every + 2) * abs(s.peak - s.base)
+    elif isinstance(s, Step):
+        levels_ = [s.initial, *(v for _, v in s.steps)]
+        jumps = sum(abs(x - y) for x, y in zip(levels_, levels_[1:], strict=False))
+    elif isinstance(s, Trace):
+        if s.loop:
+            jumps = (span / s.points[-1][0] + 2) * abs(s.points[0][1] - s.points[-1][1])
+        kinks = len(s.points) * (span / s.points[-1][0] + 2 if s.loop else 1)
+        slopes = [
+            abs(v1 - v0) / (t1 - t0)
+            for (t0, v0), (t1, v1) in zip(s.points, s.points[1:], strict=False)
+        ] or [0.0]
+        jumps += kinks * 2 * max(slopes) * h
+    elif isinstance(s, Ramp):
+        jumps = 2 * abs(s.end - s.start) / s.duration * h
+    elif isinstance(s, Sine):
+        curvature = s.amplitude * (2 * math.pi / s.period) ** 2
+    return jumps * h + span * h * h * curvature / 24
+
+
+def numeric_integral(s: Signal, a: float, b: float, steps: int = 20000) -> float:
     """Midpoint rule; fine enough to check the closed forms, including across jumps."""
     h = (b - a) / steps
     return sum(s.value(a + (i + 0.5) * h) for i in range(steps)) * h
@@ -69,9 +94,8 @@ def test_closed_form_integral_matches_numeric(s: Signal, a: float, width: float)
     b = a + width
     exact = integral(s, a, b)
     approx = numeric_integral(s, a, b)
-    peak = max(abs(s.value(a + width * i / 50)) for i in range(51)) + 64
-    # midpoint error: jumps cost at most one step each, smooth parts are far below that
-    assert exact == pytest.approx(approx, abs=peak * width / 4000 * 12 + 1e-9)
+    bound = error_bound(s, a, b, width / 20000)
+    assert exact == pytest.approx(approx, abs=bound + 1e-9 * (1 + abs(exact)))
 
 
 @settings(max_examples=150, deadline=None)
