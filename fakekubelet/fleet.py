@@ -115,6 +115,7 @@ class Fleet:
         self._lock = asyncio.Lock()
         self._modes: dict[str, str] = {}
         self._last_nodes_json = ""
+        self._identity_written = False
         self._unsubscribe: Any = None
         self.started = False
         self.startup_seconds = 0.0
@@ -222,7 +223,9 @@ class Fleet:
 
     # ---------------------------------------------------------------- reconcile
 
-    def _on_event(self, *_args: Any, **_kwargs: Any) -> None:
+    def _on_event(self, *args: Any, **_kwargs: Any) -> None:
+        if args and type(args[0]).__name__.startswith("Pod"):
+            return  # pod events never change listeners
         self._idle.clear()
         self._dirty.set()
 
@@ -291,7 +294,8 @@ class Fleet:
     def write_state(self) -> None:
         """Write (atomically) the files other processes read; unchanged files are kept."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        if not (self.state_dir / "ca.crt").exists():
+        if not self._identity_written:  # once per fleet: a stale ca.crt must never survive
+            self._identity_written = True
             _atomic_write(self.state_dir / "ca.crt", self.ca.cert_pem)
             _atomic_write(self.state_dir / "client.crt", self.client.cert_pem)
             _atomic_write(self.state_dir / "client.key", self.client.key_pem, mode=0o600)
