@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def error_bound(s: Signal, a: float, b: float, h: float) -> float:
         jumps = 2 * (span / s.every + 2) * abs(s.peak - s.base)
     elif isinstance(s, Step):
         levels_ = [s.initial, *(v for _, v in s.steps)]
-        jumps = sum(abs(x - y) for x, y in zip(levels_, levels_[1:], strict=False))
+        jumps = sum(abs(x - y) for x, y in itertools.pairwise(levels_))
     elif isinstance(s, Trace):
         if s.loop:
             jumps = (span / s.points[-1][0] + 2) * abs(s.points[0][1] - s.points[-1][1])
