@@ -83,7 +83,7 @@ class APIServer:
         clock: Callable[[], float] = time.time,
         bookmark_interval: float = 60.0,
         watch_timeout: float = 1800.0,
-        history_limit: int = 100_000,
+        history_limit: int = 10_000,
         registry: KindRegistry = REGISTRY,
         bootstrap: bool = True,
     ) -> None:

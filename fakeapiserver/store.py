@@ -158,7 +158,7 @@ class Store:
         self,
         registry: KindRegistry = REGISTRY,
         clock: Callable[[], float] = time.time,
-        history_limit: int = 100_000,
+        history_limit: int = 10_000,
         enforce_namespaces: bool = True,
         service_cidr: str = "10.96.0.0/12",
     ) -> None:
