@@ -26,6 +26,7 @@ from typing import Any
 
 from fakeapiserver.controllers.common import Controller, Key
 from fakeapiserver.controllers.deployments import DeploymentController
+from fakeapiserver.controllers.disruption import DisruptionController
 from fakeapiserver.controllers.endpoints import EndpointsController
 from fakeapiserver.controllers.localimages import LocalImages
 from fakeapiserver.controllers.localprocesses import (
@@ -43,7 +44,8 @@ MAX_ATTEMPTS = 5
 
 
 class ControllerManager:
-    """The deployment, replicaset, scheduler, endpoints and local-process controllers.
+    """The deployment, replicaset, disruption, scheduler, endpoints and local-process
+    controllers.
 
     ``runner`` (a :class:`PodRunner`, e.g. ``LocalPodsRunner(LocalPods(store))``) enables the
     local-process controller; without it, pods are scheduled and get IPs but nothing runs.
@@ -81,6 +83,7 @@ class ControllerManager:
         if deployments:
             self._add(DeploymentController(store, self.clock, enqueue))
             self._add(ReplicaSetController(store, self.clock, enqueue, self.rng))
+            self._add(DisruptionController(store, self.clock, enqueue))
         if scheduler:
             self._add(Scheduler(store, self.clock, enqueue,
                                 allocator or PodIPAllocator(pod_cidr)))

@@ -280,6 +280,11 @@ def test_apply_creates_and_runs_and_rolls(installed: tuple[SimCluster, str, str,
     status = kubectl(version, home, kubeconfig, "rollout", "status", "deployment/metrics-server",
                      "-n", NS, "--timeout=30s")
     assert status.stdout.strip().endswith('deployment "metrics-server" successfully rolled out')
+    if any(d["kind"] == "PodDisruptionBudget" for d in docs):
+        pdb = kubectl(version, home, kubeconfig, "get", "pdb", "-n", NS).stdout.splitlines()
+        assert pdb[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED",
+                                  "DISRUPTIONS", "AGE"]
+        assert pdb[1].split()[:4] == ["metrics-server", "1", "N/A", "1"]
 
     # a second apply with an added arg rolls the pods
     changed = [d for d in yaml.safe_load_all(manifests) if d]

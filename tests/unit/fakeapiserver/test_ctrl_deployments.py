@@ -318,3 +318,38 @@ def test_surge_and_unavailable_rounding() -> None:
     d = deployment(replicas=4, strategy={"rollingUpdate": {"maxSurge": 0,
                                                            "maxUnavailable": "10%"}})
     assert surge_and_unavailable(d) == (0, 1)  # both zero → one may be unavailable
+
+
+def test_ha_pod_disruption_budget_status() -> None:
+    store = make_store(nodes=2)
+    manager = make_manager(store)
+    apply_all(store, render("ha"))
+    manager.run_until_idle()
+    pdb = store.get("poddisruptionbudgets", "metrics-server", NS)
+    status = pdb["status"]
+    assert (status["expectedPods"], status["currentHealthy"], status["desiredHealthy"],
+            status["disruptionsAllowed"]) == (2, 0, 1, 0)
+    assert status["conditions"][0]["reason"] == "InsufficientPods"
+    for p in pods(store):
+        set_ready(store, NS, p["metadata"]["name"])
+    manager.run_until_idle()
+    status = store.get("poddisruptionbudgets", "metrics-server", NS)["status"]
+    assert (status["currentHealthy"], status["disruptionsAllowed"]) == (2, 1)
+    assert status["conditions"][0]["status"] == "True"
+    assert status["conditions"][0]["reason"] == "SufficientPods"
+
+
+def test_pdb_with_max_unavailable_percent_uses_the_deployment_scale() -> None:
+    store = make_store(nodes=2)
+    manager = make_manager(store)
+    store.create("deployments", deployment(replicas=4))
+    store.create("poddisruptionbudgets", {
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {"maxUnavailable": "50%", "selector": {"matchLabels": {"app": "web"}}}})
+    manager.run_until_idle()
+    for p in pods(store)[:3]:
+        set_ready(store, NS, p["metadata"]["name"])
+    manager.run_until_idle()
+    status = store.get("poddisruptionbudgets", "web", NS)["status"]
+    assert (status["expectedPods"], status["desiredHealthy"], status["currentHealthy"],
+            status["disruptionsAllowed"]) == (4, 2, 3, 1)
