@@ -167,7 +167,8 @@ async def _get(url: str, ctx: ssl.SSLContext) -> tuple[int, str]:
 
 
 SCRAPE_OK = r'"Scrape finished" duration="[^"]+" nodeCount=2 podCount=6'
-FAILED = r'"Failed to scrape node" err="Get \\"https://(?P<addr>[0-9.]+):10250/metrics/resource\\": '
+FAILED = (r'"Failed to scrape node" err="Get \\"https://(?P<addr>[0-9.]+):10250'
+          r'/metrics/resource\\": ')
 
 
 def _failed(cause: str) -> str:
@@ -287,8 +288,7 @@ async def test_readiness_values_and_kubectl(tmp_path: Path) -> None:
                     pod, truth)
 
             # through the aggregation proxy with a real kubectl
-            kubectl_dir = Path(os.path.realpath(_which("kubectl"))).parent
-            kubectl = kubectl_dir / "kubectl.1.30"
+            kubectl = _kubectl("1.30")
             if not kubectl.exists():
                 pytest.skip("kubectl.1.30 not installed")
             env = dict(os.environ, HOME=str(tmp_path), KUBECONFIG=str(cp.state / "kubeconfig"))
@@ -310,6 +310,11 @@ async def test_readiness_values_and_kubectl(tmp_path: Path) -> None:
                                        r'nodes" latency="[^"]+" userAgent="kubectl')
         finally:
             assert await proc.stop() == 0
+
+
+def _kubectl(version: str) -> Path:
+    """The versioned kubectl next to the dispatcher on PATH."""
+    return Path(os.path.realpath(_which("kubectl"))).parent / f"kubectl.{version}"
 
 
 def _which(name: str) -> str:
