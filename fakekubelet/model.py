@@ -320,6 +320,11 @@ class Node:
         return self.internal_ip
 
     @property
+    def resource_metrics_path(self) -> str:
+        """Alias of ``metrics_path`` (the name of the annotation's meaning upstream)."""
+        return self.metrics_path
+
+    @property
     def created(self) -> float:
         """Node creation time (= when its kubelet booted in the simulation)."""
         return self.boot_time

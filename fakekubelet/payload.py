@@ -17,6 +17,7 @@ Swap and Windows commit families are not simulated.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -117,6 +118,12 @@ def _escape_label(v: str) -> str:
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _label_text(items: tuple[tuple[str, str], ...]) -> str:
+    """``{a="x",b="y"}`` for label pairs sorted by name (cached: the same series every scrape)."""
+    return "{" + ",".join(f'{k}="{_escape_label(v)}"' for k, v in items) + "}"
+
+
 def _escape_help(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n")
 
@@ -214,10 +221,7 @@ class _Writer:
         self.lines.append(f"# TYPE {name} {kind}")
 
     def sample(self, name: str, labels: dict[str, str], value: float, ts_ms: int | None) -> None:
-        label_text = ""
-        if labels:
-            inner = ",".join(f'{k}="{_escape_label(labels[k])}"' for k in sorted(labels))
-            label_text = "{" + inner + "}"
+        label_text = _label_text(tuple(sorted(labels.items()))) if labels else ""
         line = f"{name}{label_text} {format_go_float(value)}"
         if ts_ms is not None and self.with_ts:
             line += f" {ts_ms}"

@@ -347,3 +347,12 @@ def test_dict_forms_for_the_control_endpoint() -> None:
     assert pod.containers[0].workload.cpu == Constant(1.0)
     with pytest.raises(SpecError, match=r"pod\.containers: required key is missing"):
         pod_template_from_dict({"name": "x"})
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("fleet-*.yaml")), ids=str)
+def test_every_example_builds_and_renders(path: Path) -> None:
+    spec = load_spec(path)
+    cluster = Cluster.from_spec(spec, VirtualClock(spec.start_time or T0))
+    cluster.advance(600)
+    for name in cluster.nodes:
+        assert cluster.render_metrics(name)
