@@ -29,6 +29,7 @@ from .selectors import (
     SelectorError,
     parse_field_selector,
     parse_label_selector,
+    selector_from_match_labels,
 )
 from .store import ApiError, Obj
 from .tables import row_bytes, table_bytes
@@ -536,12 +537,40 @@ class RestHandler:
             raise ApiError.method_not_allowed()
         if sub == "scale":
             return await self._scale(ctx, kind, namespace)
+        if sub == "eviction" and method == "POST":
+            return await self._evict(ctx, kind, namespace)
         if sub == "log" and method == "GET":
             store.get_stored(kind, ctx.info.name, namespace)
             resp = web.Response(text="")
             resp.headers["Content-Type"] = "text/plain"
             return resp
         raise ApiError.method_not_allowed()
+
+    async def _evict(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
+        """policy/v1 Eviction: refused (429) by a matching PDB with no disruptions allowed."""
+        store = self.server.store
+        await self._read_object(ctx, kind)
+        pod = store.get_stored(kind, ctx.info.name, namespace)
+        for pdb in store.list_stored("poddisruptionbudgets", namespace).items:
+            selector = (pdb.obj.get("spec") or {}).get("selector")
+            try:
+                matches = selector is not None and selector_from_match_labels(
+                    selector).matches(pod.labels)
+            except SelectorError:
+                matches = False
+            status = pdb.obj.get("status") or {}
+            allowed = status.get("disruptionsAllowed")
+            if matches and allowed is not None and int(allowed) <= 0:
+                raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate "
+                               "the pod's disruption budget.", {"causes": [{
+                                   "reason": "DisruptionBudget",
+                                   "message": f"The disruption budget {pdb.name} needs "
+                                   f"{status.get('desiredHealthy', 0)} healthy pods and has "
+                                   f"{status.get('currentHealthy', 0)} currently"}]})
+        with store.dry_run(_dry_run(ctx)):
+            store.delete_stored(kind, ctx.info.name, namespace or None)
+        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                              "status": "Success", "code": 201}, 201)
 
     async def _scale(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         store = self.server.store

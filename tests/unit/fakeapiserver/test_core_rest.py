@@ -360,3 +360,25 @@ async def test_dry_run_answers_without_writing(server: APIServer,
     assert server.store.resource_version == rv
     assert server.store.try_get("configmaps", "ghost", "default") is None
     assert server.store.get("configmaps", "keep", "default")["data"] == {"a": "1"}
+
+
+async def test_eviction_respects_pdb(server: APIServer, admin: aiohttp.ClientSession) -> None:
+    store = server.store
+    for name, app in (("a", "guarded"), ("b", "free")):
+        store.create("pods", {"metadata": {"name": name, "labels": {"app": app}},
+                              "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    store.create("poddisruptionbudgets", {
+        "metadata": {"name": "pdb"}, "spec": {"minAvailable": 1, "selector": {
+            "matchLabels": {"app": "guarded"}}},
+        "status": {"disruptionsAllowed": 0, "desiredHealthy": 1, "currentHealthy": 1}})
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "a"}}
+    status, reply, _ = await call(admin, "POST", "/api/v1/namespaces/default/pods/a/eviction",
+                                  body)
+    assert status == 429 and reply["reason"] == "TooManyRequests"
+    assert reply["message"] == "Cannot evict pod as it would violate the pod's disruption budget."
+    assert store.try_get("pods", "a", "default") is not None
+    body["metadata"]["name"] = "b"
+    status, reply, _ = await call(admin, "POST", "/api/v1/namespaces/default/pods/b/eviction",
+                                  body)
+    assert status == 201 and reply["status"] == "Success"
+    assert store.try_get("pods", "b", "default") is None
