@@ -371,7 +371,8 @@ async def test_eviction_respects_pdb(server: APIServer, admin: aiohttp.ClientSes
         "metadata": {"name": "pdb"}, "spec": {"minAvailable": 1, "selector": {
             "matchLabels": {"app": "guarded"}}},
         "status": {"disruptionsAllowed": 0, "desiredHealthy": 1, "currentHealthy": 1}})
-    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "a"}}
+    body: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "Eviction",
+                            "metadata": {"name": "a"}}
     status, reply, _ = await call(admin, "POST", "/api/v1/namespaces/default/pods/a/eviction",
                                   body)
     assert status == 429 and reply["reason"] == "TooManyRequests"
