@@ -182,7 +182,9 @@ def build_cluster(args: argparse.Namespace) -> Any:
 
 async def serve(args: argparse.Namespace, cluster: Any) -> int:
     from fakekubelet.fleet import Fleet
+    from fakekubelet.kubelet import limit_tls_read_buffer
 
+    limit_tls_read_buffer()
     state_dir = Path(args.state_dir)
     fleet = Fleet(cluster, state_dir, auth=not args.no_auth)
     stop = asyncio.Event()
