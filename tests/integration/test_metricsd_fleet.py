@@ -324,3 +324,48 @@ def _which(name: str) -> str:
             return str(candidate)
     pytest.skip(f"{name} not on PATH")
     raise AssertionError  # unreachable
+
+
+async def _put_faults(cp: ControlPlane, node: str, faults: dict[str, Any]) -> None:
+    async with aiohttp.ClientSession() as session, session.put(
+        f"{cp.control_url}/nodes/{node}/faults", json=faults
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+async def test_faults_on_some_nodes_leave_the_others_intact(tmp_path: Path) -> None:
+    async with control_plane(tmp_path, "ca-signed", nodes=5, pods=2) as cp:
+        addr = {n["name"]: n["address"] for n in cp.nodes()}
+        await _put_faults(cp, "node-1", {"hang": True})
+        await _put_faults(cp, "node-2", {"httpStatus": 403})
+        await _put_faults(cp, "node-3", {"refuseConnections": True})
+        await _put_faults(cp, "node-4", {"truncateBody": True})
+        proc, port = await start_metricsd(cp, tmp_path)
+        try:
+            url = r'Get \\"https://{}:10250/metrics/resource\\": '
+            await proc.wait_for(
+                r'"Failed to scrape node, timeout to access kubelet" err="'
+                + url.format(re.escape(addr["node-1"]))
+                + r'context deadline exceeded" node="node-1" timeout="1s"')
+            await proc.wait_for(r'"Failed to scrape node" err="request failed, status: '
+                                r'\\"403 Forbidden\\"" node="node-2"')
+            await proc.wait_for(r'"Failed to scrape node" err="' + url.format(
+                re.escape(addr["node-3"])) + "dial tcp " + re.escape(addr["node-3"])
+                + r':10250: connect: connection refused" node="node-3"')
+            await proc.wait_for(r'"Failed to scrape node" err="failed to read response body - '
+                                r'unexpected EOF" node="node-4"')
+            await proc.wait_for(r'"Scrape finished" duration="[^"]+" nodeCount=1 podCount=2')
+            base = f"https://127.0.0.1:{port}"
+            async with asyncio.timeout(20):
+                while (await _get(f"{base}/readyz", _insecure()))[0] != 200:
+                    await asyncio.sleep(0.2)
+            status, body = await _get(f"{base}/apis/metrics.k8s.io/v1beta1/nodes", _admin(cp))
+            assert status == 200
+            assert [i["metadata"]["name"] for i in json.loads(body)["items"]] == ["node-5"]
+            # a Get of a failing node: known to the informer, no metrics → metrics NotFound
+            status, body = await _get(f"{base}/apis/metrics.k8s.io/v1beta1/nodes/node-2",
+                                      _admin(cp))
+            assert status == 404
+            assert json.loads(body)["message"] == 'nodemetrics.metrics.k8s.io "node-2" not found'
+        finally:
+            assert await proc.stop() == 0
