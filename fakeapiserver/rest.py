@@ -387,14 +387,14 @@ class RestHandler:
 
     def _get(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         store = self.server.store
-        stored = store.view(kind, store.get_stored(kind, ctx.info.name, namespace or None))
+        stored = store.get_stored(kind, ctx.info.name, namespace or None)
         neg = negotiate(ctx.request.headers.get("Accept", ""))
-        if neg.table:
+        if neg.table:  # printers read the storage version
             body = table_bytes(kind, [stored], self.server.clock(), stored.rv,
                                include=ctx_include(ctx), api_version=neg.table,
                                kube_version=self.server.kube_version)
             return json_response(body)
-        return json_response(self._object_bytes(stored, neg))
+        return json_response(self._object_bytes(store.view(kind, stored), neg))
 
     def _list(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         query = ctx.request.query
@@ -407,9 +407,9 @@ class RestHandler:
         store = self.server.store
         result = store.list_stored(kind, namespace or None, labels, fields,
                                    max(limit, 0), query.get("continue") or None)
-        if not kind.is_storage:
-            result.items = [store.view(kind, s) for s in result.items]
         neg = negotiate(ctx.request.headers.get("Accept", ""))
+        if not kind.is_storage and not neg.table:  # printers read the storage version
+            result.items = [store.view(kind, s) for s in result.items]
         if neg.table:
             body = table_bytes(kind, result.items, self.server.clock(), result.resource_version,
                                result.continue_token, ctx_include(ctx), neg.table,
@@ -635,7 +635,10 @@ class RestHandler:
         response.headers["Content-Type"] = JSON
         response.enable_chunked_encoding()
         try:
-            watcher = server.store.watch(kind, namespace or None, labels, fields, rv, encoder)
+            # Table rows are printed from the storage version (no conversion on the way)
+            watch_kind = server.store.storage_kind(kind) if neg.table else kind
+            watcher = server.store.watch(watch_kind, namespace or None, labels, fields, rv,
+                                         encoder)
         except ApiError as err:
             if err.code != 410:
                 raise
