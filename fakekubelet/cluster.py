@@ -19,6 +19,7 @@ import heapq
 import ipaddress
 import itertools
 import logging
+import math
 import random
 import uuid
 import zlib
@@ -361,6 +362,7 @@ class Cluster:
             group=group.name,
             boot_time=t,
             replay_dir=group.replay_dir,
+            housekeeping_seconds=group.housekeeping_seconds,
         )
         if node.faults.stale_timestamps:
             node.stale_at = t
@@ -459,6 +461,7 @@ class Cluster:
         self.sync()
         node = self.node(name)
         allowed = {
+            "housekeeping_seconds",
             "cert_mode",
             "kubelet_version",
             "port",
@@ -846,8 +849,9 @@ class Cluster:
         t = at if at is not None else node.stale_at
         if t is None:
             t = self.clock.now()
-        ts = pl.ms(t)
-        te = ts / 1000.0
+        period = node.housekeeping_seconds
+        te = _stats_time(t, period, node.name)
+        ts = pl.ms(te)
         led = self._ledgers[node_name]
         if faults.scrape_error:
             return pl.NodeSnapshot(0.0, 0, ts, scrape_error=True)
@@ -865,31 +869,36 @@ class Cluster:
             if key in missing:
                 continue
             pod = node.pods[key]
-            reported = [c for c in pod.all_containers() if c.run is not None and c.run.alive(te)]
-            if not reported:
-                continue
-            for c in reported:
-                assert c.run is not None
+            shown = 0
+            for c in pod.all_containers():
+                tc = _stats_time(t, period, f"{key}/{c.name}")
+                run = _run_at(pod, c.name, tc)
+                if run is None:
+                    continue
+                shown += 1
                 snap.containers.append(
                     pl.ContainerSample(
                         namespace=pod.namespace,
                         pod=pod.name,
                         container=c.name,
-                        cpu_seconds=pl.ns_seconds(c.run.counter(te)),
-                        memory_bytes=0 if faults.zero_memory else c.run.memory_bytes(te),
-                        start_time=c.run.start,
-                        timestamp_ms=ts,
+                        cpu_seconds=pl.ns_seconds(run.counter(tc)),
+                        memory_bytes=0 if faults.zero_memory else run.memory_bytes(tc),
+                        start_time=run.start,
+                        timestamp_ms=pl.ms(tc),
                     )
                 )
+            if not shown:
+                continue
+            tp = _stats_time(t, period, key)
             snap.pods.append(
                 pl.PodSample(
                     namespace=pod.namespace,
                     pod=pod.name,
-                    cpu_seconds=pl.ns_seconds(sum(r.counter(te) for r in pod.runs)),
+                    cpu_seconds=pl.ns_seconds(sum(r.counter(tp) for r in pod.runs)),
                     memory_bytes=0
                     if faults.zero_memory
-                    else sum(r.memory_bytes(te) for r in pod.runs),
-                    timestamp_ms=ts,
+                    else sum(r.memory_bytes(tp) for r in pod.runs),
+                    timestamp_ms=pl.ms(tp),
                 )
             )
         return snap
@@ -918,6 +927,27 @@ class Cluster:
         return pl.render(self.snapshot(node_name), version, options)
 
     content_type = pl.CONTENT_TYPE
+
+
+def _stats_time(t: float, period: float, key: str) -> float:
+    """When the kubelet last collected stats for ``key``, as Unix seconds on a whole ms.
+
+    ``period`` 0: fresh at every request. Otherwise stats refresh every ``period`` seconds at a
+    phase fixed per key (a stable hash), like cAdvisor's housekeeping, so containers of one
+    node carry different timestamps, each at or before the request.
+    """
+    if period > 0:
+        phase = zlib.crc32(key.encode()) / 2**32 * period
+        t = math.floor((t - phase) / period) * period + phase
+    return pl.ms(t) / 1000.0
+
+
+def _run_at(pod: Pod, container: str, t: float) -> Run | None:
+    """The run of ``container`` alive at ``t`` (the one a stats cache taken then would show)."""
+    for run in reversed(pod.runs):
+        if run.container == container and run.alive(t):
+            return run
+    return None
 
 
 def _missing(node: Node, faults: Faults) -> set[str]:

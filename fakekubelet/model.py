@@ -308,6 +308,7 @@ class Node:
     replay_dir: str | None = None
     pods: dict[str, Pod] = field(default_factory=dict)  # key "ns/name"
     stale_at: float | None = None  # set while the stale_timestamps fault is on
+    housekeeping_seconds: float = 0.0  # > 0: stats refresh on this period (per-series phase)
 
     def __post_init__(self) -> None:
         if self.cert_mode not in CERT_MODES:

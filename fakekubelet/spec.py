@@ -91,6 +91,7 @@ class NodeGroup:
     external_ip: bool = False  # also list an ExternalIP (same loopback address)
     metrics_path: str = DEFAULT_METRICS_PATH
     replay_dir: str | None = None  # serve recorded payloads: <replay_dir>/<node>/0001.prom, ...
+    housekeeping_seconds: float = 0.0  # > 0: stats refresh on this period, per-series phase
 
     @property
     def prefix(self) -> str:
@@ -771,6 +772,7 @@ class _Validator:
                 "externalIP",
                 "metricsPath",
                 "replayDir",
+                "housekeepingSeconds",
             ],
             ["name"],
         )
@@ -829,6 +831,9 @@ class _Validator:
             else False,
             metrics_path=metrics_path,
             replay_dir=replay_dir,
+            housekeeping_seconds=self.num(m["housekeepingSeconds"], f"{path}.housekeepingSeconds")
+            if "housekeepingSeconds" in m
+            else 0.0,
         )
 
     def version(self, node: yaml.Node, path: str) -> str:

@@ -523,3 +523,29 @@ async def test_run_processes_events_as_the_virtual_clock_moves() -> None:
     runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await runner
+
+
+def test_housekeeping_gives_each_series_its_own_stats_time() -> None:
+    cluster = Cluster.generate(nodes=1, pods_per_node=6, seed=4, clock=VirtualClock(T0))
+    cluster.set_node("node-1", housekeeping_seconds=10.0)
+    cluster.advance(100.0)
+    first = parse(cluster.render_metrics("node-1"))
+    now = cluster.clock.now()
+    stamps = {ts for (_, _), (_, ts) in first.items() if ts is not None}
+    assert len(stamps) > 3  # node, pods and containers at different phases
+    assert all(now - 10.0 < ts <= now for ts in stamps)
+    cluster.advance(15.0)
+    second = parse(cluster.render_metrics("node-1"))
+    for (metric, labels), (value, ts) in second.items():
+        if metric != "container_cpu_usage_seconds_total":
+            continue
+        assert ts is not None
+        v0, t0 = first[(metric, labels)]
+        assert t0 is not None and ts > t0
+        lab = dict(labels)
+        entity = f"{lab['namespace']}/{lab['pod']}/{lab['container']}"
+        assert (value - v0) / (ts - t0) == pytest.approx(
+            cluster.truth.mean_cpu_cores(entity, t0, ts), abs=2e-9 / (ts - t0)
+        )
+        mem = second[("container_memory_working_set_bytes", labels)][0]
+        assert mem == cluster.truth.memory_bytes(entity, ts)
