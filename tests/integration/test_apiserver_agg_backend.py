@@ -386,3 +386,23 @@ async def test_ca_bundle_verification(plane: Plane) -> None:
             assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
     finally:
         await backend.stop()
+
+
+async def test_emulated_133_uses_endpointslices(tmp_path: Path) -> None:
+    plane = await start_plane(tmp_path / "cp133", "1.33")
+    try:
+        register_backend(plane.server, "127.0.0.1", 4443, ready=False)
+        cond = await wait_available(plane, "False")
+        assert (cond["reason"], cond["message"]) == (
+            "MissingEndpoints",
+            'endpointslices for service/metrics-server in "kube-system" have no addresses with '
+            'port name "https"')
+        plane.server.store.delete("endpointslices.discovery.k8s.io", "metrics-server-x1",
+                                  "kube-system")
+        await plane.agg.availability.sync("v1beta1.metrics.k8s.io")
+        cond = await wait_available(plane, "False")
+        assert (cond["reason"], cond["message"]) == (
+            "EndpointsNotFound",
+            'cannot find endpointslices for service/metrics-server in "kube-system"')
+    finally:
+        await stop_plane(plane)

@@ -162,3 +162,41 @@ async def test_crashloop_restarts_and_previous_logs(
     assert code == 0, err
     assert f"Back-off restarting failed container metrics-server in pod {local.pod_ref}" in out
     assert "Last State:     Terminated" in out
+
+
+async def test_logs_tail_and_follow(setup: tuple[ControlPlane, VirtualClock, Readiness],
+                                    tmp_path: Path) -> None:
+    plane, _clock, _ = setup
+    pod = metrics_server_pod()
+    pod["metadata"]["name"] = "talker"
+    del pod["spec"]["containers"][0]["readinessProbe"]
+    pod["spec"]["restartPolicy"] = "Never"
+    fifo = tmp_path / "gate"
+    os.mkfifo(fifo)
+    script = ("import sys\n"
+              "for i in range(3): print(f'line {i}', flush=True)\n"
+              "open(sys.argv[1]).readline()\n"  # blocks until the test lets it finish
+              "print('last line', flush=True)\n")
+    local = plane.local_pods.add(pod, [PY, "-c", script, str(fifo)])
+
+    async def lines(n: int) -> None:
+        while len(local.logs.lines) < n:
+            await local.logs.wait()
+
+    await asyncio.wait_for(lines(3), 30)
+    code, out, err = await kubectl(plane, tmp_path, "logs", "-n", "kube-system", "talker",
+                                   "--tail=2")
+    assert (code, out) == (0, "line 1\nline 2\n"), err
+    # -f streams until the container exits
+    env = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", ""),
+           "KUBECONFIG": str(plane.server.kubeconfig_path)}
+    follow = await asyncio.create_subprocess_exec(
+        kubectl_binary(VERSION), "logs", "-f", "-n", "kube-system", "talker", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert follow.stdout is not None
+    first = await asyncio.wait_for(follow.stdout.readline(), 30)
+    assert first == b"line 0\n"
+    await asyncio.to_thread(fifo.write_text, "go\n")
+    rest, _ = await asyncio.wait_for(follow.communicate(), 30)
+    assert rest == b"line 1\nline 2\nlast line\n"
+    assert follow.returncode == 0
