@@ -627,10 +627,12 @@ class Store:
                 return self.create_stored(req, body, namespace)
             raise ApiError.not_found(k, name)
         if is_apply and isinstance(patch, dict):
-            patch = {key: value for key, value in patch.items() if key not in ("status",)
-                     or subresource == "status"}
-            patch.get("metadata", {}).pop("resourceVersion", None) if isinstance(
-                patch.get("metadata"), dict) else None
+            # an apply configuration carries no status (unless applied to /status) and no RV
+            patch = {key: value for key, value in patch.items()
+                     if key != "status" or subresource == "status"}
+            meta = patch.get("metadata")
+            if isinstance(meta, dict) and "resourceVersion" in meta:
+                patch["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
         try:
             result = apply_patch(self.view(req, old).copy(), patch, content_type)
         except PatchError as exc:
