@@ -232,10 +232,12 @@ class KubeletServer:
             )
             if decision.status != 200:
                 return _text(decision.status, decision.body)
+        # The kubelet mounts these as plain handlers: any method that passed authorization
+        # (POST is authorized as verb "create") gets the same answer.
         path = request.path
-        if path == self._metrics_path(name) and request.method in ("GET", "HEAD"):
+        if path == self._metrics_path(name):
             return await self._metrics(request, name, faults)
-        if path == "/healthz" and request.method in ("GET", "HEAD"):
+        if path == "/healthz":
             return _text(200, "ok")
         return _text(404, "404 page not found\n")
 
