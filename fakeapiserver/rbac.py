@@ -239,6 +239,38 @@ class RBACAuthorizer:
             return Decision(False, f"RBAC: {errors[0]}")
         return Decision(False, "RBAC: [" + ", ".join(errors) + "]")
 
+    def rules_for(self, user: str, groups: Sequence[str], namespace: str) -> list[Obj]:
+        """Every PolicyRule that applies to the user in ``namespace`` (SelfSubjectRulesReview)."""
+        out: list[Obj] = []
+        if SYSTEM_MASTERS in groups:
+            out += [
+                {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+                {"verbs": ["*"], "nonResourceURLs": ["*"]},
+            ]
+        roles = self._cluster_roles()
+        bindings = [("", b) for b in self._objects.list_kind("ClusterRoleBinding")]
+        if namespace:
+            bindings += [(namespace, b) for b in self._objects.list_kind("RoleBinding", namespace)]
+        for ns, binding in bindings:
+            if not any(
+                _subject_matches(s, user, groups, ns) for s in binding.get("subjects") or []
+            ):
+                continue
+            ref = binding.get("roleRef") or {}
+            try:
+                if ref.get("kind") == "ClusterRole":
+                    rules = self.effective_cluster_role_rules(str(ref.get("name", "")), roles)
+                elif ref.get("kind") == "Role" and ns:
+                    rules = self._role_rules(ns, str(ref.get("name", "")))
+                else:
+                    continue
+            except _RoleNotFound:
+                continue
+            for rule in rules:
+                if rule not in out:
+                    out.append(rule)
+        return out
+
     def _visit_binding(
         self,
         binding: Obj,

@@ -215,6 +215,42 @@ def self_subject_access_review(body: Any, user: UserInfo, authorizer: Authorizer
     return out
 
 
+def self_subject_rules_review(body: Any, user: UserInfo, rbac: Any) -> Obj:
+    """``POST .../selfsubjectrulesreviews`` (``kubectl auth can-i --list``)."""
+    kind = "SelfSubjectRulesReview"
+    if not isinstance(body, dict):
+        raise ReviewInvalid(kind, "spec", "Invalid value: must be an object")
+    spec = dict(body.get("spec") or {})
+    namespace = str(spec.get("namespace") or "")
+    resource_rules: list[Obj] = []
+    non_resource_rules: list[Obj] = []
+    for rule in rbac.rules_for(user.name, user.groups, namespace):
+        if rule.get("nonResourceURLs"):
+            non_resource_rules.append(
+                {
+                    "verbs": list(rule.get("verbs") or []),
+                    "nonResourceURLs": list(rule["nonResourceURLs"]),
+                }
+            )
+        if rule.get("resources"):
+            entry: Obj = {
+                "verbs": list(rule.get("verbs") or []),
+                "apiGroups": list(rule.get("apiGroups") or []),
+                "resources": list(rule["resources"]),
+            }
+            if rule.get("resourceNames"):
+                entry["resourceNames"] = list(rule["resourceNames"])
+            resource_rules.append(entry)
+    out = _echo(body, kind, "authorization.k8s.io/v1")
+    out["spec"] = spec
+    out["status"] = {
+        "resourceRules": resource_rules,
+        "nonResourceRules": non_resource_rules,
+        "incomplete": False,
+    }
+    return out
+
+
 def self_subject_review(user: UserInfo, api_version: str = "authentication.k8s.io/v1") -> Obj:
     """``POST .../selfsubjectreviews`` (``kubectl auth whoami``)."""
     return {
@@ -318,6 +354,9 @@ class AuthWiring:
     async def self_subject_access_review(self, body: Obj, ctx: Any) -> Obj:
         return self._answer(lambda: self_subject_access_review(body, ctx.user, self.rbac))
 
+    async def self_subject_rules_review(self, body: Obj, ctx: Any) -> Obj:
+        return self._answer(lambda: self_subject_rules_review(body, ctx.user, self.rbac))
+
     async def self_subject_review(self, body: Obj, ctx: Any) -> Obj:
         return self_subject_review(
             ctx.user, str(body.get("apiVersion") or "authentication.k8s.io/v1")
@@ -397,6 +436,7 @@ def wire_auth(server: Any, *, token_key: bytes | None = None) -> AuthWiring:
     server.set_create_handler("localsubjectaccessreviews", wiring.local_subject_access_review)
     server.set_create_handler("selfsubjectaccessreviews", wiring.self_subject_access_review)
     server.set_create_handler("selfsubjectreviews", wiring.self_subject_review)
+    server.set_create_handler("selfsubjectrulesreviews", wiring.self_subject_rules_review)
     server.set_subresource_handler("serviceaccounts", "token", wiring.token_request)
     cm = authentication_configmap(
         server.pki.client_ca_pem.decode(),

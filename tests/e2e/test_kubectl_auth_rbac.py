@@ -109,3 +109,22 @@ async def test_top_forbidden_before_the_proxy(
     assert err == (f'Error from server (Forbidden): nodes.metrics.k8s.io is forbidden: User '
                    f'"{user}" cannot list resource "nodes" in API group "metrics.k8s.io" at the '
                    'cluster scope\n')
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_can_i_list_shows_the_granted_rules(
+    plane: ControlPlane, tmp_path: Path, version: str
+) -> None:
+    token = plane.register_metrics_server("127.0.0.1", 4443)
+    kc = token_kubeconfig(plane, tmp_path / "ms", token, MS_USER)
+    code, out, err = await kubectl(version, kc, tmp_path, "auth", "can-i", "--list",
+                                   "-n", "kube-system")
+    assert code == 0, err
+    rows = {(line.split()[0], line.split()[-1]) for line in out.splitlines()[1:]}
+    assert ("nodes/metrics", "[get]") in rows
+    assert ("tokenreviews.authentication.k8s.io", "[create]") in rows
+    assert ("subjectaccessreviews.authorization.k8s.io", "[create]") in rows
+    line = next(x for x in out.splitlines() if x.startswith("configmaps "))
+    assert "[extension-apiserver-authentication]" in line
+    assert line.rstrip().endswith("[get list watch]")
+    assert not any(line.startswith("secrets") for line in out.splitlines())
