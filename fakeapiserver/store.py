@@ -434,6 +434,25 @@ class Store:
             obj["metadata"] = meta = {}
         if not isinstance(meta, dict):
             raise ApiError.bad_request("metadata must be an object")
+
+        def undecodable(field: str, go_type: str) -> ApiError:
+            return ApiError.bad_request(
+                f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+                f"json: cannot unmarshal into Go struct field {field} of type {go_type}")
+
+        for field in ("name", "generateName", "namespace", "resourceVersion", "uid",
+                      "creationTimestamp", "deletionTimestamp"):
+            if meta.get(field) is not None and not isinstance(meta[field], str):
+                raise undecodable(f"ObjectMeta.metadata.{field}", "string")
+        for field, item_type in (("finalizers", str), ("ownerReferences", dict)):
+            items = meta.get(field)
+            if items is not None and (not isinstance(items, list) or not all(
+                    isinstance(i, item_type) for i in items)):
+                raise undecodable(f"ObjectMeta.metadata.{field}",
+                                  "[]string" if item_type is str else "[]v1.OwnerReference")
+        for field in ("spec", "status"):
+            if obj.get(field) is not None and not isinstance(obj[field], dict):
+                raise undecodable(f"{kind.kind}.{field}", f"v1.{kind.kind}{field.title()}")
         for field in ("labels", "annotations"):
             values = meta.get(field)
             if values is None:
@@ -846,6 +865,10 @@ class Store:
 # ---------------------------------------------------------------------- per-kind defaulting
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _default_pod(store: Store, obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("restartPolicy", "Always")
@@ -855,10 +878,10 @@ def _default_pod(store: Store, obj: Obj) -> None:
     spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
     spec.setdefault("serviceAccount", spec["serviceAccountName"])
     spec.setdefault("containers", [])
-    for container in spec.get("containers") or []:
+    for container in _as_list(spec.get("containers")):
         if isinstance(container, dict):
             container.setdefault("imagePullPolicy", "IfNotPresent")
-            for port in container.get("ports") or []:
+            for port in _as_list(container.get("ports")):
                 if isinstance(port, dict):
                     port.setdefault("protocol", "TCP")
     status = obj.setdefault("status", {})
@@ -881,7 +904,7 @@ def _default_service(store: Store, obj: Obj) -> None:
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
         spec.setdefault("internalTrafficPolicy", "Cluster")
-    for port in spec.get("ports") or []:
+    for port in _as_list(spec.get("ports")):
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
@@ -901,11 +924,13 @@ def _default_deployment(store: Store, obj: Obj) -> None:
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
     strategy = spec.setdefault("strategy", {})
-    strategy.setdefault("type", "RollingUpdate")
-    if strategy["type"] == "RollingUpdate":
-        rolling = strategy.setdefault("rollingUpdate", {})
-        rolling.setdefault("maxUnavailable", "25%")
-        rolling.setdefault("maxSurge", "25%")
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        rolling = strategy.setdefault("rollingUpdate", {}) if strategy[
+            "type"] == "RollingUpdate" else None
+        if isinstance(rolling, dict):
+            rolling.setdefault("maxUnavailable", "25%")
+            rolling.setdefault("maxSurge", "25%")
     obj.setdefault("status", {})
 
 
@@ -1021,5 +1046,9 @@ def convert(obj: Obj, to: Kind, old: Obj | None = None) -> Obj:
     if fn is None:
         raise ApiError.bad_request(
             f"no conversion from {obj.get('apiVersion')} to {to.api_version}")
-    converted: Obj = json.loads(json.dumps(fn(obj, old)))
+    try:
+        converted: Obj = json.loads(json.dumps(fn(obj, old)))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ApiError.bad_request(
+            f"cannot convert {obj.get('apiVersion')} to {to.api_version}: {exc}") from None
     return converted
