@@ -41,7 +41,7 @@ def snapshot(store: Store) -> str:
                        for k, bucket in store._objects.items() if bucket}, sort_keys=True)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(kinds, bodies)
 def test_create_and_update_never_crash(kind: str, body: dict[str, Any]) -> None:
     store = fresh()
@@ -54,7 +54,7 @@ def test_create_and_update_never_crash(kind: str, body: dict[str, Any]) -> None:
             assert snapshot(store) == before and store.resource_version == rv
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(bodies, st.lists(json_values, max_size=3), json_values), patch_types)
 def test_patch_never_crashes(patch: Any, content_type: str) -> None:
     store = fresh()
@@ -66,7 +66,7 @@ def test_patch_never_crashes(patch: Any, content_type: str) -> None:
         assert snapshot(store) == before and store.resource_version == rv
 
 
-@settings(max_examples=500)
+@settings(max_examples=300)
 @given(st.text(alphabet="abc=!,() in notin\\/.-_", max_size=20))
 def test_selector_parsers_only_raise_selector_errors(text: str) -> None:
     from fakeapiserver.kinds import REGISTRY
