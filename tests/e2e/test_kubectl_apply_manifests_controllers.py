@@ -295,6 +295,13 @@ def test_apply_creates_and_runs_and_rolls(installed: tuple[SimCluster, str, str,
     assert "deployment.apps/metrics-server configured" in out.stdout.splitlines()
     assert "service/metrics-server unchanged" in out.stdout.splitlines()
     old_names = {p["metadata"]["name"] for p in pods}
+    base = kubectl_dir()
+    assert base is not None
+    watching = subprocess.Popen(  # rollout status watches while the rollout runs
+        [str(base / f"kubectl.{version}"), "rollout", "status", "deployment/metrics-server",
+         "-n", NS, "--timeout=60s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"HOME": str(home), "PATH": os.environ.get("PATH", ""),
+             "KUBECONFIG": str(kubeconfig)})
     for _round in range(4):
         cluster.settle()
         current = cluster.call(lambda: cluster.server.store.list("pods", NS))
@@ -307,6 +314,10 @@ def test_apply_creates_and_runs_and_rolls(installed: tuple[SimCluster, str, str,
         if not any(p["metadata"]["name"] in old_names for p in current) and len(
                 current) == replicas:
             break
+    watched_out, watched_err = watching.communicate(timeout=90)
+    assert watching.returncode == 0, watched_err
+    assert "Waiting for deployment \"metrics-server\" rollout to finish" in watched_out
+    assert watched_out.strip().endswith('deployment "metrics-server" successfully rolled out')
     final = json.loads(kubectl(version, home, kubeconfig, "get", "pods", "-n", NS,
                                "-o", "json").stdout)["items"]
     assert len(final) == replicas

@@ -353,3 +353,38 @@ def test_pdb_with_max_unavailable_percent_uses_the_deployment_scale() -> None:
     status = store.get("poddisruptionbudgets", "web", NS)["status"]
     assert (status["expectedPods"], status["desiredHealthy"], status["currentHealthy"],
             status["disruptionsAllowed"]) == (4, 2, 3, 1)
+
+
+def test_rolling_back_to_an_old_template_reuses_its_replicaset_with_a_new_revision() -> None:
+    store = make_store()
+    manager = make_manager(store)
+    store.create("deployments", deployment(strategy={"rollingUpdate": {"maxUnavailable": 1}}))
+    manager.run_until_idle()
+    [first] = store.list("replicasets", NS)
+    change_args(store, ["--v=4"])
+    manager.run_until_idle()
+    change_args(store, [])  # back to the first template (kubectl rollout undo does this)
+    manager.run_until_idle()
+    sets = {rs["metadata"]["name"]: rs for rs in store.list("replicasets", NS)}
+    assert len(sets) == 2
+    again = sets[first["metadata"]["name"]]
+    assert again["metadata"]["uid"] == first["metadata"]["uid"]
+    assert again["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    assert again["spec"]["replicas"] == 1
+    d = store.get("deployments", "web", NS)
+    assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+
+
+def test_revision_history_limit_deletes_the_oldest_idle_replicasets() -> None:
+    store = make_store()
+    manager = make_manager(store)
+    body = deployment(strategy={"rollingUpdate": {"maxUnavailable": 1}})
+    body["spec"]["revisionHistoryLimit"] = 1
+    store.create("deployments", body)
+    manager.run_until_idle()
+    for i in range(3):
+        change_args(store, [f"--v={i}"])
+        manager.run_until_idle()
+    revisions = sorted(int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"])
+                       for rs in store.list("replicasets", NS))
+    assert revisions == [3, 4]
