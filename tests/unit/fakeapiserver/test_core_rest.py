@@ -383,3 +383,56 @@ async def test_eviction_respects_pdb(server: APIServer, admin: aiohttp.ClientSes
                                   body)
     assert status == 201 and reply["status"] == "Success"
     assert store.try_get("pods", "b", "default") is None
+
+
+async def test_random_requests_never_500(server: APIServer, admin: aiohttp.ClientSession) -> None:
+    """Seeded random paths, methods, queries, bodies: every answer is < 500, errors are Status."""
+    import random
+
+    rng = random.Random(20240601)
+    segments = ["api", "apis", "v1", "apps", "namespaces", "default", "kube-system", "pods",
+                "nodes", "configmaps", "status", "scale", "log", "eviction", "token", "x",
+                "deployments", "apiregistration.k8s.io", "apiservices", "v1beta1", "%2F", "..",
+                "autoscaling", "v2", "horizontalpodautoscalers", "tokenreviews",
+                "authentication.k8s.io", "watch", "finalize"]
+    queries = ["watch=1&timeoutSeconds=0.01", "labelSelector=a%20in%20(", "fieldSelector=x",
+               "limit=-1", "limit=abc", "continue=zz", "resourceVersion=abc&watch=true",
+               "resourceVersion=999999&watch=true&timeoutSeconds=0.01", "dryRun=All",
+               "timeoutSeconds=x&watch=true", ""]
+    bodies: list[Any] = [b"", b"{", b"null", b"[]", b'"s"', b"\xff\xfe",
+                         json.dumps({"metadata": {"name": 5}}).encode(),
+                         json.dumps({"metadata": {"name": "ok"}, "spec": 3}).encode(),
+                         json.dumps({"kind": "Pod", "apiVersion": "v1",
+                                     "metadata": {"name": "fuzz"}}).encode(),
+                         json.dumps([{"op": "add", "path": "/x", "value": 1}]).encode()]
+    types = ["application/json", "application/merge-patch+json", "application/yaml",
+             "application/strategic-merge-patch+json", "application/json-patch+json",
+             "application/apply-patch+yaml", "application/vnd.kubernetes.protobuf",
+             "text/plain"]
+    server.store.create("pods", {"metadata": {"name": "p"}, "spec": {"containers": []}})
+    server.store.create("deployments", {"metadata": {"name": "d"}, "spec": {}})
+    templates = ["/api/v1/namespaces/default/{r}/{n}/{s}", "/api/v1/namespaces/default/{r}",
+                 "/apis/apps/v1/namespaces/default/{r}/{n}/{s}", "/api/v1/{r}/{n}",
+                 "/apis/autoscaling/v1/namespaces/default/{r}/{n}"]
+    resources = ["pods", "deployments", "configmaps", "horizontalpodautoscalers", "events",
+                 "serviceaccounts", "namespaces", "nodes"]
+    for i in range(300):
+        if i % 2:
+            path = "/" + "/".join(rng.choice(segments) for _ in range(rng.randint(0, 7)))
+        else:
+            path = rng.choice(templates).format(
+                r=rng.choice(resources), n=rng.choice(["p", "d", "nope", "default"]),
+                s=rng.choice(["status", "scale", "eviction", "log", "token", "bogus"]))
+        query = rng.choice(queries)
+        method = rng.choice(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        data = rng.choice(bodies) if method != "GET" else None
+        headers = {"Content-Type": rng.choice(types)}
+        async with admin.request(method, f"{path}?{query}", data=data,
+                                 headers=headers) as resp:
+            raw = await asyncio.wait_for(resp.read(), 5)
+            too_large = resp.status == 504 and b"Too large resource version" in raw
+            assert resp.status < 500 or too_large, (method, path, query, data, raw[:300])
+            if resp.status >= 400 and raw:
+                body = json.loads(raw.splitlines()[0])
+                status = body.get("object", body)
+                assert status["kind"] == "Status", (method, path, raw[:300])
