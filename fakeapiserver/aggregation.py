@@ -153,8 +153,7 @@ class ObjectReader:
         self._store = store
 
     def service(self, namespace: str, name: str) -> Obj | None:
-        stored = self._try("services", name, namespace)
-        return stored
+        return self._try("services", name, namespace)
 
     def endpoints(self, namespace: str, name: str) -> Obj | None:
         return self._try("endpoints", name, namespace)

@@ -978,12 +978,9 @@ class LocalPods:
         info = ctx.info
         local = self.get(info.namespace, info.name)
         if local is None:
-            pod = self.store.get_stored("pods", info.name, info.namespace)  # 404 if absent
-            container = ctx.request.query.get("container") or (
-                ((pod.obj.get("spec") or {}).get("containers") or [{}])[0].get("name", "")
-            )
+            # a pod this control plane does not run (e.g. a fleet pod): it exists, no output
+            self.store.get_stored("pods", info.name, info.namespace)  # 404 when absent
             resp = web.Response(text="")
             resp.headers["Content-Type"] = "text/plain"
-            del container
             return resp
         return await local.log_response(ctx.request)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import ssl
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -267,18 +267,6 @@ class AggregationProxy:
                 pass
             await resp.write_eof()
             return resp
-
-
-def split_group_version(path: str) -> tuple[str, str] | None:
-    """``/apis/<group>/<version>[/...]`` → (group, version); None for other paths."""
-    parts = path.split("/")
-    if len(parts) < 4 or parts[1] != "apis" or not parts[2] or not parts[3]:
-        return None
-    return parts[2], parts[3]
-
-
-def user_groups(user: UserInfo) -> Sequence[str]:
-    return user.groups
 
 
 # ------------------------------------------------------------------------------ wiring

@@ -21,7 +21,7 @@ Objects are plain dicts as stored; the authorizer reads them through :class:`RBA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -634,14 +634,6 @@ class StaticObjects:
             if o.get("kind") == kind
             and (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)
         ]
-
-
-def attributes_for_user(user: str, groups: Iterable[str], **kwargs: Any) -> Attributes:
-    """Convenience: :class:`Attributes` with groups normalised to a tuple."""
-    return Attributes(user=user, groups=tuple(groups), **kwargs)
-
-
-AuthorizeFn = Callable[[Attributes], Decision]
 
 
 class StoreObjects:
