@@ -46,16 +46,21 @@ def wire_controllers(
     ``auth`` (``reviews.wire_auth``'s result) gives local processes a kubeconfig with their
     ServiceAccount's token; ``local_pods`` (``localpods.LocalPods``) runs pods whose image
     ``images`` maps to a command (default: metricsd images). ``endpoints=False`` leaves
-    Endpoints to another controller.
+    Endpoints to another controller. Pod IPs start at an offset in ``pod_cidr`` given by the
+    server's port, so control planes side by side on one machine don't pick the same first
+    address.
     """
     access = None
     if auth is not None:
         access = ClusterAccess(server.url, server.pki.cluster_ca_pem,
                                token_source_from_auth(auth))
     runner = LocalPodsRunner(local_pods) if local_pods is not None else None
-    manager = ControllerManager(server.store, clock=server.clock, seed=seed, pod_cidr=pod_cidr,
-                                images=images, runner=runner, access=access, workdir=workdir,
-                                endpoints=endpoints)
+    # control planes running side by side share the default block: start each one at an
+    # offset of its own (its port) so their first pods don't race for the same address
+    allocator = PodIPAllocator(pod_cidr, start=int(server.port or 1))
+    manager = ControllerManager(server.store, clock=server.clock, seed=seed,
+                                allocator=allocator, images=images, runner=runner,
+                                access=access, workdir=workdir, endpoints=endpoints)
     if start:
         manager.start()
     return manager

@@ -57,10 +57,14 @@ def ports_free(ip: str, ports: Iterable[int]) -> bool:
 
 
 class PodIPAllocator:
-    """Unique addresses from a loopback block; the first and last addresses are skipped."""
+    """Unique addresses from a loopback block; the first and last addresses are skipped.
+
+    Addresses are handed out in order from offset ``start`` (wrapping around), so control
+    planes sharing a block on one machine can begin at different places.
+    """
 
     def __init__(self, cidr: str = DEFAULT_POD_CIDR,
-                 is_free: Callable[[str, list[int]], bool] = ports_free) -> None:
+                 is_free: Callable[[str, list[int]], bool] = ports_free, start: int = 1) -> None:
         net = ipaddress.ip_network(cidr, strict=False)
         if not net.is_loopback:
             raise ValueError(f"pod CIDR {cidr}: must be a loopback block (127.0.0.0/8)")
@@ -68,7 +72,7 @@ class PodIPAllocator:
             raise ValueError(f"pod CIDR {cidr}: too small")
         self.network = net
         self.is_free = is_free
-        self._next = 1
+        self._next = (start - 1) % (net.num_addresses - 2) + 1
 
     def allocate(self, used: set[str], ports: list[int]) -> str | None:
         size = self.network.num_addresses - 2

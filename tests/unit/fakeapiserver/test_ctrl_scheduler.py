@@ -158,3 +158,11 @@ def test_pod_ips_avoid_node_addresses_in_the_block() -> None:
     store.create("pods", pod("a"))
     manager.run_until_idle()
     assert store.get("pods", "a", NS)["status"]["podIP"] == "127.200.0.2"
+
+
+def test_allocator_start_offset_wraps() -> None:
+    alloc = PodIPAllocator("127.200.0.0/29", is_free=lambda ip, ports: True, start=6)
+    assert [alloc.allocate(set(), []) for _ in range(3)] == [
+        "127.200.0.6", "127.200.0.1", "127.200.0.2"]
+    other = PodIPAllocator("127.200.0.0/16", is_free=lambda ip, ports: True, start=40000)
+    assert other.allocate(set(), []) == "127.200.156.64"
