@@ -213,5 +213,13 @@ def api_client_configuration(config: RestConfig) -> Any:
         conf.key_file = config.key_file
     token = config.token()
     if token:
-        conf.api_key = {"authorization": f"Bearer {token}"}
+        # kubernetes_asyncio reads the "BearerToken" api key (prefix separate)
+        conf.api_key = {"BearerToken": token}
+        conf.api_key_prefix = {"BearerToken": "Bearer"}
+        if config.bearer_token_file:
+
+            def refresh(c: Any) -> None:  # ServiceAccount tokens rotate: re-read each request
+                c.api_key["BearerToken"] = config.token()
+
+            conf.refresh_api_key_hook = refresh
     return conf

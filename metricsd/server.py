@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import json
 import random
 import signal
 import socket
@@ -31,7 +32,7 @@ from metricsd.auth.requestheader import CONFIGMAP_NAME, CONFIGMAP_NAMESPACE
 from metricsd.auth.reviews import ReviewClient
 from metricsd.clock import Clock, RealClock
 from metricsd.health import MetricsdHealth, build_endpoints
-from metricsd.informers import NodeInformer, PodInformer, Reflector
+from metricsd.informers import NodeInformer, PodInformer
 from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
@@ -53,6 +54,7 @@ from metricsd.version import user_agent
 __all__ = ["MetricsServer", "bind_text", "run"]
 
 NS = 1_000_000_000
+AUTH_CONFIG_REFRESH = 30.0  # seconds between re-reads of the authentication ConfigMap
 
 
 def bind_text(address: str, port: int) -> str:
@@ -294,21 +296,39 @@ class MetricsServer:
                 raise StartupError(str(err)) from None
         return self.rest
 
+    async def _fetch_auth_configmap(self, core: Any) -> dict[str, str] | None:
+        """The ConfigMap's data; None when it does not exist; raises on other failures."""
+        response = await core.read_namespaced_config_map(
+            CONFIGMAP_NAME, CONFIGMAP_NAMESPACE, _preload_content=False)
+        try:
+            body = await response.read()
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                try:
+                    message = str(json.loads(body).get("message") or "")
+                except ValueError:
+                    message = ""
+                raise RuntimeError(message or f"the server responded with the status code "
+                                              f"{response.status}")
+        finally:
+            response.release()
+        data = json.loads(body).get("data") or {}
+        return {str(k): str(v) for k, v in data.items()}
+
+    def _apply_auth_configmap(self, data: dict[str, str] | None) -> None:
+        if self.auth_config.update_from_configmap(data or {}) and self.ssl_context is not None:
+            configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
+
     async def _watch_auth_configmap(self, core: Any) -> None:
+        """Look the ConfigMap up once (fatal unless tolerated), then keep it current.
+
+        Upstream's lookup is a GET and its CA controllers list+watch with a
+        ``metadata.name`` field selector; we re-GET every AUTH_CONFIG_REFRESH seconds instead,
+        which needs only the ``get`` that role ``extension-apiserver-authentication-reader``
+        grants and picks up rotated CAs within that period.
+        """
         name = f"configmap/{CONFIGMAP_NAME} in {CONFIGMAP_NAMESPACE}"
-
-        def apply(items: list[dict[str, Any]]) -> None:
-            data = (items[0].get("data") or {}) if items else {}
-            if self.auth_config.update_from_configmap(data) and self.ssl_context is not None:
-                configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
-
-        reflector = Reflector(
-            "*v1.ConfigMap", core.list_namespaced_config_map,
-            on_replace=apply, on_upsert=lambda obj: apply([obj]), on_delete=lambda obj: None,
-            clock=self.clock, log=self.log.logfn(), rng=self.rng,
-            call_kwargs={"namespace": CONFIGMAP_NAMESPACE,
-                         "field_selector": f"metadata.name={CONFIGMAP_NAME}"},
-        )
         self.log.infof("Starting RequestHeaderAuthRequestController",
                        at="headerrequest/requestheader_controller.go:169")
         for ca in ("client-ca-file", "requestheader-client-ca-file"):
@@ -316,7 +336,7 @@ class MetricsServer:
                           f"client-ca::{CONFIGMAP_NAMESPACE}::{CONFIGMAP_NAME}::{ca}",
                           at="dynamiccertificates/configmap_cafile_content.go:202")
         try:
-            await reflector.list_once()
+            data = await self._fetch_auth_configmap(core)
         except Exception as err:
             self.log.warningf(
                 f"Unable to get {name}.  Usually fixed by 'kubectl create rolebinding -n "
@@ -327,9 +347,32 @@ class MetricsServer:
                 raise StartupError(
                     f"unable to load configmap based request-header-client-ca-file: {err}"
                 ) from None
+            data = None
+        else:
+            if data is None or not data.get("client-ca-file"):
+                self.log.warningf(
+                    f"Cluster doesn't provide client-ca-file in {name}, so client certificate "
+                    "authentication won't work.", at="options/authentication.go:402")
+            if data is None or not data.get("requestheader-client-ca-file"):
+                self.log.warningf(
+                    f"Cluster doesn't provide requestheader-client-ca-file in {name}, so "
+                    "request-header client certificate authentication won't work.",
+                    at="options/authentication.go:406")
+        self._apply_auth_configmap(data)
         self.log.infof("Caches are synced for RequestHeaderAuthRequestController",
                        at="cache/shared_informer.go:318")
-        self._spawn(reflector.run())
+        self._spawn(self._refresh_auth_configmap(core))
+
+    async def _refresh_auth_configmap(self, core: Any) -> None:
+        while True:
+            await self.clock.sleep(AUTH_CONFIG_REFRESH)
+            try:
+                data = await self._fetch_auth_configmap(core)
+            except Exception as err:
+                self.log.error("Failed to refresh the authentication ConfigMap", err=str(err))
+                continue
+            if data is not None:
+                self._apply_auth_configmap(data)
 
     # ------------------------------------------------------------------ shutdown
 

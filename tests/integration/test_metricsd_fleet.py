@@ -125,11 +125,11 @@ async def control_plane(tmp: Path, mode: str, nodes: int = 2,
         await proc.stop()
 
 
-async def start_metricsd(cp: ControlPlane, tmp: Path, *extra: str,
-                         port: int | None = None) -> tuple[Proc, int]:
+async def start_metricsd(cp: ControlPlane, tmp: Path, *extra: str, port: int | None = None,
+                         kubeconfig: str = "kubeconfig") -> tuple[Proc, int]:
     port = port or free_port()
     proc = await _spawn(
-        "metricsd", "-m", "metricsd", "--kubeconfig", str(cp.state / "kubeconfig"),
+        "metricsd", "-m", "metricsd", "--kubeconfig", str(cp.state / kubeconfig),
         "--bind-address", "127.0.0.1", "--secure-port", str(port),
         "--cert-dir", str(tmp / f"certs-{port}"),
         "--metric-resolution", "2s", "--kubelet-request-timeout", "1s",
@@ -367,5 +367,32 @@ async def test_faults_on_some_nodes_leave_the_others_intact(tmp_path: Path) -> N
                                       _admin(cp))
             assert status == 404
             assert json.loads(body)["message"] == 'nodemetrics.metrics.k8s.io "node-2" not found'
+        finally:
+            assert await proc.stop() == 0
+
+
+async def test_missing_nodes_metrics_rbac_gives_the_kubelets_403(tmp_path: Path) -> None:
+    async with control_plane(tmp_path, "ca-signed") as cp:
+        # the manifests' ClusterRole without its nodes/metrics rule (kubelets cache an allow
+        # for 5 minutes, so the rule goes before metricsd's first scrape)
+        role = tmp_path / "role.yaml"
+        role.write_text(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata:\n  name: system:metrics-server\n"
+            "rules:\n- apiGroups: ['']\n  resources: [pods, nodes]\n"
+            "  verbs: [get, list, watch]\n")
+        env = dict(os.environ, HOME=str(tmp_path), KUBECONFIG=str(cp.state / "kubeconfig"))
+        out = await asyncio.create_subprocess_exec(
+            str(_kubectl("1.30")), "replace", "--validate=false", "-f", str(role),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        _, stderr = await out.communicate()
+        assert out.returncode == 0, stderr.decode()
+        # the ServiceAccount identity of the manifests (token from the kubeconfig)
+        proc, _ = await start_metricsd(cp, tmp_path, kubeconfig="metrics-server.kubeconfig")
+        try:
+            line = await proc.wait_for(r'"Failed to scrape node" err="request failed, status: '
+                                       r'\\"403 Forbidden\\"" node="node-\d"')
+            assert line.startswith("E") and " scraper.go:149] " in line
+            await proc.wait_for(r'"Scrape finished" duration="[^"]+" nodeCount=0 podCount=0')
         finally:
             assert await proc.stop() == 0
