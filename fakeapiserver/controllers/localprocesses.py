@@ -8,8 +8,9 @@ and hands it to a :class:`PodRunner`. When the pod is deleted (or replaced by a 
 same name) the process is stopped and the directory removed. Probes, container statuses,
 restarts and logs are the runner's job.
 
-Pods with images that are not mapped are left ``Pending`` — there is nothing to run them —
-and pods the fakekubelet fleet registered (its annotation, or container IDs that are not
+Pods with images that are not mapped stay ``Pending`` with the container waiting in
+``ErrImagePull`` (and the kubelet's ``Pulling``/``Failed`` events) — there is nothing to run
+them — and pods the fakekubelet fleet registered (its annotation, or container IDs that are not
 ``local://``) are never started here, whatever their image.
 """
 
@@ -27,7 +28,9 @@ from typing import Any, Protocol
 
 from fakeapiserver.controllers.common import Controller, Enqueue, Key, Obj, meta, spec, status
 from fakeapiserver.controllers.localimages import Launch, LocalImages, plan_launch, pod_image
+from fakeapiserver.localpods import record_event
 from fakeapiserver.pki import write_kubeconfig
+from fakeapiserver.store import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,8 @@ class LocalProcessController(Controller):
 
     def on_change(self, change: Any) -> None:
         key = (change.new.namespace, change.new.name)
-        if key in self.running or (change.type != "DELETED" and self.wants(change.new.obj)):
+        if key in self.running or (change.type != "DELETED" and (
+                self.wants(change.new.obj) or self.unpullable(change.new.obj))):
             self.enqueue(key)
 
     def initial_keys(self) -> list[Key]:
@@ -147,8 +151,61 @@ class LocalProcessController(Controller):
             return
         command = self.wants(pod)
         if command is None:
+            if self.unpullable(pod):
+                self._fail_pull(pod)
             return
         self._start(pod, command)
+
+    def unpullable(self, pod: Obj) -> bool:
+        """A bound pod no kubelet has touched yet whose image has no local command."""
+        return bool(spec(pod).get("nodeName") and status(pod).get("podIP")
+                    and status(pod).get("phase", "Pending") == "Pending"
+                    and not status(pod).get("containerStatuses")
+                    and not run_by_another_kubelet(pod)
+                    and self.images.command_for(pod_image(pod)) is None)
+
+    def _fail_pull(self, pod: Obj) -> None:
+        """What the kubelet shows for an image it cannot pull: the container waits in
+        ``ErrImagePull`` with the reason, plus ``Pulling``/``Failed`` events."""
+        image = pod_image(pod)
+        why = (f'failed to pull image "{image}": no local command is mapped to this image in '
+               "the simulation (fakeapiserver.controllers.LocalImages)")
+        containers = spec(pod).get("containers") or []
+
+        def apply(obj: Obj) -> None:
+            st = obj.setdefault("status", {})
+            st["containerStatuses"] = [{
+                "name": c.get("name", ""), "image": c.get("image", ""), "imageID": "",
+                "ready": False, "restartCount": 0, "started": False, "lastState": {},
+                "state": {"waiting": {"reason": "ErrImagePull", "message": why}}}
+                for c in containers]
+            conds = [c for c in st.get("conditions") or [] if c.get("type") not in (
+                "Ready", "ContainersReady", "Initialized")]
+            now = rfc3339(self.clock())
+            names = ", ".join(str(c.get("name", "")) for c in containers)
+            for ctype in ("Initialized", "Ready", "ContainersReady"):
+                cond: Obj = {"type": ctype, "status": "True" if ctype == "Initialized" else
+                             "False", "lastProbeTime": None, "lastTransitionTime": now}
+                if ctype != "Initialized":
+                    cond["reason"] = "ContainersNotReady"
+                    cond["message"] = f"containers with unready status: [{names}]"
+                conds.append(cond)
+            st["conditions"] = conds
+            st.setdefault("startTime", now)
+
+        m = meta(pod)
+        self.store.mutate("pods", m["name"], m["namespace"], apply)
+        name = str((containers[0] if containers else {}).get("name", ""))
+        involved = {"kind": "Pod", "namespace": m["namespace"], "name": m["name"],
+                    "uid": m.get("uid", ""), "apiVersion": "v1",
+                    "fieldPath": f"spec.containers{{{name}}}"}
+        host = spec(pod).get("nodeName", "")
+        for type_, reason, message in (
+                ("Normal", "Pulling", f'Pulling image "{image}"'),
+                ("Warning", "Failed", f'Failed to pull image "{image}": {why}'),
+                ("Warning", "Failed", "Error: ErrImagePull")):
+            record_event(self.store, self.clock(), involved=involved, type_=type_,
+                         reason=reason, message=message, host=host)
 
     def _start(self, pod: Obj, command: list[str]) -> None:
         m = meta(pod)

@@ -190,7 +190,19 @@ async def test_unmapped_images_are_not_run(tmp_path: Path) -> None:
                           "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}})
     await manager.settle()
     assert runner.started == []
-    assert store.get("pods", "web", "default")["spec"]["nodeName"] == "node-1"
+    pod = store.get("pods", "web", "default")
+    assert pod["spec"]["nodeName"] == "node-1"
+    assert pod["status"]["phase"] == "Pending"
+    [cs] = pod["status"]["containerStatuses"]
+    assert cs["state"]["waiting"]["reason"] == "ErrImagePull"
+    assert '"nginx:1"' in cs["state"]["waiting"]["message"]
+    reasons = sorted((e["reason"], e["message"].split(":")[0])
+                     for e in store.list("events", "default") if e["source"]["component"] ==
+                     "kubelet")
+    assert reasons == [("Failed", "Error"), ("Failed", 'Failed to pull image "nginx'),
+                       ("Pulling", 'Pulling image "nginx')]
+    await manager.settle()
+    assert len(store.list("events", "default")) == 4  # Scheduled + the three, no repeats
     await manager.stop()
 
 
