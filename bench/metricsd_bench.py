@@ -55,7 +55,7 @@ def payload(i):
     for name, kind in fam:
         out.append(f"# HELP {name} [STABLE] x\n# TYPE {name} {kind}\n")
         for p in range(pods):
-            lab = f'container="app",namespace="ns{p % 10}",pod="pod-{i}-{p}"'
+            lab = f'container="app",namespace="ns{(i * pods + p) % 100}",pod="pod-{i}-{p}"'
             v = {"container_cpu_usage_seconds_total": f"{10 + 0.1 * el:.6f} {ms}",
                  "container_memory_working_set_bytes": f"{1e8 + p:.6e} {ms}",
                  "container_start_time_seconds": f"{start - 100:.9e}"}[name]
@@ -155,7 +155,7 @@ async def bench(args: argparse.Namespace) -> None:
         scraper = Scraper(client, lambda: fleet.nodes, clock=clock, rng=random.Random(1))
         # warm the connection pool (first handshakes are not steady state)
         await transport_floor(client, fleet.nodes)
-        floors, cycles, walls = [], [], []
+        floors, cycles, walls, tails = [], [], [], []
         for _ in range(args.cycles):
             c0 = _cpu()
             size = await transport_floor(client, fleet.nodes)
@@ -165,7 +165,9 @@ async def bench(args: argparse.Namespace) -> None:
             storage.store(batch)
             cycles.append(_cpu() - c0)
             walls.append(time.monotonic() - w0)
+            tails.append(walls[-1] - scraper.last_stagger_s)
         rss = _rss_mb()
+        api = await api_latency(storage, batch, scraper, args)
         await client.close()
         mean = sum(cycles) / len(cycles)
         floor = sum(floors) / len(floors)
@@ -175,11 +177,59 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"transport floor CPU: {floor:.3f} s   ratio {mean / floor if floor else 0:.2f}x")
         print(f"cycle wall time: {sum(walls) / len(walls):.3f} s (includes the stagger, "
               f"max {min(8 * args.nodes, 4000)} ms)")
+        print(f"cycle done after the last staggered start: mean {sum(tails) / len(tails):.3f} s, "
+              f"max {max(tails):.3f} s")
         print(f"pods stored: {len(batch.pods)}   nodes stored: {len(batch.nodes)}")
+        for line in api:
+            print(line)
         print(f"RSS: idle {rss_idle:.0f} MB, after {rss:.0f} MB, delta {rss - rss_idle:.0f} MB")
     finally:
         fleet.proc.terminate()
         fleet.proc.wait(10)
+
+
+async def api_latency(storage: Storage, batch: Any, scraper: Scraper,
+                      args: argparse.Namespace) -> list[str]:
+    """Server-side cost of ``kubectl top pods -A`` and of one namespace's pods (API + JSON),
+    measured while a scrape cycle runs on the same event loop."""
+    from metricsd.api import MetricsAPI
+    from metricsd.informers import NodeInformer, PodInformer
+    from metricsd.serve_http import _json_bytes
+
+    async def unused(**_: Any) -> Any:
+        raise RuntimeError("not used")
+
+    pods = PodInformer(unused)
+    pods._replace([{"metadata": {"namespace": ns, "name": name, "labels": {"app": "x"}}}
+                   for ns, name in batch.pods])
+    nodes = NodeInformer(unused)
+    nodes._replace([{"metadata": {"name": n}} for n in batch.nodes])
+    api = MetricsAPI(storage, nodes, pods)
+    now_ns = int(time.time() * 1e9)
+
+    def timed(namespace: str | None) -> float:
+        t0 = time.perf_counter()
+        result = api.list_pods(now_ns, namespace)
+        _json_bytes(result.body)
+        return time.perf_counter() - t0
+
+    all_pods = [timed(None) for _ in range(3)]
+    namespaces = sorted({ns for ns, _ in batch.pods})
+    samples: list[float] = []
+    scrape = asyncio.create_task(scraper.scrape())
+    while not scrape.done() and len(samples) < 2000:
+        samples.append(timed(namespaces[len(samples) % len(namespaces)]))
+        await asyncio.sleep(0)
+    storage.store(await scrape)
+    samples.sort()
+    p99 = samples[int(len(samples) * 0.99) - 1] if samples else 0.0
+    per_ns = len(batch.pods) // max(1, len(namespaces))
+    return [
+        f"API list all pods ({len(batch.pods)}) + JSON: {min(all_pods):.3f} s",
+        f"API one namespace (~{per_ns} pods) during a scrape: p50 "
+        f"{samples[len(samples) // 2] * 1000 if samples else 0:.1f} ms, p99 {p99 * 1000:.1f} ms "
+        f"({len(samples)} requests)",
+    ]
 
 
 def main() -> None:

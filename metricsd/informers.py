@@ -138,7 +138,9 @@ class Reflector:
         rng: random.Random | None = None,
         watch_timeout: tuple[int, int] = (300, 600),
         call_kwargs: Mapping[str, Any] | None = None,
+        describe_error: Callable[[BaseException], Awaitable[str]] | None = None,
     ) -> None:
+        self.describe_error = describe_error
         self.resource = resource
         self.call = call
         self.on_replace = on_replace
@@ -251,7 +253,10 @@ class Reflector:
                 need_list = True
             except Exception as err:
                 what = "list" if need_list else "watch"
-                self.log(ERROR, f"Failed to {what} {self.resource}", err=_err_text(err))
+                text = _err_text(err)
+                if self.describe_error is not None and not isinstance(err, ListError):
+                    text = await self.describe_error(err)
+                self.log(ERROR, f"Failed to {what} {self.resource}", err=text)
                 await self.clock.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 

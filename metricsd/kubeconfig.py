@@ -199,6 +199,21 @@ def load_rest_config(kubeconfig: str) -> RestConfig:
     return load_incluster()
 
 
+async def describe_api_error(config: RestConfig, path: str, exc: BaseException) -> str:
+    """Go's text for a failed API-server request (``Get "https://…/path": dial tcp …``)."""
+    import aiohttp
+
+    from metricsd.tlserrors import go_error, url_error
+
+    if not isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return str(exc) or type(exc).__name__
+    url = aiohttp.client.URL(config.host)
+    host = (url.host or "").strip("[]")
+    port = int(url.port or (443 if url.scheme == "https" else 80))
+    err = await go_error(exc, host=host, port=port)
+    return url_error("GET", config.host.rstrip("/") + path, err.text)
+
+
 def api_client_configuration(config: RestConfig) -> Any:
     """A kubernetes_asyncio ``Configuration`` for the informers and review clients."""
     from kubernetes_asyncio.client import Configuration

@@ -22,7 +22,7 @@ import random
 import signal
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from metricsd import klog
@@ -37,6 +37,7 @@ from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
     api_client_configuration,
+    describe_api_error,
     load_kubeconfig,
     load_rest_config,
 )
@@ -54,6 +55,7 @@ from metricsd.version import user_agent
 __all__ = ["MetricsServer", "bind_text", "run"]
 
 NS = 1_000_000_000
+CONFIGMAP_PATH = f"/api/v1/namespaces/{CONFIGMAP_NAMESPACE}/configmaps/{CONFIGMAP_NAME}"
 AUTH_CONFIG_REFRESH = 30.0  # seconds between re-reads of the authentication ConfigMap
 
 
@@ -203,8 +205,11 @@ class MetricsServer:
 
         # informers: start, then wait for sync (nothing is served until then)
         kw = {"clock": self.clock, "log": self.log.logfn(), "rng": self.rng}
-        self.nodes = NodeInformer(core.list_node, selector, **kw)
-        self.pods = PodInformer(core.list_pod_for_all_namespaces, **kw)
+        self.nodes = NodeInformer(core.list_node, selector, **kw,
+                                  describe_error=self._describer("/api/v1/nodes"))
+        self.pods = PodInformer(core.list_pod_for_all_namespaces, **kw,
+                                describe_error=self._describer(
+                                    "/api/v1/pods?fieldSelector=status.phase%3DRunning"))
         self._spawn(self.nodes.reflector.run())
         self._spawn(self.pods.reflector.run())
         self.informers_started = True
@@ -240,6 +245,14 @@ class MetricsServer:
             self.log.info("Starting DynamicServingCertificateController",
                           at="dynamiccertificates/tlsconfig.go:240")
         self.ready_to_serve.set()
+
+    def _describer(self, path: str) -> Callable[[BaseException], Awaitable[str]]:
+        rest = self.rest or RestConfig()
+
+        async def describe(exc: BaseException) -> str:
+            return await describe_api_error(rest, path, exc)
+
+        return describe
 
     def _store(self, batch: MetricsBatch) -> None:
         self.storage.store(batch)
@@ -337,7 +350,8 @@ class MetricsServer:
                           at="dynamiccertificates/configmap_cafile_content.go:202")
         try:
             data = await self._fetch_auth_configmap(core)
-        except Exception as err:
+        except Exception as exc:
+            err = await self._describer(CONFIGMAP_PATH)(exc)
             self.log.warningf(
                 f"Unable to get {name}.  Usually fixed by 'kubectl create rolebinding -n "
                 f"{CONFIGMAP_NAMESPACE} ROLEBINDING_NAME --role="

@@ -113,6 +113,7 @@ class Scraper:
         self.rng = rng or random.Random()
         self.recorder: ScrapeRecorder = recorder or NullRecorder()
         self.log = log
+        self.last_stagger_s = 0.0  # the latest cycle's longest start delay (for benchmarks)
 
     @property
     def timeout_text(self) -> str:
@@ -131,11 +132,11 @@ class Scraper:
         start = self.clock.monotonic()
         bound = stagger_bound_ms(len(nodes))
         arrived: list[MetricsBatch] = []
+        delays = [self.rng.randrange(bound) for _ in nodes]
+        self.last_stagger_s = max(delays, default=0) / 1000
         tasks = [
-            asyncio.create_task(
-                self._scrape_node(node, self.rng.randrange(bound), arrived, deadline)
-            )
-            for node in nodes
+            asyncio.create_task(self._scrape_node(node, delay, arrived, deadline))
+            for node, delay in zip(nodes, delays, strict=True)
         ]
         try:
             if tasks:
