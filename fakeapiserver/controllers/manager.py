@@ -166,6 +166,7 @@ class ControllerManager:
                     log.warning("%s controller: syncing %s/%s failed: %s", name, key[0],
                                 key[1], exc, exc_info=log.isEnabledFor(logging.DEBUG))
                     self.errors.append((name, key, str(exc)))
+                    del self.errors[:-100]  # the latest failures, for tests and debugging
                     if count < MAX_ATTEMPTS:
                         self.enqueue(name, key)
             if done >= limit:
