@@ -23,6 +23,7 @@ CHURN_KINDS = (
     "address_change",
 )
 _PER_NODE = {"pod_create", "pod_delete", "container_restart"}
+MAX_PER_MINUTE = 600  # events per minute per node (or group); beyond that a typo, not a test
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,10 @@ class ChurnSpec:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name.endswith("_per_minute") and not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"churn {f.name} must be >= 0, got {v}")
+            if f.name.endswith("_per_minute") and not (
+                math.isfinite(v) and 0 <= v <= MAX_PER_MINUTE
+            ):
+                raise ValueError(f"churn {f.name} must be 0..{MAX_PER_MINUTE}, got {v}")
         if self.min_nodes < 0:
             raise ValueError("churn min_nodes must be >= 0")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from fakekubelet.churn import MAX_PER_MINUTE as CHURN_MAX_PER_MINUTE
 from fakekubelet.churn import ChurnSpec
 from fakekubelet.model import (
     CERT_MODES,
@@ -297,8 +298,9 @@ def parse_cpu(value: object) -> float:
     if isinstance(value, str):
         m = _QTY.match(value.strip())
         if m and m.group(3) in (None, "m"):
-            n = float(m.group(1)) * 10 ** int(m.group(2) or 0)
-            return n / 1000 if m.group(3) == "m" else n
+            n = float(m.group(1) + (f"e{m.group(2)}" if m.group(2) else ""))
+            if math.isfinite(n):
+                return n / 1000 if m.group(3) == "m" else n
     raise ValueError(f"{value!r} is not a CPU amount")
 
 
@@ -313,11 +315,12 @@ def parse_memory(value: object) -> float:
     if isinstance(value, str):
         m = _QTY.match(value.strip())
         if m and m.group(3) != "m":
-            n = float(m.group(1)) * 10 ** int(m.group(2) or 0)
+            n = float(m.group(1) + (f"e{m.group(2)}" if m.group(2) else ""))
             suffix = m.group(3)
             if suffix:
                 n *= _BINARY.get(suffix) or _DECIMAL[suffix]
-            return n
+            if math.isfinite(n):
+                return n
     raise ValueError(f"{value!r} is not a memory amount")
 
 
@@ -683,7 +686,9 @@ class _Validator:
             raise self.fail(node, path, f"duplicate container name(s) {', '.join(dup)}")
         return PodTemplate(
             name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
-            count=self.int_(m["count"], f"{path}.count") if "count" in m else 1,
+            count=self.int_(m["count"], f"{path}.count", 0, MAX_PODS_PER_NODE)
+            if "count" in m
+            else 1,
             namespace=self.str_(m["namespace"], f"{path}.namespace", _NAME_RE, "a DNS-1123 label")
             if "namespace" in m
             else "default",
@@ -746,7 +751,15 @@ class _Validator:
         for key, vnode in m.items():
             name = fields[key]
             if name.endswith("_per_minute"):
-                changes[name] = self.num(vnode, f"{path}.{key}")
+                rate = self.num(vnode, f"{path}.{key}")
+                if rate > MAX_CHURN_PER_MINUTE:
+                    raise self.fail(
+                        vnode,
+                        f"{path}.{key}",
+                        f"{rate:g} is too high",
+                        f"at most {MAX_CHURN_PER_MINUTE} per minute",
+                    )
+                changes[name] = rate
             else:
                 changes[name] = self.int_(vnode, f"{path}.{key}")
         return default.replace(**changes)
@@ -804,7 +817,7 @@ class _Validator:
             replay_dir = str(rd)
         return NodeGroup(
             name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
-            count=self.int_(m["count"], f"{path}.count") if "count" in m else 1,
+            count=self.int_(m["count"], f"{path}.count", 0, MAX_NODES) if "count" in m else 1,
             name_prefix=self.str_(
                 m["namePrefix"], f"{path}.namePrefix", _SUBDOMAIN_RE, "a DNS-1123 subdomain"
             )
@@ -880,8 +893,12 @@ class _Validator:
         if "churn" in m:
             top["churn"] = self.churn(m["churn"], "churn", ChurnSpec())
         pods = self.pods(m["pods"], "pods") if "pods" in m else None
-        nodes = self.int_(m["nodes"], "nodes") if "nodes" in m else None
-        per_node = self.int_(m["podsPerNode"], "podsPerNode") if "podsPerNode" in m else None
+        nodes = self.int_(m["nodes"], "nodes", 0, MAX_NODES) if "nodes" in m else None
+        per_node = (
+            self.int_(m["podsPerNode"], "podsPerNode", 0, MAX_PODS_PER_NODE)
+            if "podsPerNode" in m
+            else None
+        )
         top["pods"] = (
             pods if pods is not None else _demo_templates(per_node if per_node is not None else 10)
         )
@@ -959,6 +976,9 @@ def AddressPoolCheck(base: str, count: int) -> None:
 
 
 SHAPES = ("constant", "ramp", "step", "sine", "spike", "points")
+MAX_NODES = 100_000  # a fleet has its own loopback address per node; keep typos from hanging
+MAX_PODS_PER_NODE = 1_000
+MAX_CHURN_PER_MINUTE = CHURN_MAX_PER_MINUTE
 
 
 def _camel(name: str) -> str:
