@@ -30,6 +30,7 @@ from tests.netutil import free_loopback_base, free_port
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 PY = sys.executable
+KUBECTL_VERSIONS = ("1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33")
 READY_TIMEOUT = 30.0
 
 
@@ -132,7 +133,7 @@ async def start_metricsd(cp: ControlPlane, tmp: Path, *extra: str, port: int | N
         "metricsd", "-m", "metricsd", "--kubeconfig", str(cp.state / kubeconfig),
         "--bind-address", "127.0.0.1", "--secure-port", str(port),
         "--cert-dir", str(tmp / f"certs-{port}"),
-        "--metric-resolution", "2s", "--kubelet-request-timeout", "1s",
+        "--metric-resolution", "3s", "--kubelet-request-timeout", "2s",
         "--simulation-min-metric-resolution", "1s",
         "--kubelet-preferred-address-types", "InternalIP", "-v", "2", *extra)
     return proc, port
@@ -304,8 +305,38 @@ async def test_readiness_values_and_kubectl(tmp_path: Path) -> None:
                     assert b"Metrics API not available" in stderr, stderr.decode()
                     await asyncio.sleep(1)
             lines = stdout.decode().splitlines()
-            assert lines[0].split()[:3] == ["NAME", "CPU(cores)", "CPU%"]
+            assert lines[0].split()[:2] == ["NAME", "CPU(cores)"]
             assert len(lines) == 3
+            # every installed kubectl prints the served values (same rounding as kubectl)
+            for version in KUBECTL_VERSIONS:
+                binary = _kubectl(version)
+                if not binary.exists():
+                    continue
+                _, body = await _get(f"{base}/apis/metrics.k8s.io/v1beta1/nodes", ctx)
+                served = {i["metadata"]["name"]: i["usage"] for i in json.loads(body)["items"]}
+                out = await asyncio.create_subprocess_exec(
+                    str(binary), "top", "nodes", "--no-headers",
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+                stdout, stderr = await out.communicate()
+                assert out.returncode == 0, (version, stderr.decode())
+                rows = [line.split() for line in stdout.decode().splitlines()]
+                assert sorted(r[0] for r in rows) == sorted(served), version
+                for name, cpu, _cpu_pct, mem, *_ in rows:
+                    want_cpu = _cores(served[name]["cpu"]) * 1000
+                    want_mem = _bytes(served[name]["memory"]) / 2**20
+                    # a scrape may land between the two reads: allow one window's drift
+                    assert abs(int(cpu.rstrip("m")) - want_cpu) <= max(0.2 * want_cpu, 5), (
+                        version, name, cpu, served[name])
+                    assert abs(int(mem.rstrip("Mi")) - want_mem) <= max(0.2 * want_mem, 5), (
+                        version, name, mem, served[name])
+                out = await asyncio.create_subprocess_exec(
+                    str(binary), "top", "pods", "-A", "--no-headers",
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+                stdout, stderr = await out.communicate()
+                assert out.returncode == 0, (version, stderr.decode())
+                listed = sorted((r.split()[0], r.split()[1]) for r in stdout.decode().splitlines())
+                assert listed == sorted((p["metadata"]["namespace"], p["metadata"]["name"])
+                                        for p in pods), version
             assert await proc.wait_for(r'"HTTP" verb="LIST" URI="/apis/metrics.k8s.io/v1beta1/'
                                        r'nodes" latency="[^"]+" userAgent="kubectl')
         finally:
@@ -346,7 +377,7 @@ async def test_faults_on_some_nodes_leave_the_others_intact(tmp_path: Path) -> N
             await proc.wait_for(
                 r'"Failed to scrape node, timeout to access kubelet" err="'
                 + url.format(re.escape(addr["node-1"]))
-                + r'context deadline exceeded" node="node-1" timeout="1s"')
+                + r'context deadline exceeded" node="node-1" timeout="2s"')
             await proc.wait_for(r'"Failed to scrape node" err="request failed, status: '
                                 r'\\"403 Forbidden\\"" node="node-2"')
             await proc.wait_for(r'"Failed to scrape node" err="' + url.format(
