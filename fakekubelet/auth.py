@@ -19,7 +19,9 @@ Source of the texts and the path mapping: kubernetes ``pkg/kubelet/server/server
 (``InstallAuthFilter``: ``WriteErrorString(http.StatusUnauthorized, "Unauthorized")`` and the
 ``Forbidden (user=%s, verb=%s, resource=%s, subresource=%s)`` format) and
 ``pkg/kubelet/server/auth.go`` (``GetRequestAttributes``/``isSubpath``), read with the search
-tool. Go's ``WriteErrorString`` writes the text without a trailing newline.
+tool. Go's ``WriteErrorString`` writes the text without a trailing newline. Not verified: how
+a 1.33 kubelet words a 403 when both ``healthz`` and its ``proxy`` fallback are denied; we
+name the first attribute set (``subresource=healthz``).
 
 Caching mirrors the kubelet's KubeletConfiguration defaults: authentication
 ``webhook.cacheTTL`` 2m (successes and failures), authorization ``cacheAuthorizedTTL`` 5m and
