@@ -240,12 +240,14 @@ class KindRegistry:
         self._by_gvr: dict[tuple[str, str, str], Kind] = {}
         self._by_gvk: dict[tuple[str, str, str], Kind] = {}
         self._by_key: dict[str, Kind] = {}
+        self._aliases: dict[str, Kind] = {}
         for kind in kinds:
             self.add(kind)
 
     def add(self, kind: Kind) -> None:
         """Register one more kind (e.g. a kind a later controller needs)."""
         self._kinds.append(kind)
+        self._aliases.clear()
         self._by_gvr[(kind.group, kind.version, kind.plural)] = kind
         self._by_gvk[(kind.group, kind.version, kind.kind)] = kind
         if kind.is_storage:
@@ -279,6 +281,9 @@ class KindRegistry:
         Served-only versions are skipped (the storage version answers). Raises KeyError with
         the name when nothing matches; convenient for harness code.
         """
+        cached = self._aliases.get(name)
+        if cached is not None:
+            return cached
         lowered = name.lower()
         for kind in self._kinds:
             if not kind.is_storage:
@@ -286,6 +291,7 @@ class KindRegistry:
             aliases = {kind.plural, kind.singular, kind.kind.lower(), kind.resource,
                        *kind.short_names}
             if lowered in aliases:
+                self._aliases[name] = kind
                 return kind
         raise KeyError(name)
 
