@@ -823,14 +823,20 @@ class Cluster:
                 self._restart(p, c, t)
         elif kind == "node_join":
             if spec.max_nodes is None or len(nodes) < spec.max_nodes:
-                self._add_node_from_group(self.groups[group], t)
-                rearm = True
+                try:
+                    self._add_node_from_group(self.groups[group], t)
+                    rearm = True
+                except ValueError as exc:  # loopback range exhausted: the join just fails
+                    log.warning("node join in group %s skipped: %s", group, exc)
         elif kind == "node_leave":
             if nodes and len(nodes) > spec.min_nodes:
                 self._remove_node(self.rng.choice(nodes), t)  # re-arms
                 return
         elif kind == "address_change" and nodes:
-            self._set_node_address(self.rng.choice(nodes), None, t)
+            try:
+                self._set_node_address(self.rng.choice(nodes), None, t)
+            except ValueError as exc:
+                log.warning("address change in group %s skipped: %s", group, exc)
         if rearm:
             self._rearm_churn(group, t)
             return

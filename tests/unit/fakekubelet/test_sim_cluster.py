@@ -549,3 +549,13 @@ def test_housekeeping_gives_each_series_its_own_stats_time() -> None:
         )
         mem = second[("container_memory_working_set_bytes", labels)][0]
         assert mem == cluster.truth.memory_bytes(entity, ts)
+
+
+def test_churn_survives_an_exhausted_address_range() -> None:
+    spec = generated_spec(nodes=2, pods_per_node=0, address_base="127.255.255.254")
+    churn = ChurnSpec(node_join_per_minute=30, address_change_per_minute=30)
+    spec = replace(spec, groups=tuple(replace(g, churn=churn) for g in spec.groups))
+    cluster = Cluster.from_spec(spec, VirtualClock(T0))
+    cluster.advance(600)  # every join and move fails quietly; scraping still works
+    assert sorted(cluster.nodes) == ["node-1", "node-2"]
+    assert cluster.render_metrics("node-1")
