@@ -240,7 +240,10 @@ class ScrapeLoop:
         index = 0
         tick_mono = start_mono
         while not stop.is_set():
-            await self.tick(start_wall + (tick_mono - start_mono), tick_mono)
+            try:
+                await self.tick(start_wall + (tick_mono - start_mono), tick_mono)
+            except Exception as err:  # keep ticking: one bad cycle must not stop collection
+                self.log(ERROR, "Scrape cycle failed", err=f"{type(err).__name__}: {err}")
             now = self.clock.monotonic()
             next_mono = start_mono + (index + 1) * period
             if next_mono <= now:

@@ -479,3 +479,26 @@ async def test_ticker_overrun_leaves_one_pending_tick() -> None:
     assert started == [0, 40, 45, 60]
     # tick duration is measured from the tick's own time (15), not from when it ran
     assert rec.ticks[:2] == [40, 26]
+
+
+async def test_a_failing_cycle_does_not_stop_the_loop() -> None:
+    clock = VirtualClock()
+    fake = FakeScraper(clock, [])
+    logs = Logs()
+    calls: list[int] = []
+
+    def store(batch: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+
+    loop = ScrapeLoop(fake, store, 15.0, clock=clock, log=logs)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    await clock.wait_for_sleepers(1)
+    await clock.advance(15)
+    await clock.wait_for_sleepers(1)
+    stop.set()
+    await task
+    assert len(calls) == 2
+    assert logs.messages("Scrape cycle failed") == [{"err": "RuntimeError: boom"}]

@@ -246,6 +246,29 @@ async def test_server_lifecycle(apiserver: APIServer, tmp_path: Path) -> None:
                                   {"X-Remote-User": "alice"})
         assert status == 403 and 'User \\"alice\\" cannot list' in body
 
+        # bearer tokens: TokenReview at the core API server, then SubjectAccessReview
+        from fakeapiserver.rbac import UserInfo as CoreUser
+
+        apiserver.authenticator.add_token("root-token", CoreUser("root", groups=(
+            "system:masters",)))
+        apiserver.authenticator.add_token("bob-token", CoreUser("bob"))
+        status, _ = await _get(server.port, "/apis/metrics.k8s.io/v1beta1/nodes", anon,
+                               {"Authorization": "Bearer root-token"})
+        assert status == 200
+        status, body = await _get(server.port, "/apis/metrics.k8s.io/v1beta1/nodes", anon,
+                                  {"Authorization": "Bearer bob-token"})
+        assert status == 403 and 'User \\"bob\\" cannot list' in body
+        status, body = await _get(server.port, "/apis/metrics.k8s.io/v1beta1/nodes", anon,
+                                  {"Authorization": "Bearer wrong"})
+        assert status == 401 and json.loads(body) == {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+        assert ("Unable to authenticate the request due to an error: invalid bearer token"
+                in stream.getvalue())
+        # a bad token is refused even on always-allowed paths (authentication comes first)
+        status, _ = await _get(server.port, "/livez", anon, {"Authorization": "Bearer wrong"})
+        assert status == 401
+
         # discovery and watch refusal
         status, body = await _get(server.port, "/apis/metrics.k8s.io/v1beta1", admin)
         assert status == 200 and json.loads(body)["kind"] == "APIResourceList"
