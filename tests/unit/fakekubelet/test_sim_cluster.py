@@ -559,3 +559,29 @@ def test_churn_survives_an_exhausted_address_range() -> None:
     cluster.advance(600)  # every join and move fails quietly; scraping still works
     assert sorted(cluster.nodes) == ["node-1", "node-2"]
     assert cluster.render_metrics("node-1")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32), st.lists(st.floats(0.5, 120), min_size=1, max_size=6))
+def test_node_usage_is_pods_plus_overhead_under_churn(seed: int, steps: list[float]) -> None:
+    cluster = churny(seed)
+    for step in steps:
+        cluster.advance(step)
+        t = cluster.clock.now()
+        for name, node in cluster.nodes.items():
+            tau = t - cluster.epoch
+            pods = list(node.pods)
+            mem = round(node.system_overhead.memory.value(tau))
+            mem += sum(cluster.truth.memory_bytes(k, t) for k in pods)
+            assert cluster.truth.memory_bytes(name, t) == mem
+            cpu = node.system_overhead.cpu.value(tau)
+            cpu += sum(cluster.truth.cpu_cores(k, t) for k in pods)
+            assert cluster.truth.cpu_cores(name, t) == pytest.approx(cpu)
+            series = parse(cluster.render_metrics(name))
+            ts = series[("node_memory_working_set_bytes", ())][1]
+            assert ts is not None
+            pod_mem = sum(
+                v for (m, _), (v, _) in series.items() if m == "pod_memory_working_set_bytes"
+            )
+            overhead = round(node.system_overhead.memory.value(ts - cluster.epoch))
+            assert series[("node_memory_working_set_bytes", ())][0] == pod_mem + overhead
