@@ -11,7 +11,8 @@ address". What a client sees, in order:
    the fault is switched off or the client goes away;
 3. ``latency_seconds`` — added before anything is answered (real seconds: it is transport);
 4. ``http_status`` — that status with Go's status text as body, before authentication;
-5. the kubelet's auth filter (``fakekubelet.auth``): 401 ``Unauthorized`` / 403 ``Forbidden (…)``;
+5. the kubelet's auth filter (``fakekubelet.auth``): 401 ``Unauthorized`` / 403 ``Forbidden (…)``
+   — not on ``plain-http`` nodes, which stand for the kubelet's unauthenticated read-only port;
 6. routing: ``GET <resource-metrics-path>`` (default ``/metrics/resource``) → the payload from
    the cluster with ``Content-Type: text/plain; version=0.0.4; charset=utf-8``, gzip-encoded
    when ``Accept-Encoding`` asks for it; ``/healthz`` → ``ok``; anything else → 404
@@ -223,7 +224,10 @@ class KubeletServer:
         status = _fault(faults, "http_status", None)
         if status and int(status) != 200:
             return _text(int(status), _status_text(int(status)))
-        if self.auth is not None:
+        # plain-http is the kubelet's read-only port (10255): no authentication at all
+        if self.auth is not None and request.transport is not None and (
+            request.transport.get_extra_info("sslcontext") is not None
+        ):
             peercert = None
             if request.transport is not None:
                 peercert = request.transport.get_extra_info("peercert")

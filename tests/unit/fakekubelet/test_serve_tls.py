@@ -85,8 +85,9 @@ async def test_every_tls_mode_serves_when_verification_is_off(mode: str) -> None
             assert await resp.read() == PAYLOAD
 
 
-async def test_plain_http_serves_http_and_breaks_a_tls_client() -> None:
-    async with endpoint("plain-http", auth=False) as ep, aiohttp.ClientSession() as session:
+async def test_plain_http_serves_http_anonymously_and_breaks_a_tls_client() -> None:
+    # auth is configured, but plain HTTP is the read-only port: no credentials needed
+    async with endpoint("plain-http") as ep, aiohttp.ClientSession() as session:
         assert ep.url().startswith("http://")
         async with session.get(ep.url()) as resp:
             assert resp.status == 200
