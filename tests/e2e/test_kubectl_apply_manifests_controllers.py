@@ -304,11 +304,21 @@ def test_apply_creates_and_runs_and_rolls(installed: tuple[SimCluster, str, str,
     old_names = {p["metadata"]["name"] for p in pods}
     base = kubectl_dir()
     assert base is not None
+    watchers_before = cluster.call(lambda: cluster.server.store.watcher_count("deployments"))
     watching = subprocess.Popen(  # rollout status watches while the rollout runs
         [str(base / f"kubectl.{version}"), "rollout", "status", "deployment/metrics-server",
          "-n", NS, "--timeout=60s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={"HOME": str(home), "PATH": os.environ.get("PATH", ""),
              "KUBECONFIG": str(kubeconfig)})
+    # Let `rollout status` reach its watch before the new pods become ready, so it sees the
+    # rollout in progress (otherwise it may only ever see the finished state).
+    deadline = time.monotonic() + 30
+    while cluster.call(lambda: cluster.server.store.watcher_count("deployments")) <= (
+        watchers_before
+    ):
+        assert watching.poll() is None, watching.communicate()
+        assert time.monotonic() < deadline, "kubectl rollout status never started watching"
+        time.sleep(0.05)
     for _round in range(4):
         cluster.settle()
         current = cluster.call(lambda: cluster.server.store.list("pods", NS))
