@@ -555,6 +555,7 @@ class Cluster:
                 limits=dataclasses.replace(ct.limits),
                 workload=ct.workload,
                 run_seconds=ct.run_seconds,
+                image=ct.image,
             )
 
         pod = Pod(

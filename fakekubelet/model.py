@@ -30,6 +30,7 @@ ContainerState = Literal["waiting", "running", "terminated"]
 
 DEFAULT_KUBELET_VERSION = "1.30.0"
 DEFAULT_METRICS_PATH = "/metrics/resource"
+DEFAULT_IMAGE = "registry.k8s.io/pause:3.9"
 METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
 
 
@@ -222,6 +223,7 @@ class Container:
     limits: Resources = field(default_factory=Resources)
     workload: Workload = IDLE
     run_seconds: float | None = None  # init containers: time to completion
+    image: str = DEFAULT_IMAGE
     state: ContainerState = "waiting"
     start_time: float | None = None
     restart_count: int = 0

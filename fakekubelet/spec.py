@@ -22,6 +22,7 @@ from fakekubelet.churn import MAX_PER_MINUTE as CHURN_MAX_PER_MINUTE
 from fakekubelet.churn import ChurnSpec
 from fakekubelet.model import (
     CERT_MODES,
+    DEFAULT_IMAGE,
     DEFAULT_KUBELET_VERSION,
     DEFAULT_METRICS_PATH,
     Capacity,
@@ -52,6 +53,7 @@ class ContainerTemplate:
     limits: Resources = field(default_factory=Resources)
     workload: Workload = IDLE
     run_seconds: float | None = None  # init containers: time to completion (default 1 s)
+    image: str = DEFAULT_IMAGE
 
 
 @dataclass(frozen=True)
@@ -614,7 +616,7 @@ class _Validator:
         )
 
     def container(self, node: yaml.Node, path: str, init: bool) -> ContainerTemplate:
-        keys = ["name", "requests", "limits", "cpu", "memory", "relative", "trace"]
+        keys = ["name", "image", "requests", "limits", "cpu", "memory", "relative", "trace"]
         if init:
             keys.append("runSeconds")
         m = self.mapping(node, path, keys, ["name"])
@@ -628,6 +630,7 @@ class _Validator:
             run_seconds=self.num(m["runSeconds"], f"{path}.runSeconds")
             if "runSeconds" in m
             else None,
+            image=self.str_(m["image"], f"{path}.image") if "image" in m else DEFAULT_IMAGE,
         )
 
     def containers(self, node: yaml.Node, path: str, init: bool) -> tuple[ContainerTemplate, ...]:

@@ -144,7 +144,7 @@ BAD = [
     (
         "pods:\n  - name: web\n    containers: [{name: a, runSeconds: 3}]\n",
         "t.yaml:3: pods[0].containers[0].runSeconds: unknown key 'runSeconds' (expected one of "
-        "name, requests, limits, cpu, memory, relative, trace)",
+        "name, image, requests, limits, cpu, memory, relative, trace)",
     ),
     (
         "nodeGroups:\n  - name: a\n    faults: {httpStatus: 42}\n",
