@@ -54,10 +54,13 @@ class ThreadedServer:
     def __init__(self, state_dir: Path) -> None:
         self.now = T0
         self.loop = asyncio.new_event_loop()
-        self.server = APIServer(state_dir, clock=lambda: self.now)
+        self.server = self.make_server(state_dir)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(30)
+
+    def make_server(self, state_dir: Path) -> APIServer:
+        return APIServer(state_dir, clock=lambda: self.now)
 
     def call(self, fn: Callable[[], T]) -> T:
         async def run() -> T:
