@@ -272,6 +272,43 @@ def _watch_timeout() -> Any:
     return aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=None)
 
 
+METADATA_ACCEPT = ("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"
+                   "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,"
+                   "application/json")
+_QUERY_NAMES = {
+    "field_selector": "fieldSelector",
+    "label_selector": "labelSelector",
+    "watch": "watch",
+    "allow_watch_bookmarks": "allowWatchBookmarks",
+    "resource_version": "resourceVersion",
+    "timeout_seconds": "timeoutSeconds",
+}
+
+
+def metadata_call(api_client: Any, path: str) -> RawCall:
+    """A raw list/watch call asking for ``PartialObjectMetadata`` (upstream's metadata
+    informer): ~0.4 KB per pod on the wire instead of the whole object. Servers that do not
+    know the media type answer plain JSON, which the slim cache reads just the same."""
+
+    async def call(*, _preload_content: bool = False, _request_timeout: Any = None,
+                   **params: Any) -> Any:
+        query = []
+        for key, value in params.items():
+            if value is None or value == "":
+                continue
+            name = _QUERY_NAMES.get(key)
+            if name is None:
+                raise TypeError(f"unexpected list parameter {key!r}")
+            query.append((name, ("true" if value else "false") if isinstance(value, bool)
+                          else str(value)))
+        return await api_client.call_api(
+            path, "GET", {}, query, {"Accept": METADATA_ACCEPT},
+            auth_settings=["BearerToken"], _preload_content=False,
+            _request_timeout=_request_timeout, _return_http_data_only=True)
+
+    return call
+
+
 class NodeInformer:
     """All nodes, slim; the API's ``NodeLister`` and the scraper's node source."""
 

@@ -32,7 +32,7 @@ from metricsd.auth.requestheader import CONFIGMAP_NAME, CONFIGMAP_NAMESPACE
 from metricsd.auth.reviews import ReviewClient
 from metricsd.clock import Clock, RealClock
 from metricsd.health import MetricsdHealth, build_endpoints
-from metricsd.informers import NodeInformer, PodInformer
+from metricsd.informers import NodeInformer, PodInformer, metadata_call
 from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
@@ -207,7 +207,7 @@ class MetricsServer:
         kw = {"clock": self.clock, "log": self.log.logfn(), "rng": self.rng}
         self.nodes = NodeInformer(core.list_node, selector, **kw,
                                   describe_error=self._describer("/api/v1/nodes"))
-        self.pods = PodInformer(core.list_pod_for_all_namespaces, **kw,
+        self.pods = PodInformer(metadata_call(self._api_client, "/api/v1/pods"), **kw,
                                 describe_error=self._describer(
                                     "/api/v1/pods?fieldSelector=status.phase%3DRunning"))
         self._spawn(self.nodes.reflector.run())

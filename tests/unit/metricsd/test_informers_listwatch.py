@@ -4,6 +4,7 @@ slim caches, Running-only pods, --node-selector on scrape targets, watch updates
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from kubernetes_asyncio import client
 
 from fakeapiserver.app import APIServer
-from metricsd.informers import NodeInformer, PodInformer, slim_node
+from metricsd.informers import NodeInformer, PodInformer, metadata_call, slim_node
 from metricsd.kubeconfig import api_client_configuration, load_kubeconfig
 from metricsd.selectors import parse_label_selector
 
@@ -63,7 +64,7 @@ async def test_informers_sync_watch_and_relist(tmp_path: Path) -> None:
 
     nodes = NodeInformer(core.list_node, parse_label_selector("pool=a"),
                          rng=random.Random(1))
-    pods = PodInformer(core.list_pod_for_all_namespaces, rng=random.Random(2))
+    pods = PodInformer(metadata_call(api_client, "/api/v1/pods"), rng=random.Random(2))
     tasks = [asyncio.create_task(nodes.reflector.run()),
              asyncio.create_task(pods.reflector.run())]
     try:
@@ -148,3 +149,25 @@ async def test_list_failure_is_logged_and_retried(tmp_path: Path) -> None:
     assert len(calls) == 2 and not informer.has_synced
     assert logs[0][:2] == (-1, "Failed to list *v1.Node")
     assert 'nodes is forbidden: User "x" cannot list resource "nodes"' in logs[0][2]["err"]
+
+
+async def test_metadata_call_asks_for_partial_object_metadata(tmp_path: Path) -> None:
+    server = APIServer(tmp_path)
+    await server.start()
+    rest = load_kubeconfig(str(server.kubeconfig_path))
+    api_client = client.ApiClient(api_client_configuration(rest))
+    try:
+        server.store.create("pods", _pod("web", "default", app="web"))
+        server.store.create("pods", _pod("idle", "default", phase="Pending"))
+        call = metadata_call(api_client, "/api/v1/pods")
+        response = await call(field_selector="status.phase=Running")
+        doc = json.loads(await response.read())
+        response.release()
+        assert doc["kind"] == "PartialObjectMetadataList"
+        assert [i["metadata"]["name"] for i in doc["items"]] == ["web"]
+        assert "spec" not in doc["items"][0]
+        with pytest.raises(TypeError):
+            await call(bogus=1)
+    finally:
+        await api_client.close()
+        await server.stop()
