@@ -68,9 +68,24 @@ _HELP = {
 def format_go_float(f: float) -> str:
     """``f`` as Go's Prometheus text encoder writes it (``strconv.FormatFloat(f, 'g', -1, 64)``).
 
-    Shortest round-trip digits; exponent form when the decimal exponent is < -4 or >= 21 would
-    be %g's usual rule, but Go's shortest mode decides with precision 6, so exponent >= 6 too.
+    Shortest round-trip digits (Python's ``repr`` finds the same ones); Go's shortest ``'g'``
+    mode switches to the exponent form when the decimal exponent is < -4 or >= 6
+    (``1.048576e+08``), with at least two exponent digits. Fast paths cover the common cases
+    (counters in fixed notation, integral byte counts); ``_format_go_float_slow`` is the rule.
     """
+    a = abs(f)
+    if 1e-4 <= a < 1e6:
+        r = repr(f)
+        return r[:-2] if r.endswith(".0") else r
+    if 1e6 <= a < 9007199254740992.0 and f.is_integer():
+        digits = str(int(a))
+        mant = digits.rstrip("0")
+        body = mant[0] + ("." + mant[1:] if len(mant) > 1 else "")
+        return f"{'-' if f < 0 else ''}{body}e+{len(digits) - 1:02d}"
+    return _format_go_float_slow(f)
+
+
+def _format_go_float_slow(f: float) -> str:
     if f == 0:
         return "0"
     if f == 1:

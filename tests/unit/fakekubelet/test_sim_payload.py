@@ -339,3 +339,8 @@ def test_ns_seconds_is_whole_nanoseconds(x: float) -> None:
     # reading it back as Go's metrics-server does (uint64(v * 1e9)) stays within 1 ns
     assert abs(int(v * 1e9) - round(x * 1e9)) <= 1
     assert struct.pack("d", v)  # a plain float
+
+
+@given(st.one_of(st.floats(allow_nan=False), st.integers(-(2**60), 2**60).map(float)))
+def test_go_float_fast_paths_agree_with_the_rule(value: float) -> None:
+    assert format_go_float(value) == pl._format_go_float_slow(value)
