@@ -55,7 +55,7 @@ from fakekubelet.spec import (
     with_overrides,
 )
 from fakekubelet.truth import NodeLedger, Truth
-from fakekubelet.workloads import Workload
+from fakekubelet.workloads import Workload, vary
 
 log = logging.getLogger(__name__)
 
@@ -546,6 +546,11 @@ class Cluster:
         elif f"{tmpl.namespace}/{name}" in self._pods:
             raise ValueError(f'pod "{tmpl.namespace}/{name}" already exists')
         uid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        factor, offset = 1.0, 0.0
+        if tmpl.spread > 0:
+            factor = self.rng.uniform(1 - tmpl.spread, 1 + tmpl.spread)
+        if tmpl.stagger_seconds > 0:
+            offset = self.rng.uniform(0, tmpl.stagger_seconds)
 
         def make(ct: ContainerTemplate, kind: str) -> Container:
             return Container(
@@ -553,7 +558,7 @@ class Cluster:
                 kind=kind,  # type: ignore[arg-type]
                 requests=dataclasses.replace(ct.requests),
                 limits=dataclasses.replace(ct.limits),
-                workload=ct.workload,
+                workload=vary(ct.workload, factor, offset),
                 run_seconds=ct.run_seconds,
                 image=ct.image,
             )

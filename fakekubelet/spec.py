@@ -72,6 +72,8 @@ class PodTemplate:
     pending_seconds: float = 0.0
     run_seconds: float | None = None
     final_phase: str = "Succeeded"
+    spread: float = 0.0  # each pod's workloads scaled by a factor drawn from [1-spread, 1+spread]
+    stagger_seconds: float = 0.0  # ... and delayed by a time drawn from [0, stagger_seconds)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ def _demo_templates(pods_per_node: int) -> tuple[PodTemplate, ...]:
             PodTemplate(
                 name=name,
                 labels={"app": name},
+                spread=0.3,
+                stagger_seconds=60.0,
                 containers=(
                     ContainerTemplate(
                         "app",
@@ -405,6 +409,12 @@ class _Validator:
         if lo is not None and v < lo:
             raise self.fail(node, path, f"{v:g} is < {lo:g}", f"a number >= {lo:g}")
         return float(v)
+
+    def fraction(self, node: yaml.Node, path: str) -> float:
+        v = self.num(node, path)
+        if v > 1:
+            raise self.fail(node, path, f"{v:g} is > 1", "a fraction 0..1")
+        return v
 
     def bool_(self, node: yaml.Node, path: str) -> bool:
         v = self.value(node)
@@ -655,6 +665,8 @@ class _Validator:
                 "pendingSeconds",
                 "runSeconds",
                 "finalPhase",
+                "spread",
+                "staggerSeconds",
             ],
             ["name", "containers"],
         )
@@ -710,6 +722,10 @@ class _Validator:
             final_phase=self.enum(m["finalPhase"], f"{path}.finalPhase", ["Succeeded", "Failed"])
             if "finalPhase" in m
             else "Succeeded",
+            spread=self.fraction(m["spread"], f"{path}.spread") if "spread" in m else 0.0,
+            stagger_seconds=self.num(m["staggerSeconds"], f"{path}.staggerSeconds")
+            if "staggerSeconds" in m
+            else 0.0,
         )
 
     def pods(self, node: yaml.Node, path: str) -> tuple[PodTemplate, ...]:

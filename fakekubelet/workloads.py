@@ -247,6 +247,52 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class Scaled:
+    """``factor`` times another shape (per-pod variety without losing the closed form)."""
+
+    inner: Signal
+    factor: float
+
+    def __post_init__(self) -> None:
+        _non_negative("scaled", self.factor)
+
+    def value(self, tau: float) -> float:
+        return self.factor * self.inner.value(tau)
+
+    def cumulative(self, tau: float) -> float:
+        return self.factor * self.inner.cumulative(tau)
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """Another shape delayed by ``offset`` seconds (pods of one template out of phase)."""
+
+    inner: Signal
+    offset: float
+
+    def value(self, tau: float) -> float:
+        return self.inner.value(tau - self.offset)
+
+    def cumulative(self, tau: float) -> float:
+        return self.inner.cumulative(tau - self.offset) - self.inner.cumulative(-self.offset)
+
+
+def vary(w: Workload, factor: float, offset: float) -> Workload:
+    """``w`` scaled by ``factor`` and delayed by ``offset`` (both signals)."""
+    if factor == 1.0 and offset == 0.0:
+        return w
+
+    def one(s: Signal) -> Signal:
+        if offset:
+            s = Shifted(s, offset)
+        if factor != 1.0:
+            s = Scaled(s, factor)
+        return s
+
+    return Workload(one(w.cpu), one(w.memory), w.relative)
+
+
+@dataclass(frozen=True)
 class Workload:
     """CPU (cores) and memory (bytes) of one container over time.
 

@@ -585,3 +585,31 @@ def test_node_usage_is_pods_plus_overhead_under_churn(seed: int, steps: list[flo
             )
             overhead = round(node.system_overhead.memory.value(ts - cluster.epoch))
             assert series[("node_memory_working_set_bytes", ())][0] == pod_mem + overhead
+
+
+def test_spread_and_stagger_make_pods_of_one_template_differ() -> None:
+    cluster = Cluster.generate(nodes=1, pods_per_node=10, seed=8, clock=VirtualClock(T0))
+    cluster.advance(30)
+    series = parse(cluster.render_metrics("node-1"))
+    web = [
+        v
+        for (m, labels), (v, _) in series.items()
+        if m == "pod_memory_working_set_bytes" and dict(labels)["pod"].startswith("web-")
+    ]
+    assert len(web) == 2 and web[0] != web[1]
+    spec = generated_spec(nodes=1, pods_per_node=10, seed=8)
+    flat = replace(
+        spec,
+        groups=tuple(
+            replace(g, pods=tuple(replace(p, spread=0.0, stagger_seconds=0.0) for p in g.pods))
+            for g in spec.groups
+        ),
+    )
+    same = Cluster.from_spec(flat, VirtualClock(T0))
+    same.advance(30)
+    flat_web = [
+        v
+        for (m, labels), (v, _) in parse(same.render_metrics("node-1")).items()
+        if m == "pod_memory_working_set_bytes" and dict(labels)["pod"].startswith("web-")
+    ]
+    assert len(flat_web) == 2 and flat_web[0] == flat_web[1]

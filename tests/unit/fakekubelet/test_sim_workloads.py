@@ -18,8 +18,10 @@ from fakekubelet.workloads import (
     Spike,
     Step,
     Trace,
+    Workload,
     integral,
     load_trace_csv,
+    vary,
 )
 
 levels = st.floats(min_value=0, max_value=64, allow_nan=False)
@@ -180,3 +182,16 @@ def test_bad_csv_trace(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")) as err:
         load_trace_csv(f)
     assert str(f) in str(err.value)
+
+
+@settings(max_examples=80, deadline=None)
+@given(signals(), st.floats(0, 3), st.floats(-100, 100), times, st.floats(0.1, 500))
+def test_varied_shapes_keep_exact_integrals(
+    s: Signal, factor: float, offset: float, a: float, width: float
+) -> None:
+    w = vary(Workload(s, s), factor, offset)
+    b = a + width
+    assert w.cpu.value(a) == pytest.approx(factor * s.value(a - offset))
+    assert integral(w.cpu, a, b) == pytest.approx(
+        factor * integral(s, a - offset, b - offset), rel=1e-9, abs=1e-6
+    )
