@@ -285,3 +285,99 @@ class Discovery:
                               "versions": out_versions})
         return {"kind": AGGREGATED_AS, "apiVersion": f"{AGGREGATED_GROUP}/{version}",
                 "metadata": {}, "items": items}
+
+
+# ---------------------------------------------------------------------------- OpenAPI
+# Just enough OpenAPI for kubectl's "does the server validate fields?" check, so that
+# create/apply/replace work without --validate=false: every create/update/patch operation
+# declares the ``fieldValidation`` query parameter and its group-version-kind. No schemas
+# (kubectl then relies on server-side validation, which this server does not enforce).
+
+
+def _gv_path(kind: Kind) -> str:
+    return f"api/{kind.version}" if not kind.group else f"apis/{kind.group}/{kind.version}"
+
+
+def _collection_path(kind: Kind) -> str:
+    middle = "/namespaces/{namespace}" if kind.namespaced else ""
+    return f"/{_gv_path(kind)}{middle}/{kind.plural}"
+
+
+def openapi_v3_root(registry: KindRegistry) -> Obj:
+    paths = sorted({_gv_path(k) for k in registry.all()})
+    return {"paths": {p: {"serverRelativeURL": f"/openapi/v3/{p}?hash={_hash(p)}"}
+                      for p in paths}}
+
+
+def _hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha512(text.encode()).hexdigest()[:128].upper()
+
+
+_FIELD_VALIDATION: Obj = {"name": "fieldValidation", "in": "query", "description":
+                          "fieldValidation instructs the server on how to handle objects in "
+                          "the request containing unknown or duplicate fields.",
+                          "schema": {"type": "string", "uniqueItems": True}}
+
+
+def openapi_v3_document(registry: KindRegistry, gv_path: str, kube_version: tuple[int, int]
+                        ) -> Obj | None:
+    kinds = [k for k in registry.all() if _gv_path(k) == gv_path and not k.virtual]
+    virtual = [k for k in registry.all() if _gv_path(k) == gv_path and k.virtual]
+    if not kinds and not virtual:
+        return None
+    paths: Obj = {}
+    for kind in kinds + virtual:
+        gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
+
+        def op(action: str, gvk: Obj = gvk) -> Obj:
+            return {"parameters": [_FIELD_VALIDATION], "x-kubernetes-action": action,
+                    "x-kubernetes-group-version-kind": gvk}
+
+        paths[_collection_path(kind)] = {"post": op("post")}
+        if not kind.virtual:
+            paths[_collection_path(kind) + "/{name}"] = {"put": op("put"),
+                                                         "patch": op("patch")}
+    major, minor = kube_version
+    return {"openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": f"v{major}.{minor}.0"},
+            "paths": paths, "components": {"schemas": {}}}
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _pb(number: int, value: bytes | str | bool) -> bytes:
+    if isinstance(value, bool):
+        return _pb_varint(number << 3) + _pb_varint(int(value))
+    data = value.encode() if isinstance(value, str) else value
+    return _pb_varint(number << 3 | 2) + _pb_varint(len(data)) + data
+
+
+def openapi_v2_protobuf(registry: KindRegistry, kube_version: tuple[int, int]) -> bytes:
+    """A gnostic ``openapi_v2.Document`` (protobuf) with PATCH operations declaring
+    ``fieldValidation`` — what kubectl 1.27/1.28 look for before relying on the server."""
+    query = (_pb(2, "query") + _pb(4, "fieldValidation") + _pb(6, "string") + _pb(20, True))
+    parameter = _pb(1, _pb(2, _pb(3, query)))  # ParametersItem.parameter.non_body.query
+    paths = b""
+    for kind in registry.all():
+        if kind.virtual:
+            continue
+        gvk_yaml = f"group: {kind.group!r}\nkind: {kind.kind}\nversion: {kind.version}\n"
+        ext = _pb(1, "x-kubernetes-group-version-kind") + _pb(2, _pb(2, gvk_yaml))
+        action = _pb(1, "x-kubernetes-action") + _pb(2, _pb(2, "patch\n"))
+        operation = (_pb(5, f"patch{kind.kind}") + _pb(8, parameter) + _pb(13, ext)
+                     + _pb(13, action))
+        item = _pb(1, _collection_path(kind) + "/{name}") + _pb(2, _pb(8, operation))
+        paths += _pb(2, item)
+    major, minor = kube_version
+    info = _pb(1, "Kubernetes") + _pb(2, f"v{major}.{minor}.0")
+    return _pb(1, "2.0") + _pb(2, info) + _pb(8, paths)

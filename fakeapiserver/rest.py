@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from .discovery import aggregated_content_type, negotiate_aggregated
+from .discovery import (
+    aggregated_content_type,
+    negotiate_aggregated,
+    openapi_v2_protobuf,
+    openapi_v3_document,
+    openapi_v3_root,
+)
 from .kinds import Kind
 from .protobuf import ProtobufError, decode_object
 from .rbac import Attributes, Decision, UserInfo, forbidden_status
@@ -49,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
 #: How often an idle watch checks that its client is still connected (seconds).
@@ -294,8 +301,22 @@ class RestHandler:
             if body is None:
                 raise ApiError.not_found_path()
             return json_response(body)
+        if path == "/openapi/v2":
+            resp = web.Response(body=openapi_v2_protobuf(server.registry,
+                                                         server.discovery.kube_version))
+            resp.headers["Content-Type"] = OPENAPI_V2_PROTOBUF
+            return resp
+        if path == "/openapi/v3":
+            return json_response(openapi_v3_root(server.registry))
+        if path.startswith("/openapi/v3/"):
+            doc = openapi_v3_document(server.registry, path[len("/openapi/v3/"):],
+                                      server.discovery.kube_version)
+            if doc is None:
+                raise ApiError.not_found_path()
+            return json_response(doc)
         if path == "/":
-            paths = sorted({"/api", "/apis", "/healthz", "/livez", "/readyz", "/version"})
+            paths = sorted({"/api", "/apis", "/healthz", "/livez", "/readyz", "/version",
+                            "/openapi/v2", "/openapi/v3"})
             return json_response({"paths": paths})
         raise ApiError.not_found_path()
 

@@ -477,3 +477,15 @@ def test_generators_and_autoscale(kubectl: Callable[..., subprocess.CompletedPro
     assert v1["apiVersion"] == "autoscaling/v1"
     assert v1["spec"]["targetCPUUtilizationPercentage"] == 70
     kubectl("delete", "namespace", ns)
+
+
+def test_validation_on_by_default(kubectl: Callable[..., subprocess.CompletedProcess]) -> None:
+    """Without --validate=false kubectl first checks the server's OpenAPI for fieldValidation
+    support (v2 protobuf on 1.27/1.28, v3 JSON later), then sends fieldValidation=Strict."""
+    version = kubectl.version  # type: ignore[attr-defined]
+    name = f"validated-{version.replace('.', '-')}"
+    doc = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: '1'\n"
+    assert kubectl("create", "-f", "-", stdin=doc).stdout.strip() == f"configmap/{name} created"
+    assert kubectl("apply", "-f", "-", stdin=doc.replace("'1'", "'2'")).stdout.strip() == (
+        f"configmap/{name} configured")
+    kubectl("delete", "configmap", name)

@@ -436,3 +436,21 @@ async def test_random_requests_never_500(server: APIServer, admin: aiohttp.Clien
                 body = json.loads(raw.splitlines()[0])
                 status = body.get("object", body)
                 assert status["kind"] == "Status", (method, path, raw[:300])
+
+
+async def test_openapi_documents(admin: aiohttp.ClientSession) -> None:
+    status, root, _ = await call(admin, "GET", "/openapi/v3")
+    assert status == 200 and "apis/apps/v1" in root["paths"]
+    url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    status, doc, _ = await call(admin, "GET", url)
+    patch = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {"group": "apps", "version": "v1",
+                                                        "kind": "Deployment"}
+    assert [p["name"] for p in patch["parameters"]] == ["fieldValidation"]
+    status, _, _ = await call(admin, "GET", "/openapi/v3/apis/nope/v1")
+    assert status == 404
+    async with admin.get("/openapi/v2") as resp:
+        body = await resp.read()
+        assert resp.status == 200 and resp.headers["Content-Type"].endswith("+protobuf")
+    assert body.startswith(b"\n\x032.0") and b"fieldValidation" in body
+    assert b"/apis/apps/v1/namespaces/{namespace}/deployments/{name}" in body
