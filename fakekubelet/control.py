@@ -402,12 +402,42 @@ class ClusterOps:
         if truth is None:
             raise Unsupported("the cluster model has no ground truth")
         entity = name if kind == "node" else f"{namespace}/{name}"
+        start, end = self.served_window(kind, namespace, name, start, end)
         try:
             return truth.window(entity, start, end)
         except KeyError as err:
             raise NotFound(f"{err.args[0] if err.args else err} not found") from None
         except ValueError as err:
             raise BadRequest(f"timestamp: {err}") from None
+
+
+    def served_window(
+        self, kind: str, namespace: str, name: str, start: float, end: float
+    ) -> tuple[float, float]:
+        """Snap a reported window to two payloads the node really served.
+
+        The Metrics API truncates its timestamp to whole seconds but gives the window exactly,
+        so among the node's served sample times the pair (t0, t1) with t1 in [end, end + 1s)
+        and t1 - t0 equal to the window is the one the rate came from. Without such a pair
+        (stats periods, replayed payloads) the window is used as given.
+        """
+        node: str | None
+        if kind == "node":
+            node = name
+        else:
+            pod = self.cluster.pods.get(f"{namespace}/{name}")
+            node = getattr(pod, "node_name", None) if pod is not None else None
+        served = getattr(self.fleet, "served_sample_times", None)
+        if node is None or served is None:
+            return start, end
+        times = served(node)
+        window_ms = round((end - start) * 1000)
+        end_ms = round(end * 1000)
+        known = set(times)
+        for t1 in reversed(times):
+            if end_ms <= t1 < end_ms + 1000 and t1 - window_ms in known:
+                return (t1 - window_ms) / 1000, t1 / 1000
+        return start, end
 
 
 def _check_loopback(address: str) -> None:

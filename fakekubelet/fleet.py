@@ -23,6 +23,7 @@ State dir (written before readiness is announced, rewritten atomically on change
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -78,6 +79,7 @@ class Fleet:
         auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
     ) -> None:
         self.cluster = cluster
+        self.served: dict[str, collections.deque[int]] = {}
         self.state_dir = Path(state_dir)
         self.ca = ca or ClusterCA()
         self.client_ca = client_ca or self.ca
@@ -176,7 +178,22 @@ class Fleet:
         return self.cluster.nodes[name]
 
     def _render(self, name: str) -> bytes:
-        return bytes(self.cluster.render_metrics(name))
+        body = bytes(self.cluster.render_metrics(name))
+        stamp = _node_sample_ms(body)
+        if stamp is not None:
+            served = self.served.get(name)
+            if served is None:
+                served = self.served[name] = collections.deque(maxlen=SERVED_SAMPLES_KEPT)
+            served.append(stamp)
+        return body
+
+    def served_sample_times(self, name: str) -> list[int]:
+        """Millisecond sample timestamps of the node's recently served payloads, oldest first.
+
+        A metrics server reports rates over the window between two of these; checks that
+        compare its figures with the ground truth use them to find that exact window.
+        """
+        return list(self.served.get(name, ()))
 
     def _faults(self, name: str) -> Any:
         node = self.cluster.nodes.get(name)
@@ -344,3 +361,22 @@ def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     tmp.write_bytes(data)
     tmp.chmod(mode)
     os.replace(tmp, path)
+
+
+SERVED_SAMPLES_KEPT = 64
+_NODE_CPU = b"\nnode_cpu_usage_seconds_total "
+
+
+def _node_sample_ms(body: bytes) -> int | None:
+    """The millisecond timestamp of the payload's node CPU sample (None when it has none)."""
+    at = body.find(_NODE_CPU)
+    if at < 0:
+        return None
+    end = body.find(b"\n", at + 1)
+    fields = body[at + 1 : end if end >= 0 else len(body)].split()
+    if len(fields) != 3:
+        return None
+    try:
+        return int(fields[2])
+    except ValueError:
+        return None
