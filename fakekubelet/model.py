@@ -347,6 +347,9 @@ class Node:
         return out
 
 
+NodeSpec = Node  # the contract's name for "what describes a node"
+
+
 # --------------------------------------------------------------------------- events
 
 
