@@ -21,7 +21,12 @@ docs/fakeapiserver-controllers.md):
 4. **ServiceAccount identity.** A kubeconfig with a token for the pod's ServiceAccount and the
    cluster CA is written to ``<pod dir>/serviceaccount/kubeconfig``; ``--kubeconfig``,
    ``--authentication-kubeconfig`` and ``--authorization-kubeconfig`` point at it unless the
-   args already set them (on a cluster these come from the in-cluster config).
+   args already set them (on a cluster these come from the in-cluster config). The same
+   directory holds what the kubelet projects at
+   ``/var/run/secrets/kubernetes.io/serviceaccount`` (``token``, ``ca.crt``, ``namespace``),
+   and arguments under that path are pointed there, so flags such as
+   ``--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt``
+   work as in a pod.
 
 Environment: this machine's environment (so the interpreter finds its packages), plus the
 container's ``env`` literals and the ``fieldRef`` values ``metadata.name``,
@@ -43,6 +48,9 @@ from fakeapiserver.controllers.common import Obj, meta, spec, status
 #: Image patterns that run metricsd by default.
 METRICSD_PATTERNS = ("metricsd", "metricsd:*", "metricsd@*", "*/metricsd", "*/metricsd:*",
                      "*metrics-server*")
+
+#: Where the kubelet projects a pod's ServiceAccount token, CA and namespace.
+SERVICEACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 #: Flags that get the ServiceAccount kubeconfig unless already given.
 KUBECONFIG_FLAGS = ("--kubeconfig", "--authentication-kubeconfig", "--authorization-kubeconfig")
@@ -212,6 +220,8 @@ def plan_launch(pod: Obj, command: Sequence[str], *, pod_dir: str,
     args = [expand(str(a), env) for a in container.get("args") or []]
     argv = list(command) + words[1:] + args
     mounts = empty_dir_mounts(pod, container, pod_dir)
+    if with_kubeconfig:
+        mounts[SERVICEACCOUNT_MOUNT] = os.path.join(pod_dir, "serviceaccount")
     head = len(command)
     argv = argv[:head] + [rewrite_path(a, mounts) for a in argv[head:]]
     pod_ip = status(pod).get("podIP")
@@ -227,8 +237,8 @@ def plan_launch(pod: Obj, command: Sequence[str], *, pod_dir: str,
     full_env = dict(os.environ if base_env is None else base_env)
     full_env.update(env)
     root = os.path.join(pod_dir, "root")
-    dirs = [root, *sorted(set(mounts.values()))]
-    if kubeconfig:
+    dirs = [root, *sorted(set(mounts.values()) - {os.path.dirname(kubeconfig or "")})]
+    if kubeconfig and os.path.dirname(kubeconfig) not in dirs:
         dirs.append(os.path.dirname(kubeconfig))
     return Launch(argv=argv, env=full_env, cwd=root, dirs=dirs, kubeconfig=kubeconfig)
 
@@ -240,6 +250,7 @@ def pod_image(pod: Obj, container_index: int = 0) -> str:
     return str(containers[container_index].get("image") or "")
 
 
-__all__ = ["KUBECONFIG_FLAGS", "METRICSD_PATTERNS", "ImageRule", "Launch", "LocalImages",
+__all__ = ["KUBECONFIG_FLAGS", "METRICSD_PATTERNS", "SERVICEACCOUNT_MOUNT", "ImageRule", "Launch",
+           "LocalImages",
            "container_env", "empty_dir_mounts", "expand", "has_flag", "metricsd_command",
            "plan_launch", "pod_image", "remove_flag", "rewrite_path"]

@@ -221,6 +221,10 @@ class LocalProcessController(Controller):
             write_kubeconfig(Path(launch.kubeconfig), self.access.server_url,
                              self.access.ca_pem, token=token,
                              user=f"system:serviceaccount:{m['namespace']}:{account}")
+            projected = Path(launch.kubeconfig).parent  # the serviceaccount volume
+            (projected / "token").write_text(token)
+            (projected / "ca.crt").write_bytes(self.access.ca_pem)
+            (projected / "namespace").write_text(m["namespace"])
         node = self.store.try_get("nodes", spec(pod)["nodeName"]) or {}
         host_ip = next((a.get("address") for a in status(node).get("addresses") or []
                         if a.get("type") == "InternalIP"), "") or ""

@@ -222,3 +222,21 @@ async def test_fleet_pods_are_never_started_even_with_a_metricsd_image(tmp_path:
     await manager.settle()
     assert runner.started == []
     await manager.stop()
+
+
+def test_serviceaccount_paths_point_at_the_projected_volume() -> None:
+    pod = {
+        "metadata": {"name": "p", "namespace": "kube-system"},
+        "spec": {"containers": [{"name": "c", "image": "metricsd:dev", "args": [
+            "--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+        ]}]},
+        "status": {"podIP": "127.200.0.9"},
+    }
+    launch = plan_launch(pod, ["python", "-m", "metricsd"], pod_dir="/p")
+    assert "--kubelet-certificate-authority=/p/serviceaccount/ca.crt" in launch.argv
+    assert launch.dirs == ["/p/root", "/p/serviceaccount"]
+    bare = plan_launch(pod, ["python", "-m", "metricsd"], pod_dir="/p", with_kubeconfig=False)
+    assert (
+        "--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+        in bare.argv
+    )
