@@ -182,6 +182,13 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"pods stored: {len(batch.pods)}   nodes stored: {len(batch.nodes)}")
         for line in api:
             print(line)
+        if args.prometheus:
+            for line in await prometheus_cycle_cost(fleet, workdir, args.cycles):
+                if line.startswith("__cpu__="):
+                    prom = float(line.split("=", 1)[1])
+                    print(f"metricsd / prometheus CPU per cycle: {mean / prom:.2f}x")
+                else:
+                    print(line)
         print(f"RSS: idle {rss_idle:.0f} MB, after {rss:.0f} MB, delta {rss - rss_idle:.0f} MB")
     finally:
         fleet.proc.terminate()
@@ -232,6 +239,58 @@ async def api_latency(storage: Storage, batch: Any, scraper: Scraper,
     ]
 
 
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def _proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def prometheus_cycle_cost(fleet: Fleet, workdir: str, cycles: int) -> list[str]:
+    """Debian's Prometheus scraping the same kubelets every 15 s: CPU per cycle and RSS."""
+    import shutil
+
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return ["prometheus: not installed"]
+    cfg = fleet.config
+    tls = {"ca_file": cfg.ca_file}
+    if cfg.cert_file:
+        tls.update(cert_file=cfg.cert_file, key_file=cfg.key_file)
+    targets = []
+    for node in fleet.nodes:
+        host = node.addresses[0][1]
+        port = node.daemon_port or 10250
+        path = node.annotations.get(METRICS_PATH_ANNOTATION, "/metrics/resource")
+        targets.append({"targets": [f"{host}:{port}"],
+                        "labels": {"__metrics_path__": path, "node": node.name}})
+    config = {"global": {"scrape_interval": "15s", "scrape_timeout": "10s"},
+              "scrape_configs": [{"job_name": "kubelets", "scheme": "https",
+                                  "tls_config": tls, "static_configs": targets}]}
+    cfg_path = Path(workdir) / "prometheus.yml"
+    cfg_path.write_text(json.dumps(config))  # JSON is YAML
+    proc = await asyncio.create_subprocess_exec(
+        binary, f"--config.file={cfg_path}", f"--storage.tsdb.path={workdir}/tsdb",
+        "--web.listen-address=127.0.0.1:0", "--log.level=warn",
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await asyncio.sleep(20)  # start-up and the first (spread) scrapes
+        c0 = _proc_cpu(proc.pid)
+        await asyncio.sleep(15 * cycles)
+        cpu = (_proc_cpu(proc.pid) - c0) / cycles
+        return [f"prometheus: {cpu:.3f} CPU-s per 15 s cycle, RSS {_proc_rss_mb(proc.pid):.0f} MB",
+                f"__cpu__={cpu}"]
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -239,6 +298,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--fleet", choices=("fakekubelet", "builtin"), default="builtin")
+    parser.add_argument("--prometheus", action="store_true",
+                        help="also measure Debian's prometheus scraping the same kubelets "
+                             "(adds 20 s + 15 s per cycle)")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     asyncio.run(bench(args))
