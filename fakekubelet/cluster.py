@@ -186,7 +186,8 @@ class Cluster:
             cluster._churn_gen[group.name] = 0
         for group in spec.groups:
             for _ in range(group.count):
-                cluster._add_node_from_group(group, cluster.epoch)
+                cluster._add_node_from_group(group, cluster.epoch, warmup=spec.warmup_seconds)
+        cluster.sync()  # with a warm-up, lifecycles that began in the past catch up now
         for group in spec.groups:
             cluster._rearm_churn(group.name, cluster.epoch)
         return cluster
@@ -201,6 +202,7 @@ class Cluster:
         seed: int = 0,
         clock: Clock | None = None,
         kubelet_version: str | None = None,
+        warmup_seconds: float = 0.0,
     ) -> Cluster:
         """A fleet from the CLI's counts: one group ``node`` of varied demo workloads."""
         spec = generated_spec(
@@ -211,6 +213,8 @@ class Cluster:
             seed=seed,
             kubelet_version=kubelet_version,
         )
+        if warmup_seconds:
+            spec = dataclasses.replace(spec, warmup_seconds=warmup_seconds)
         return cls.from_spec(spec, clock)
 
     # ================================================================ events & time
@@ -325,8 +329,16 @@ class Cluster:
     # ================================================================ nodes
 
     def _add_node_from_group(
-        self, group: NodeGroup, t: float, name: str | None = None, address: str | None = None
+        self,
+        group: NodeGroup,
+        t: float,
+        name: str | None = None,
+        address: str | None = None,
+        warmup: float = 0.0,
     ) -> Node:
+        """A node of ``group`` added at ``t``; with ``warmup`` it booted that long before and
+        each of its pods was created at a random moment since (the clock's start is then a
+        snapshot of a cluster that has been running)."""
         if name is None:
             while True:
                 i = self._group_next[group.name]
@@ -360,16 +372,17 @@ class Cluster:
             faults=dataclasses.replace(group.faults),
             metrics_path=group.metrics_path,
             group=group.name,
-            boot_time=t,
+            boot_time=t - warmup,
             replay_dir=group.replay_dir,
             housekeeping_seconds=group.housekeeping_seconds,
         )
         if node.faults.stale_timestamps:
             node.stale_at = t
-        self._insert_node(node, t)
+        self._insert_node(node, t - warmup)
         for tmpl in group.pods:
             for _ in range(tmpl.count):
-                self._add_pod_from_template(node, tmpl, t)
+                created = t - self.rng.uniform(0, warmup) if warmup > 0 else t
+                self._add_pod_from_template(node, tmpl, created)
         return node
 
     def _insert_node(self, node: Node, t: float) -> None:

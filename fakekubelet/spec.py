@@ -111,6 +111,7 @@ class FleetSpec:
     seed: int = 0
     address_base: str = "127.1.0.1"
     start_time: float | None = None  # virtual clock start (Unix seconds); None = now
+    warmup_seconds: float = 0.0  # nodes booted this long before the start, pods since then
     source: str = "<generated>"
 
     @property
@@ -897,6 +898,7 @@ class _Validator:
                 "churn",
                 "pods",
                 "nodeGroups",
+                "warmupSeconds",
             ],
         )
         top: dict[str, Any] = {
@@ -942,6 +944,7 @@ class _Validator:
                     "an address in 127.0.0.0/8",
                 )
         start = self.num(m["startTime"], "startTime") if "startTime" in m else None
+        warmup = self.num(m["warmupSeconds"], "warmupSeconds") if "warmupSeconds" in m else 0.0
         if "nodeGroups" in m:
             items = self.seq(m["nodeGroups"], "nodeGroups")
             groups = tuple(self.group(n, f"nodeGroups[{i}]", top) for i, n in enumerate(items))
@@ -973,7 +976,12 @@ class _Validator:
             )
             nodes = None
         spec = FleetSpec(
-            groups=groups, seed=seed, address_base=base, start_time=start, source=self.source
+            groups=groups,
+            seed=seed,
+            address_base=base,
+            start_time=start,
+            warmup_seconds=warmup,
+            source=self.source,
         )
         spec = with_overrides(
             spec,

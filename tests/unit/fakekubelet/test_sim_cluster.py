@@ -613,3 +613,34 @@ def test_spread_and_stagger_make_pods_of_one_template_differ() -> None:
         if m == "pod_memory_working_set_bytes" and dict(labels)["pod"].startswith("web-")
     ]
     assert len(flat_web) == 2 and flat_web[0] == flat_web[1]
+
+
+def test_warmup_starts_from_a_running_cluster() -> None:
+    tmpl_job = PodTemplate("job", owner_kind="Job", run_seconds=60.0)
+    spec = generated_spec(nodes=2, pods_per_node=6, seed=21)
+    spec = replace(
+        spec,
+        warmup_seconds=3600.0,
+        groups=tuple(replace(g, pods=(*g.pods, tmpl_job)) for g in spec.groups),
+    )
+    cluster = Cluster.from_spec(spec, VirtualClock(T0))
+    node = cluster.nodes["node-1"]
+    assert node.boot_time == T0 - 3600
+    starts = [p.start_time for p in cluster.pods.values() if p.start_time is not None]
+    assert len(set(starts)) == len(starts) and all(T0 - 3600 <= s <= T0 for s in starts)
+    jobs = [p for p in cluster.pods.values() if p.name.startswith("job-")]
+    for p in jobs:  # jobs created more than a minute before the start are done already
+        assert p.start_time is not None
+        assert p.phase == ("Succeeded" if p.start_time <= T0 - 60 else "Running")
+    assert any(p.phase == "Succeeded" for p in jobs)
+    cluster.advance(15)
+    first = parse(cluster.render_metrics("node-1"))
+    node_cpu, t1 = first[("node_cpu_usage_seconds_total", ())]
+    assert t1 is not None and node_cpu > 3600 * 0.05  # overhead alone ran for an hour
+    cluster.advance(15)
+    second = parse(cluster.render_metrics("node-1"))
+    node_cpu2, t2 = second[("node_cpu_usage_seconds_total", ())]
+    assert t2 is not None
+    assert (node_cpu2 - node_cpu) / (t2 - t1) == pytest.approx(
+        cluster.truth.mean_cpu_cores("node-1", t1, t2), abs=4e-9 / 15
+    )
