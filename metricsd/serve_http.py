@@ -103,7 +103,8 @@ class HTTPApp:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         start = self.clock.monotonic()
-        audit_id = str(uuid.uuid4())
+        # like the apiserver's audit filter: keep the caller's (the aggregator's) Audit-ID
+        audit_id = request.headers.get("Audit-ID", "").strip() or str(uuid.uuid4())
         log_verb = request.method
         try:
             response, log_verb = await self._handle(request)

@@ -269,6 +269,13 @@ async def test_server_lifecycle(apiserver: APIServer, tmp_path: Path) -> None:
         status, _ = await _get(server.port, "/livez", anon, {"Authorization": "Bearer wrong"})
         assert status == 401
 
+        # the caller's Audit-ID is kept (the aggregator forwards one)
+        async with aiohttp.ClientSession() as session, session.get(
+            f"https://127.0.0.1:{server.port}/livez", ssl=anon,
+            headers={"Audit-ID": "caller-audit-id"}) as resp:
+            assert resp.headers["Audit-Id"] == "caller-audit-id"
+        assert 'audit-ID="caller-audit-id"' in stream.getvalue()
+
         # discovery and watch refusal
         status, body = await _get(server.port, "/apis/metrics.k8s.io/v1beta1", admin)
         assert status == 200 and json.loads(body)["kind"] == "APIResourceList"
