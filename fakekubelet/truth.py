@@ -130,7 +130,7 @@ class Truth:
     def _check(self, t: float) -> None:
         if t < self._cluster._history_floor:
             raise ValueError(f"no ground truth before {self._cluster._history_floor:.3f}")
-        if t > self._cluster.clock.now() + 1e-9:
+        if t > self._cluster.clock.now() + 1e-6:
             raise ValueError(f"time {t} is in the future (now {self._cluster.clock.now()})")
 
     # ----------------------------------------------------------------- queries
