@@ -644,3 +644,58 @@ def test_warmup_starts_from_a_running_cluster() -> None:
     assert (node_cpu2 - node_cpu) / (t2 - t1) == pytest.approx(
         cluster.truth.mean_cpu_cores("node-1", t1, t2), abs=4e-9 / 15
     )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 2**32),
+    st.sampled_from([0.0, 10.0]),
+    st.lists(st.floats(5, 60), min_size=2, max_size=8),
+)
+def test_rates_from_any_two_scrapes_match_the_truth(
+    seed: int, housekeeping: float, gaps: list[float]
+) -> None:
+    """What metrics-server computes (§4.4) from consecutive scrapes equals the truth rule, for
+    every node and every container whose start time did not change, under churn."""
+    cluster = churny(seed)
+    for name in list(cluster.nodes):
+        cluster.set_node(name, housekeeping_seconds=housekeeping)
+    prev: dict[str, Series] = {}
+    checked = 0
+    for gap in gaps:
+        cluster.advance(gap)
+        for name in sorted(cluster.nodes):
+            cluster.set_node(name, housekeeping_seconds=housekeeping)  # joined nodes too
+            now = parse(cluster.render_metrics(name))
+            before = prev.get(name)
+            prev[name] = now
+            if before is None:
+                continue
+            (n1, t1), (n2, t2) = (
+                before[("node_cpu_usage_seconds_total", ())],
+                now[("node_cpu_usage_seconds_total", ())],
+            )
+            assert t1 is not None and t2 is not None
+            if t2 > t1:
+                assert (n2 - n1) / (t2 - t1) == pytest.approx(
+                    cluster.truth.mean_cpu_cores(name, t1, t2), abs=4e-9 / (t2 - t1)
+                )
+            for (metric, labels), (c2, ts2) in now.items():
+                if metric != "container_cpu_usage_seconds_total":
+                    continue
+                old = before.get((metric, labels))
+                start_now = now[("container_start_time_seconds", labels)][0]
+                start_old = before.get(("container_start_time_seconds", labels), (None, None))[0]
+                if old is None or start_now != start_old:
+                    continue  # new or restarted container: metrics-server waits for 2 points
+                c1, ts1 = old
+                assert ts1 is not None and ts2 is not None
+                if ts2 <= ts1:
+                    continue
+                lab = dict(labels)
+                entity = f"{lab['namespace']}/{lab['pod']}/{lab['container']}"
+                assert (c2 - c1) / (ts2 - ts1) == pytest.approx(
+                    cluster.truth.mean_cpu_cores(entity, ts1, ts2), abs=2e-9 / (ts2 - ts1)
+                )
+                checked += 1
+    assert checked > 0
