@@ -31,6 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from metricsd import klog
 from metricsd.options import Options, StartupError
+from metricsd.tlsclientauth import request_client_cert_unverified
 
 __all__ = [
     "PAIR_NAME",
@@ -270,3 +271,6 @@ def configure_client_cas(ctx: ssl.SSLContext, client_cas: Sequence[bytes | str])
     for pem in bundles:
         ctx.load_verify_locations(cadata=pem)
     ctx.verify_mode = ssl.CERT_OPTIONAL
+    # As Go's server: ask for a certificate, verify it in the authenticators (401, not a TLS
+    # alert, for an untrusted one). Falls back to verifying in the handshake where unsupported.
+    request_client_cert_unverified(ctx)
