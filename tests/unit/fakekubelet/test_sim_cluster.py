@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -699,3 +701,35 @@ def test_rates_from_any_two_scrapes_match_the_truth(
                 )
                 checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize("version", ["1.21.5", "1.27.3", "1.29.0", "1.30.0"])
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {},
+        {"missing_timestamps": True},
+        {"stale_timestamps": True},
+        {"zero_memory": True},
+        {"missing_pods": 0.5},
+        {"scrape_error": True},
+    ],
+    ids=lambda f: ",".join(f) or "healthy",
+)
+def test_cluster_payloads_pass_promtool(version: str, faults: dict[str, object]) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed")
+    cluster = Cluster.generate(
+        nodes=1, pods_per_node=5, seed=2, clock=VirtualClock(T0), kubelet_version=version
+    )
+    cluster.set_node("node-1", housekeeping_seconds=10.0)
+    cluster.advance(42.0)
+    cluster.set_faults("node-1", **faults)
+    cluster.advance(1.0)
+    body = cluster.render_metrics("node-1")
+    parse(body)
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=body, capture_output=True, timeout=30
+    )
+    assert result.returncode == 0 and result.stdout.strip() == b"", result.stdout + result.stderr
