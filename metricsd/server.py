@@ -183,7 +183,13 @@ class MetricsServer:
                 timeout_s=o.kubelet_request_timeout_seconds,
                 user_agent=user_agent(),
             )
-            kubelet = KubeletClient(kubelet_config, self.clock)
+            trace = None
+            if self.log.enabled(6, "transport/round_trippers.go:553"):
+
+                def trace(text: str) -> None:
+                    self.log.infof(text, v=6, at="transport/round_trippers.go:553")
+
+            kubelet = KubeletClient(kubelet_config, self.clock, trace)
         except (OSError, ssl.SSLError) as err:
             raise StartupError(f"unable to construct a client to connect to the kubelets: "
                                f"{err}") from None

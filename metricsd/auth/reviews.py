@@ -58,7 +58,10 @@ class ReviewClient:
                 if resp.status // 100 != 2:
                     raise ReviewError(_status_message(text, resp.status))
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise ReviewError(str(err) or type(err).__name__) from None
+            from metricsd.kubeconfig import describe_api_error
+
+            described = await describe_api_error(self.rest, path, err)
+            raise ReviewError(described.replace('Get "', 'Post "', 1)) from None
         try:
             doc = json.loads(text)
         except ValueError as err:

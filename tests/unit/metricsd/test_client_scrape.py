@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -502,3 +503,22 @@ async def test_a_failing_cycle_does_not_stop_the_loop() -> None:
     await task
     assert len(calls) == 2
     assert logs.messages("Scrape cycle failed") == [{"err": "RuntimeError: boom"}]
+
+
+async def test_v6_round_tripper_trace(kubelet) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=403, reason="Forbidden", text="no")
+
+    port = await kubelet(handler)
+    from metricsd.clock import RealClock
+
+    traces: list[str] = []
+    client = KubeletClient(HTTP, RealClock(), traces.append)
+    url = f"http://127.0.0.1:{port}/metrics/resource"
+    try:
+        with pytest.raises(Exception, match="403 Forbidden"):
+            await client.get(url, "127.0.0.1", port)
+    finally:
+        await client.close()
+    assert len(traces) == 1
+    assert re.fullmatch(rf"GET {re.escape(url)} 403 Forbidden in \d+ milliseconds", traces[0])
