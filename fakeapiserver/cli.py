@@ -268,8 +268,10 @@ class ControlPlane:
         local_prober: Any = None,
         fleet_auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
         with_controllers: bool = True,
+        untrusted_front_proxy_client: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.untrusted_front_proxy_client = untrusted_front_proxy_client
         self.server = APIServer(self.state_dir, kube_version, host=host, port=port)
         self.cluster = cluster
         self.fleet_auth_ttls = fleet_auth_ttls
@@ -294,9 +296,26 @@ class ControlPlane:
         if self.controllers is None:
             self.endpoints.start()
         self.server.set_subresource_handler("pods", "log", self.local_pods.log_handler)
+        if self.untrusted_front_proxy_client:
+            self._sign_front_proxy_client_elsewhere()
         self.aggregation = wire_aggregation(self.server)
         if self.cluster is not None:
             await self._start_fleet()
+
+    def _sign_front_proxy_client_elsewhere(self) -> None:
+        """Re-issue the proxy's client certificate from a CA the cluster does not publish.
+
+        The ConfigMap keeps announcing the real front-proxy CA, so aggregated servers reject
+        the proxy's certificate: what a botched front-proxy CA rotation looks like.
+        """
+        import trustme
+
+        from fakeapiserver.pki import FRONT_PROXY_CLIENT, issue_client_cert
+
+        stranger = trustme.CA(organization_name="front-proxy (not published)")
+        issue_client_cert(stranger, FRONT_PROXY_CLIENT).write(
+            self.state_dir / "front-proxy-client.crt", self.state_dir / "front-proxy-client.key"
+        )
 
     def _wire_controllers(self) -> Any:
         """kube-controller-manager/scheduler stand-ins (deployments, endpoints, local images)
@@ -563,6 +582,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="HOST:PORT",
         help="register v1beta1.metrics.k8s.io for a metrics server there",
     )
+    parser.add_argument(
+        "--untrusted-front-proxy-client",
+        action="store_true",
+        help="sign the aggregation proxy's client certificate with a CA other than the "
+        "front-proxy CA the cluster publishes (a misconfigured or rotated front proxy)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     return parser.parse_args(argv)
 
@@ -587,7 +612,8 @@ def build_cluster(args: argparse.Namespace) -> Any:
 
 async def serve(args: argparse.Namespace, cluster: Any) -> int:
     plane = ControlPlane(
-        args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster
+        args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster,
+        untrusted_front_proxy_client=args.untrusted_front_proxy_client,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

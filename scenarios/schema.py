@@ -266,6 +266,12 @@ SCENARIO = Record(
                                                default="1.30"),
                     "fleet": Field(AnyValue(), doc="an inline fleet spec (fakekubelet-spec.md)"),
                     "fleetFile": Field(Str(), doc="a fleet spec file, relative to the scenario"),
+                    "frontProxy": Field(
+                        Enum("trusted", "untrusted"),
+                        default="trusted",
+                        doc="untrusted: the aggregator's client certificate is signed by a CA "
+                        "the cluster does not publish (sim only)",
+                    ),
                 },
                 description="a cluster",
             ),

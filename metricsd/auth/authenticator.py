@@ -54,10 +54,16 @@ def unauthorized_body() -> dict[str, Any]:
 
 
 def _aggregate(errors: Sequence[str]) -> str:
-    """utilerrors.NewAggregate's text: one error as is, several as ``[a, b]``."""
-    if len(errors) == 1:
-        return errors[0]
-    return "[" + ", ".join(errors) + "]"
+    """utilerrors.NewAggregate's text: repeated messages once; one as is, several as ``[a, b]``.
+
+    Both certificate authenticators failing on the same certificate give one message, as in
+    upstream's `Unable to authenticate the request due to an error: x509: certificate signed by
+    unknown authority`.
+    """
+    unique = list(dict.fromkeys(errors))
+    if len(unique) == 1:
+        return unique[0]
+    return "[" + ", ".join(unique) + "]"
 
 
 def _bearer(headers: Mapping[str, str]) -> str:

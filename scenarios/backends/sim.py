@@ -73,6 +73,8 @@ class SimBackend(ClusterBackend):
             "--fleet-config", str(spec_path),
             "--kube-version", str(self.scenario.cluster.get("kubernetesVersion", "1.30")),
         ]
+        if self.scenario.cluster.get("frontProxy") == "untrusted":
+            argv.append("--untrusted-front-proxy-client")
         log = (self.artifacts / "fakeapiserver.log").open("wb")
         self.proc = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True
