@@ -271,3 +271,13 @@ async def test_sar_allow_and_deny_caches_with_their_ttls() -> None:
     assert spec["resourceAttributes"] == {"verb": "list", "group": "metrics.k8s.io",
                                           "version": "v1beta1", "resource": "nodes"}
     assert spec["user"] == "alice" and spec["groups"] == ["system:authenticated"]
+
+
+def test_aggregate_error_text() -> None:
+    from metricsd.auth.authenticator import _aggregate
+
+    assert _aggregate(["a"]) == "a"
+    assert _aggregate(["a", "b"]) == "[a, b]"
+    assert _aggregate(["x509: certificate signed by unknown authority"] * 2) == (
+        "x509: certificate signed by unknown authority")
+    assert _aggregate(["a", "b", "a"]) == "[a, b]"
