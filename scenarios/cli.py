@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenario files", epilog=EXAMPLES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("files", nargs="+", type=Path, help="scenario YAML files")
+    run.add_argument("files", nargs="+", type=Path,
+                     help="scenario YAML files, or directories of them")
     run.add_argument("--backend", choices=["sim", "kind"], default="sim")
     run.add_argument("--kubectl", metavar="VERSION|all",
                      help="kubectl version for every kubectl step (overrides the files)")
@@ -117,7 +118,10 @@ def main(argv: Sequence[str] | None = None, factory: BackendFactory | None = Non
             print(f"{s.name}: {s.description}")
         return EXIT_OK
     scenarios = []
+    files: list[Path] = []
     for path in args.files:
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    for path in files:
         try:
             scenarios.append(load_scenario(path))
         except SchemaError as err:
