@@ -8,4 +8,4 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import metricsd, fakekube
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e . >/dev/null
 fi
-exec .venv/bin/python -m fakekubelet.demo "$@"
+exec .venv/bin/python -m scenarios.demo "$@"

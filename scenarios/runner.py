@@ -68,7 +68,14 @@ def step_title(step: dict[str, Any]) -> str:
         return f"{kind} {body['path']}"
     if kind == "wait":
         what = next(k for k, v in body.items() if v is not None)
-        return f"wait for {what} {json.dumps(body[what], sort_keys=True)}"
+        want = body[what]
+        if what == "scrapes":
+            return f"wait for {want} scrape cycle(s)"
+        if what == "log":
+            shown = "; ".join(f"{k} {v!r}" for k, v in want.items())
+            return f"wait for metricsd's log: {shown}"
+        shown = ", ".join(f"{k}={v}" for k, v in want.items() if v is not None)
+        return f"wait for {what} {shown}"
     if kind == "sleep":
         return f"sleep {body:g}s"
     return kind
@@ -84,12 +91,14 @@ class Runner:
         kubectl_versions: list[str],
         kubectl_override: str | None = None,
         progress: Callable[[str], None] = print,
+        echo: bool = False,
     ) -> None:
         self.scenario = scenario
         self.backend = backend
         self.installed_versions = kubectl_versions
         self.kubectl_override = kubectl_override
         self.progress = progress
+        self.echo = echo
         self.args: list[str] = []
 
     # -- kubectl version choice -------------------------------------------------------------
@@ -113,6 +122,8 @@ class Runner:
             await self.backend.install(self.args)
         for index, step in enumerate(self.scenario.steps, start=1):
             title = step_title(step)
+            if self.echo and step.get("say"):
+                self.progress("\n" + _wrap(str(step["say"])))
             started = time.monotonic()
             outcome = StepResult(index, title, "passed")
             only = step.get("only")
@@ -135,10 +146,15 @@ class Runner:
             result.steps.append(outcome)
             mark = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "error": "ERROR"}
             note = f" ({outcome.message})" if outcome.message else ""
-            self.progress(
-                f"[{self.scenario.name}] step {index}/{total} {title} ... "
-                f"{mark[outcome.status]} ({outcome.seconds:.1f}s){note}"
-            )
+            if self.echo:
+                self.progress(f"  [{mark[outcome.status]}] {title} ({outcome.seconds:.1f}s){note}")
+            else:
+                self.progress(
+                    f"[{self.scenario.name}] step {index}/{total} {title} ... "
+                    f"{mark[outcome.status]} ({outcome.seconds:.1f}s){note}"
+                )
+            if self.echo and outcome.outputs:
+                self.progress(_indent(outcome.outputs[-1]))
             if outcome.status in ("failed", "error"):
                 break
         if not result.passed:
@@ -414,8 +430,24 @@ class Runner:
         return int(value or 0)
 
 
+def _wrap(text: str, width: int = 92) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(" ".join(text.split()), width))
+
+
+def _indent(text: str, limit: int = 40) -> str:
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
+    return "\n".join("    " + line for line in lines)
+
+
 def _show_command(res: CommandResult) -> str:
-    return (
-        f"$ {' '.join(res.argv)}\n(exit {res.exit_code})\n"
-        f"--- stdout\n{res.stdout}--- stderr\n{res.stderr}"
-    )
+    """The command as a terminal transcript: `$ kubectl.1.30 top nodes`, output, exit status."""
+    import os
+
+    words = [os.path.basename(res.argv[0])] if res.argv else []
+    words += [a for a in res.argv[1:] if not a.startswith(("--kubeconfig=", "--context="))]
+    status = f"(exit status {res.exit_code})\n" if res.exit_code else ""
+    return f"$ {' '.join(words)}\n{res.stdout}{res.stderr}{status}"

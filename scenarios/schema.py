@@ -246,6 +246,7 @@ STEP = OneKey(
     STEPS,
     shared={
         "name": Field(Str()),
+        "say": Field(Str(), doc="narration printed before the step when the runner echoes"),
         "only": Field(Enum(*BACKENDS), doc="run this step on one backend only"),
         "timeout": Field(Duration),
         "expect": Field(EXPECT),

@@ -1,0 +1,1 @@
+"""The demo: the metrics-server installation story, narrated, on a simulated cluster."""
