@@ -47,15 +47,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-CERT_MODES: tuple[str, ...] = (
-    "ca-signed",
-    "no-ip-san",
-    "self-signed",
-    "expired",
-    "not-yet-valid",
-    "wrong-ca",
-    "plain-http",
-)
+from fakekubelet.model import CERT_MODES
+
 DEFAULT_CERT_MODE = "ca-signed"
 
 _DAY = datetime.timedelta(days=1)

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
-import random
-import socket
 import ssl
 import sys
 import tempfile
@@ -27,6 +24,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.clock import VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.fleet import Fleet
@@ -35,26 +33,6 @@ NODES = 3
 PODS_PER_NODE = 4
 INTERVAL = 15.0
 SHOWN_LINES = 18
-
-
-def free_loopback_block(count: int, port: int = 10250) -> str:
-    """A base ``127.A.B.1`` whose ``count`` addresses are free on ``port`` (random block)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = ipaddress.IPv4Address(f"127.{rng.randint(20, 250)}.{rng.randint(0, 255)}.1")
-        if all(_free(str(base + i), port) for i in range(count)):
-            return str(base)
-    raise RuntimeError(f"no free block of {count} loopback addresses on port {port}")
-
-
-def _free(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((address, port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -90,7 +68,7 @@ def _mem(n: float) -> str:
 
 
 async def run(seed: int, node_index: int) -> int:
-    base = free_loopback_block(NODES)
+    base = free_loopback_base(NODES)
     clock = VirtualClock()
     cluster = Cluster.generate(
         nodes=NODES,

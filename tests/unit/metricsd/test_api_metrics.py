@@ -22,7 +22,7 @@ from metricsd.scraper.batch import MetricsBatch, MetricsPoint, PodMetricsPoint
 from metricsd.scraper.decode import decode_batch
 from metricsd.selectors import LabelSelector, parse_label_selector
 from metricsd.storage import Storage
-from tests.unit.metricsd.test_decode_payloads import PAYLOAD_A, second_scrape_a
+from tests.reference_payloads import PAYLOAD_A, second_scrape_a
 
 S = 1_000_000_000
 T0 = 1_711_467_600 * S

@@ -8,7 +8,7 @@ import pytest
 
 from metricsd.scraper.batch import ZERO_TIME_NS, MetricsBatch
 from metricsd.scraper.decode import DecodeError, decode_batch
-from tests.unit.metricsd.test_decode_payloads import PAYLOAD_A, PAYLOAD_B, PAYLOAD_C, PAYLOAD_D
+from tests.reference_payloads import PAYLOAD_A, PAYLOAD_B, PAYLOAD_C, PAYLOAD_D
 
 REQ_NS = 1_711_467_605_123_456_789  # a request time with sub-millisecond digits
 REQ_MS_NS = 1_711_467_605_123_000_000

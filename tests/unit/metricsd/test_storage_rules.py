@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from metricsd.scraper.batch import ZERO_TIME_NS, MetricsBatch, MetricsPoint, PodMetricsPoint
 from metricsd.scraper.decode import decode_batch
 from metricsd.storage import READY_AND, RateError, Storage, resource_usage
-from tests.unit.metricsd.test_decode_payloads import PAYLOAD_A, second_scrape_a
+from tests.reference_payloads import PAYLOAD_A, second_scrape_a
 
 S = 1_000_000_000
 T0 = 1_711_467_600 * S
