@@ -9,6 +9,7 @@ with the default manifests and `--kubelet-insecure-tls`.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ class ScenarioItem(pytest.Item):
             pytest.skip("scenario is not meant for the sim backend")
         from scenarios.backends.sim import SimBackend
 
-        tmp = self.config._tmp_path_factory.mktemp(self.scenario.name)  # type: ignore[attr-defined]
+        tmp = Path(tempfile.mkdtemp(prefix=f"scenario-{self.scenario.name}-"))
         lines: list[str] = []
 
         async def go() -> Any:
