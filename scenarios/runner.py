@@ -321,7 +321,18 @@ class Runner:
         for name in want.get("rows") or []:
             if name not in names:
                 failures.append(Failure(f"{tag}top rows", f"a row {name!r}", str(names)))
-        if not want.get("groundTruth", True) or self.backend.name != "sim":
+        if self.backend.name != "sim":
+            # No ground truth on a real cluster: what must hold of any healthy node instead.
+            for row in table.rows:
+                label = f"{tag}{row.namespace + '/' if row.namespace else ''}{row.name}"
+                if row.cpu_millicores is None or row.memory_mib is None:
+                    failures.append(Failure(label, "CPU and memory figures", str(row.cells)))
+                for column in ("CPU%", "MEMORY%"):
+                    percent = row.percent(column)
+                    if percent is not None and not 0 <= percent <= 100:
+                        failures.append(Failure(f"{label} {column}", "0-100%", f"{percent}%"))
+            return failures
+        if not want.get("groundTruth", True):
             return failures
         kind = "nodes" if args[:2] in (["top", "node"], ["top", "nodes"], ["top", "no"]) else "pods"
         keys = [(r.namespace, r.pod or r.name) if kind == "pods" else (None, r.name)

@@ -224,3 +224,24 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
         main(["run"])
     assert info.value.code == 2
     assert run(tmp_path, tmp_path / "missing.yaml") == 2
+
+
+def test_on_kind_top_rows_must_be_plausible_instead_of_true(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown = TOP_NODES + "node-c   <unknown>    <unknown>   <unknown>       <unknown>   \n"
+
+    async def kubectl(self: Any, args: list[str], version: str, stdin: str | None) -> Any:
+        if self.installed is None:
+            return CommandResult(["kubectl", *args], 1, "", "error: Metrics API not available\n")
+        return CommandResult(["kubectl", *args], 0, unknown, "")
+
+    OnKind = type("OnKind", (ScriptedBackend,), {"name": "kind", "kubectl": kubectl})
+    text = SCENARIO.format(name="kind").replace(
+        "- fault: {node: node-a, set: {http_status: 500}}\n", ""
+    )
+    code = main(
+        ["run", "--artifacts", str(tmp_path / "a"), str(write(tmp_path, text))], factory=OnKind
+    )
+    assert code == 1
+    assert "node-c: expected CPU and memory figures" in capsys.readouterr().err
