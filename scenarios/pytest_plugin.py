@@ -84,7 +84,7 @@ async def sim_cluster(tmp_path: Path) -> AsyncIterator[Any]:
         tmp_path / "fixture.yaml",
         text=(
             "name: fixture\ndescription: sim_cluster fixture\n"
-            "cluster:\n  fleet:\n    nodeGroups:\n    - count: 2\n"
+            "cluster:\n  fleet:\n    nodeGroups:\n    - {name: node, count: 2}\n"
             "metricsd:\n  installed: true\n  args: {add: [--kubelet-insecure-tls]}\n"
             "steps:\n- wait: {apiservice: {available: 'True'}}\n"
         ),
