@@ -219,7 +219,7 @@ class Runner:
                 http = await self.backend.probe(body["path"])
             else:
                 http = await self.backend.metrics_api(body["path"], body["via"])
-            outcome.outputs.append(f"HTTP {http.status}\n{http.body}")
+            outcome.outputs.append(f"GET {body['path']}\nHTTP {http.status}\n{_pretty(http.body)}")
             failures += self._check_http(expect, http)
         elif kind == "fault":
             nodes = [body["node"]] if body.get("node") else list(body["nodes"])
@@ -439,6 +439,14 @@ class Runner:
             return 0
         value = metric_value(http.body, "metrics_server_manager_tick_duration_seconds_count")
         return int(value or 0)
+
+
+def _pretty(body: str) -> str:
+    """JSON bodies indented for reading; anything else as it came."""
+    try:
+        return json.dumps(json.loads(body), indent=1)
+    except ValueError:
+        return body
 
 
 def _wrap(text: str, width: int = 92) -> str:

@@ -25,9 +25,37 @@ from typing import Any
 import aiohttp
 import yaml
 
-from scenarios.backends.base import BackendUnreachable, HttpResult, Truth, Unsupported
-from scenarios.backends.cluster import ClusterBackend
+from scenarios.backends.base import (
+    BackendUnreachable,
+    CommandResult,
+    HttpResult,
+    Truth,
+    Unsupported,
+)
+from scenarios.backends.cluster import (
+    APISERVICE,
+    NAMESPACE,
+    REPO,
+    SELECTOR,
+    ClusterBackend,
+    pod_state_from,
+)
+from scenarios.kubectl import kubectl_versions
 from scenarios.loopback import free_loopback_base
+
+#: Where each kind of the manifests lives in the API (for installing without kubectl).
+API_PATHS = {
+    "ServiceAccount": ("/api/v1", "serviceaccounts", True),
+    "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
+    "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
+    "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
+    "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "Service": ("/api/v1", "services", True),
+    "Deployment": ("/apis/apps/v1", "deployments", True),
+    "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets", True),
+    "APIService": ("/apis/apiregistration.k8s.io/v1", "apiservices", False),
+}
+COMPONENTS = REPO / "kind" / "manifests" / "components.yaml"
 
 READY_LINE = "fakeapiserver: ready"
 START_TIMEOUT = 90.0
@@ -45,6 +73,10 @@ class SimBackend(ClusterBackend):
         self._session: aiohttp.ClientSession | None = None
         self._client_ssl: ssl.SSLContext | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        # Without kubectl the backend talks to the API itself (the demo's fallback).
+        self.use_kubectl = bool(kubectl_versions())
+        self.api_url = ""
+        self._api_ssl: ssl.SSLContext | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -88,6 +120,9 @@ class SimBackend(ClusterBackend):
                 f"its log ends with: {tail.strip()[-400:]}"
             ) from None
         self.kubeconfig = self.state / "kubeconfig"
+        self.api_url = yaml.safe_load(self.kubeconfig.read_text())["clusters"][0]["cluster"][
+            "server"
+        ]
         control = json.loads((self.state / "control.json").read_text())
         self.control_url = control["url"]
 
@@ -222,3 +257,117 @@ class SimBackend(ClusterBackend):
             out[key] = t
             out[(None, meta["name"])] = t
         return out
+
+    # -- without kubectl: the same operations through the API ------------------------------
+
+    async def api(self, method: str, path: str, body: Any = None) -> HttpResult:
+        """A request to the control plane as the cluster admin (client certificate)."""
+        if self._api_ssl is None:
+            self._admin_ssl()  # writes the admin pair out of the kubeconfig
+            assert self._tmp is not None
+            ctx = ssl.create_default_context(cafile=str(self.state / "ca.crt"))
+            ctx.load_cert_chain(f"{self._tmp.name}/admin.crt", f"{self._tmp.name}/admin.key")
+            self._api_ssl = ctx
+        try:
+            async with self.session().request(
+                method, self.api_url + path, json=body, ssl=self._api_ssl
+            ) as resp:
+                return HttpResult(resp.status, await resp.text(), dict(resp.headers))
+        except (aiohttp.ClientError, TimeoutError) as err:
+            return HttpResult(0, f"{type(err).__name__}: {err}")
+
+    async def kubectl(self, args: list[str], version: str, stdin: str | None) -> CommandResult:
+        if not self.use_kubectl:
+            raise Unsupported("kubectl is not installed here")
+        return await super().kubectl(args, version, stdin)
+
+    async def render(self) -> list[dict[str, Any]]:
+        if self.use_kubectl:
+            return await super().render()
+        if self.manifests.resolve() != (REPO / "kind" / "manifests" / "base").resolve():
+            raise Unsupported(f"rendering {self.manifests} needs kubectl kustomize")
+        if self._rendered is None:
+            self._rendered = [d for d in yaml.safe_load_all(COMPONENTS.read_text()) if d]
+        return self._rendered
+
+    async def install(self, args: list[str]) -> CommandResult:
+        if self.use_kubectl:
+            return await super().install(args)
+        objects = json.loads(json.dumps(await self.render()))
+        for obj in objects:
+            if obj["kind"] == "Deployment":
+                obj["spec"]["template"]["spec"]["containers"][0]["args"] = list(args)
+        lines: list[str] = []
+        for obj in objects:
+            prefix, plural, namespaced = API_PATHS[obj["kind"]]
+            meta = obj["metadata"]
+            base = prefix + (f"/namespaces/{meta['namespace']}" if namespaced else "")
+            created = await self.api("POST", f"{base}/{plural}", obj)
+            verb = "created"
+            if created.status == 409:
+                url = f"{base}/{plural}/{meta['name']}"
+                current = json.loads((await self.api("GET", url)).body)
+                obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                created = await self.api("PUT", f"{base}/{plural}/{meta['name']}", obj)
+                verb = "configured"
+            if created.status >= 300:
+                return CommandResult(["(API apply)"], 1, "\n".join(lines), created.body)
+            lines.append(f"{plural}/{meta['name']} {verb}")
+        return CommandResult(["(API apply)"], 0, "\n".join(lines) + "\n", "")
+
+    async def uninstall(self) -> CommandResult:
+        if self.use_kubectl:
+            return await super().uninstall()
+        for obj in await self.render():
+            prefix, plural, namespaced = API_PATHS[obj["kind"]]
+            meta = obj["metadata"]
+            base = prefix + (f"/namespaces/{meta['namespace']}" if namespaced else "")
+            await self.api("DELETE", f"{base}/{plural}/{meta['name']}")
+        return CommandResult(["(API delete)"], 0, "", "")
+
+    async def metrics_api(self, path: str, via: str) -> HttpResult:
+        if self.use_kubectl or via == "direct":
+            return await super().metrics_api(path, via)
+        return await self.api("GET", path)
+
+    async def apiservice_condition(self) -> dict[str, Any] | None:
+        if self.use_kubectl:
+            return await super().apiservice_condition()
+        res = await self.api("GET", f"/apis/apiregistration.k8s.io/v1/apiservices/{APISERVICE}")
+        if res.status != 200:
+            return None
+        for cond in json.loads(res.body).get("status", {}).get("conditions") or []:
+            if cond.get("type") == "Available":
+                return dict(cond)
+        return {"type": "Available", "status": "Unknown"}
+
+    async def metricsd_pod(self) -> dict[str, Any] | None:
+        if self.use_kubectl:
+            return await super().metricsd_pod()
+        res = await self.api("GET", f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector="
+                             + SELECTOR.replace("=", "%3D"))
+        items = [p for p in json.loads(res.body).get("items", [])
+                 if not p["metadata"].get("deletionTimestamp")] if res.status == 200 else []
+        items.sort(key=lambda p: p["metadata"].get("creationTimestamp", ""))
+        return dict(items[-1]) if items else None
+
+    async def metricsd_log(self) -> str:
+        if self.use_kubectl:
+            return await super().metricsd_log()
+        pod = await self.metricsd_pod()
+        if pod is None:
+            return ""
+        base = f"/api/v1/namespaces/{NAMESPACE}/pods/{pod['metadata']['name']}/log"
+        text = (await self.api("GET", base)).body
+        if pod_state_from(pod).restarts and not text.strip():
+            text = (await self.api("GET", base + "?previous=true")).body
+        return text
+
+    async def events(self) -> str:
+        if self.use_kubectl:
+            return await super().events()
+        res = await self.api("GET", f"/api/v1/namespaces/{NAMESPACE}/events")
+        items = json.loads(res.body).get("items", []) if res.status == 200 else []
+        return "\n".join(
+            f"{e.get('type', '')} {e.get('reason', '')} {e.get('message', '')}" for e in items
+        )

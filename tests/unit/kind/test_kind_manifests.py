@@ -211,3 +211,8 @@ def test_cluster_configs() -> None:
     kubelet = yaml.safe_load(secure["kubeadmConfigPatches"][0])
     assert kubelet == {"kind": "KubeletConfiguration", "serverTLSBootstrap": True}
     assert "kubeadmConfigPatches" not in plain
+
+
+def test_components_yaml_is_the_rendered_base() -> None:
+    shipped = yaml.safe_load_all((MANIFESTS / "components.yaml").read_text())
+    assert [d for d in shipped if d] == render(MANIFESTS / "base", VERSIONS[-1])
