@@ -98,12 +98,24 @@ async def run_files(
                 return result
             try:
                 runner = Runner(scenario, backend, kubectl_versions, kubectl_override, progress)
-                return await runner.run()
+                result = await runner.run()
+                await keep_metricsd_log(backend)
+                return result
             finally:
                 await backend.stop()
 
     results = await asyncio.gather(*(one(i, s) for i, s in enumerate(scenarios)))
     return list(results), unreachable
+
+
+async def keep_metricsd_log(backend: Backend) -> None:
+    """Save metricsd's log beside the other artifacts (best effort: the cluster may be gone)."""
+    try:
+        log = await backend.metricsd_log()
+    except Exception as err:
+        log = f"(could not read metricsd's log: {err})\n"
+    backend.artifacts.mkdir(parents=True, exist_ok=True)
+    (backend.artifacts / "metricsd.log").write_text(log)
 
 
 def main(argv: Sequence[str] | None = None, factory: BackendFactory | None = None) -> int:
