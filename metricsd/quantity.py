@@ -48,6 +48,10 @@ def _strip_factors(value: int, base: int) -> tuple[int, int]:
 
 def format_decimal_si(mantissa: int, scale: int) -> str:
     """Canonical DecimalSI text of ``mantissa × 10^scale`` (apimachinery ``AsCanonicalBytes``)."""
+    if mantissa % 10:  # nothing to strip: the common case for measured values
+        suffix = _DEC_SUFFIX.get(scale)
+        if suffix is not None:
+            return f"{mantissa}{suffix}"
     if mantissa == 0:
         return "0"
     amount, times = _strip_factors(mantissa, 10)
@@ -69,6 +73,8 @@ def format_binary_si(value: int) -> str:
     """Canonical BinarySI text of an integer (``Ki``…``Ei``); small values go DecimalSI."""
     if -1024 < value < 1024:
         return format_decimal_si(value, 0)
+    if value & 1023:  # not a multiple of 1024: plain bytes (the common case)
+        return str(value)
     amount, times = _strip_factors(value, 1024)
     suffix = _BIN_SUFFIX.get(times)
     if suffix is None:  # beyond Ei: apimachinery falls back to the decimal form

@@ -20,6 +20,7 @@ __all__ = [
     "pod_metrics",
     "pod_metrics_list",
     "rfc3339",
+    "window_text",
 ]
 
 GROUP = "metrics.k8s.io"
@@ -40,6 +41,19 @@ def rfc3339(ns: int) -> str | None:
             _rfc_cache.clear()
         text = datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _rfc_cache[secs] = text
+    return text
+
+
+_window_cache: dict[int, str] = {}
+
+
+def window_text(ns: int) -> str:
+    """``format_duration`` memoised: windows repeat (one scrape interval) across pods."""
+    text = _window_cache.get(ns)
+    if text is None:
+        if len(_window_cache) > 4096:
+            _window_cache.clear()
+        text = _window_cache[ns] = format_duration(ns)
     return text
 
 
@@ -70,7 +84,7 @@ def node_metrics(
         obj["apiVersion"] = API_VERSION
     obj["metadata"] = _metadata(name, None, rfc3339(now_ns), labels)
     obj["timestamp"] = rfc3339(usage.timestamp)
-    obj["window"] = format_duration(usage.window)
+    obj["window"] = window_text(usage.window)
     obj["usage"] = {
         "cpu": format_cpu_nanocores(usage.cpu_nanocores),
         "memory": format_memory_bytes(usage.memory_bytes),
@@ -94,17 +108,23 @@ def pod_metrics(
         obj["apiVersion"] = API_VERSION
     obj["metadata"] = _metadata(name, namespace, rfc3339(now_ns), labels)
     obj["timestamp"] = rfc3339(usage.timestamp)
-    obj["window"] = format_duration(usage.window)
-    obj["containers"] = [
-        {
-            "name": c.name,
-            "usage": {
-                "cpu": format_cpu_nanocores(c.cpu_nanocores),
-                "memory": format_memory_bytes(c.memory_bytes),
-            },
-        }
-        for c in usage.containers
-    ]
+    obj["window"] = window_text(usage.window)
+    containers = usage.rendered
+    if containers is None:
+        # Formatted once per stored usage and shared by every answer until the next store
+        # (callers only serialise these objects; nothing mutates them).
+        containers = [
+            {
+                "name": c.name,
+                "usage": {
+                    "cpu": format_cpu_nanocores(c.cpu_nanocores),
+                    "memory": format_memory_bytes(c.memory_bytes),
+                },
+            }
+            for c in usage.containers
+        ]
+        object.__setattr__(usage, "rendered", containers)
+    obj["containers"] = containers
     return obj
 
 

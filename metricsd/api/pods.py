@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
+from metricsd.api.gcpause import gc_paused
 from metricsd.api.objects import GROUP, pod_metrics, pod_metrics_list
 from metricsd.api.status import not_found, unknown_error
 from metricsd.api.table import TableRow, build_table, table_content_type
@@ -13,6 +15,8 @@ from metricsd.selectors import FieldSelector, LabelSelector
 from metricsd.storage import PodUsage, Storage
 
 __all__ = ["PodMetricsAPI"]
+
+_BY_NAMESPACE_NAME = itemgetter(0, 1)  # PodMeta is (namespace, name, labels)
 
 
 def _sum_usage(usage: PodUsage) -> dict[str, int]:
@@ -53,17 +57,18 @@ class PodMetricsAPI:
                 p for p in pods
                 if fields.matches({"metadata.name": p.name, "metadata.namespace": p.namespace})
             ]
-        pods = sorted(pods, key=lambda p: (p.namespace, p.name))
-        usage_of = self.storage.pod_usage
-        served: list[tuple[PodMeta, PodUsage]] = []
-        for pod in pods:
-            usage = usage_of((pod.namespace, pod.name))
-            if usage is not None:
-                served.append((pod, usage))
-        items = [
-            pod_metrics(p.namespace, p.name, p.labels, u, now_ns, with_type=False)
-            for p, u in served
-        ]
+        with gc_paused():
+            pods = sorted(pods, key=_BY_NAMESPACE_NAME)
+            usage_of = self.storage.pod_usage
+            served: list[tuple[PodMeta, PodUsage]] = []
+            for pod in pods:
+                usage = usage_of((pod.namespace, pod.name))
+                if usage is not None:
+                    served.append((pod, usage))
+            items = [
+                pod_metrics(p.namespace, p.name, p.labels, u, now_ns, with_type=False)
+                for p, u in served
+            ]
         stamps = [u.timestamp for _, u in served]
         if table:
             rows = [

@@ -41,7 +41,7 @@ from metricsd.scraper.batch import (
     pod_ref,
 )
 
-__all__ = ["DecodeError", "decode_batch", "go_quote_bytes"]
+__all__ = ["DecodeError", "clear_caches", "decode_batch", "go_quote_bytes"]
 
 NODE_CPU = "node_cpu_usage_seconds_total"
 NODE_MEM = "node_memory_working_set_bytes"
@@ -331,6 +331,13 @@ _CACHE_LIMIT = 500_000
 _GOOD_COMMENTS: set[str] = set()
 _GOOD_BLOCKS: set[str] = set()
 _REFS: dict[str, tuple[PodKey, str]] = {}
+
+
+def clear_caches() -> None:
+    """Forget the cross-scrape caches (benchmarks use it to time a cold first scrape)."""
+    _GOOD_BLOCKS.clear()
+    _REFS.clear()
+    _GOOD_COMMENTS.clear()
 
 
 def _trim_caches() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from metricsd.scraper.batch import (
     ZERO_TIME_NS,
@@ -20,6 +21,10 @@ __all__ = ["FRESH_CONTAINER_MIN_NS", "ContainerUsage", "PodStorage", "PodUsage"]
 
 _ZERO_POINT = MetricsPoint()
 
+_SECOND = 1_000_000_000
+_I64_MAX = (1 << 63) - 1
+_TWO63 = float(1 << 63)
+
 # A container younger than this at sample time gets no synthetic zero point.
 FRESH_CONTAINER_MIN_NS = 10 * 1_000_000_000
 
@@ -33,11 +38,17 @@ class ContainerUsage:
 
 @dataclass(frozen=True, slots=True)
 class PodUsage:
-    """A served pod: containers sorted by name; time info of the earliest container."""
+    """A served pod: containers sorted by name; time info of the earliest container.
+
+    ``rendered`` is a memo slot for the API layer (its JSON-ready containers list): storage
+    hands out the same object until the next ``store``, so each pod is formatted once per
+    scrape however often it is listed.  It takes no part in equality.
+    """
 
     containers: tuple[ContainerUsage, ...]
     timestamp: int  # ZERO_TIME_NS when no container could be served
     window: int
+    rendered: Any = field(default=None, compare=False, repr=False)
 
 
 class PodStorage:
@@ -59,11 +70,34 @@ class PodStorage:
         log = self._log
         prev: dict[PodKey, PodMetricsPoint] = {}
         count = 0
+        fresh_min = FRESH_CONTAINER_MIN_NS
         for key, pod in pods.items():
             before_pod = old_last.get(key)
+            containers = pod.containers
+            if containers and before_pod is not None and (
+                len(before_pod.containers) == len(containers)
+            ):
+                # The steady state: same containers, none restarted or young, all advanced.
+                # Then the prev is exactly the previous pod point, reused as it is.
+                before_containers = before_pod.containers
+                for cname, new in containers.items():
+                    before = before_containers.get(cname)
+                    if (
+                        before is None
+                        or not new.start_time < before.timestamp < new.timestamp
+                        or (
+                            new.start_time < new.timestamp
+                            and fresh_min <= new.timestamp - new.start_time < resolution
+                        )
+                    ):
+                        break
+                else:
+                    prev[key] = before_pod
+                    count += len(containers)
+                    continue
             older_pod = old_prev.get(key)
             prev_containers: dict[str, MetricsPoint] = {}
-            for cname, new in pod.containers.items():
+            for cname, new in containers.items():
                 age = new.timestamp - new.start_time
                 if new.start_time < new.timestamp and FRESH_CONTAINER_MIN_NS <= age < resolution:
                     prev_containers[cname] = MetricsPoint(
@@ -138,19 +172,39 @@ class PodStorage:
         if last is None or prev is None:
             return None
         prev_containers = prev.containers
+        containers = last.containers
         served: list[ContainerUsage] = []
         errors: list[tuple[str, str]] = []
         timestamp = ZERO_TIME_NS
         window = 0
         earliest_set = False
         complete = True
-        for cname in sorted(last.containers):
+        for cname in sorted(containers):
             p = prev_containers.get(cname)
             if p is None:
                 complete = False
                 break
+            cur = containers[cname]
+            w = cur.timestamp - p.timestamp
+            if (
+                0 < w <= _I64_MAX
+                and cur.start_time >= p.start_time
+                and cur.cumulative_cpu_used >= p.cumulative_cpu_used
+                and cur.memory_usage <= _I64_MAX
+            ):
+                # resource_usage inlined for the common case (same float steps, no object);
+                # anything near a limit (errors, saturation, precision loss) takes the full path.
+                sec, nsec = divmod(w, _SECOND)
+                rate = float(cur.cumulative_cpu_used - p.cumulative_cpu_used) / (
+                    float(sec) + float(nsec) / 1e9
+                )
+                if rate < _TWO63:
+                    served.append(ContainerUsage(cname, int(rate), cur.memory_usage))
+                    if not earliest_set or timestamp > cur.timestamp:
+                        timestamp, window, earliest_set = cur.timestamp, w, True
+                    continue
             try:
-                u = resource_usage(last.containers[cname], p, self._log)
+                u = resource_usage(cur, p, self._log)
             except RateError as err:
                 errors.append((cname, str(err)))
                 continue
