@@ -9,7 +9,9 @@ times, as medians of several runs:
 * ``store``: ``Storage.store`` of the merged batch (the event-loop stall per cycle);
 * ``list all`` / ``list ns``: ``MetricsAPI.list_pods`` for all pods / one namespace, each
   followed by the JSON encoding the HTTP server does;
-* ``format``: ``format_cpu_nanocores`` + ``format_memory_bytes`` per call.
+* ``format``: ``format_cpu_nanocores`` + ``format_memory_bytes`` per call;
+* ``cycle``: decode + merge + store CPU, as is, after ``gc.freeze()``, and with GC off (the
+  collector's share of a cycle in a process holding a fleet's worth of objects).
 
 Not a test: no assertions, just figures.  ``--json`` prints them as one JSON object too.
 
@@ -19,6 +21,7 @@ Not a test: no assertions, just figures.  ``--json`` prints them as one JSON obj
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import statistics
@@ -202,6 +205,21 @@ def main() -> None:
         "list_ns_ms": _median(list_ns, max(runs, 21)) * 1e3,
         "format_us_per_pair": _median(fmt, runs) / max(1, len(usages)) * 1e6,
     }
+    def cycle() -> None:
+        """What one scrape tick costs metricsd besides the transport: decode, merge, store."""
+        s = fresh_storage()
+        s.store(merge_batches(_decode_all(second)))
+
+    figures["cycle_cpu_s"] = _cpu_median(cycle, runs)
+    # The same after gc.freeze() (a server-side option: long-lived startup objects leave the
+    # collector's view, so full collections stop walking them every cycle).
+    gc.collect()
+    gc.freeze()
+    figures["cycle_cpu_frozen_s"] = _cpu_median(cycle, runs)
+    gc.unfreeze()
+    gc.disable()
+    figures["cycle_cpu_nogc_s"] = _cpu_median(cycle, runs)
+    gc.enable()
     served = api.list_pods(now_ns).body["items"]
     print(f"fleet: {args.nodes} nodes x {args.pods} pods -> {figures['pods']} pods, "
           f"{figures['containers']} containers, {nbytes / 1e6:.1f} MB, {nlines} lines "
@@ -217,6 +235,8 @@ def main() -> None:
     print(f"list all pods + JSON:     {figures['list_all_ms']:8.2f} ms")
     print(f"list one namespace + JSON:{figures['list_ns_ms']:8.2f} ms")
     print(f"format cpu+memory:        {figures['format_us_per_pair']:8.3f} us per container")
+    print(f"cycle (decode+merge+store): {figures['cycle_cpu_s']:.3f} CPU-s; after gc.freeze() "
+          f"{figures['cycle_cpu_frozen_s']:.3f}; GC off {figures['cycle_cpu_nogc_s']:.3f}")
     if args.json:
         print(json.dumps(figures))
 

@@ -109,21 +109,20 @@ def pod_metrics(
     obj["metadata"] = _metadata(name, namespace, rfc3339(now_ns), labels)
     obj["timestamp"] = rfc3339(usage.timestamp)
     obj["window"] = window_text(usage.window)
-    containers = usage.rendered
-    if containers is None:
-        # Formatted once per stored usage and shared by every answer until the next store
-        # (callers only serialise these objects; nothing mutates them).
-        containers = [
-            {
-                "name": c.name,
-                "usage": {
-                    "cpu": format_cpu_nanocores(c.cpu_nanocores),
-                    "memory": format_memory_bytes(c.memory_bytes),
-                },
-            }
+    rendered = usage.rendered
+    if rendered is None:
+        # The quantity strings are formatted once per stored usage (storage hands out the
+        # same object until the next store); kept as tuples of strings, which the cyclic GC
+        # stops tracking, rather than as long-lived dicts.
+        rendered = tuple(
+            (c.name, format_cpu_nanocores(c.cpu_nanocores), format_memory_bytes(c.memory_bytes))
             for c in usage.containers
-        ]
-        object.__setattr__(usage, "rendered", containers)
+        )
+        object.__setattr__(usage, "rendered", rendered)
+    containers = [
+        {"name": cname, "usage": {"cpu": cpu, "memory": memory}}
+        for cname, cpu, memory in rendered
+    ]
     obj["containers"] = containers
     return obj
 

@@ -40,9 +40,9 @@ class ContainerUsage:
 class PodUsage:
     """A served pod: containers sorted by name; time info of the earliest container.
 
-    ``rendered`` is a memo slot for the API layer (its JSON-ready containers list): storage
-    hands out the same object until the next ``store``, so each pod is formatted once per
-    scrape however often it is listed.  It takes no part in equality.
+    ``rendered`` is a memo slot for the API layer (each container's formatted quantities):
+    storage hands out the same object until the next ``store``, so each pod is formatted once
+    per scrape however often it is listed.  It takes no part in equality.
     """
 
     containers: tuple[ContainerUsage, ...]
