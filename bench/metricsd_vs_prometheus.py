@@ -452,13 +452,28 @@ async def measure_api(cx: Context) -> ApiFigures:
             rng = random.Random(7)
             began = time.monotonic()
             done = 0
-            # pace the requests so they span at least one whole scrape cycle
-            pace = max(0.0, (cx.args.resolution * 1.2) / cx.args.ns_requests)
-            while done < cx.args.ns_requests or time.monotonic() - began < cx.args.resolution:
+            # keep asking until enough requests fell inside scrape windows (or a time cap)
+            seen = 0
+            active_since: float | None = None
+            finished_at = -math.inf
+            in_scrape = 0
+            cap = began + cx.args.resolution * 12
+            while time.monotonic() < cap and (
+                done < cx.args.ns_requests or in_scrape < cx.args.ns_requests_in_scrape
+            ):
+                for _, line in child.lines[seen:]:
+                    if '"Scraping node"' in line and active_since is None:
+                        active_since = time.monotonic()
+                    elif '"Scrape finished"' in line:
+                        active_since, finished_at = None, time.monotonic()
+                seen = len(child.lines)
+                at = time.monotonic()
                 ns = rng.choice(namespaces)
                 figures.ns_items.append(await get(f"{base}/namespaces/{ns}/pods", "ns"))
                 done += 1
-                await asyncio.sleep(pace)
+                if active_since is not None or at - finished_at <= 1.0:
+                    in_scrape += 1
+                await asyncio.sleep(cx.args.ns_pace)
             await asyncio.sleep(0.5)  # let the last log lines arrive
         # scrape windows: first "Scraping node" after a finish .. the next finish (+ the store)
         windows: list[tuple[float, float]] = []
@@ -717,8 +732,13 @@ def report(
         ns = api.ns_server or api.ns_client
         where = "server" if api.ns_server else "client"
         p99 = percentile(ns, 99)
-        targets.append((f"one namespace p99 <= 20 ms ({where})", f"{p99 * 1000:.1f} ms",
-                        p99 <= 0.020))  # fmt: skip
+        targets.append((f"one namespace p99 <= 20 ms ({where}, all {len(ns)} requests)",
+                        f"{p99 * 1000:.1f} ms", p99 <= 0.020))  # fmt: skip
+        inside = api.ns_server_during_scrape
+        if inside:
+            p99 = percentile(inside, 99)
+            targets.append((f"one namespace p99 <= 20 ms (server, {len(inside)} requests inside "
+                            "scrape windows)", f"{p99 * 1000:.1f} ms", p99 <= 0.020))  # fmt: skip
     print()
     for name, value, ok in targets:
         print(f"  {verdict(ok)}  {name}: {value}")
@@ -815,6 +835,13 @@ def main() -> int:
     parser.add_argument("--resolution", type=float, default=15.0, help="seconds (default 15)")
     parser.add_argument("--top-requests", type=int, default=10)
     parser.add_argument("--ns-requests", type=int, default=300)
+    parser.add_argument(
+        "--ns-requests-in-scrape",
+        type=int,
+        default=200,
+        help="one-namespace requests wanted inside active scrape windows (default 200)",
+    )
+    parser.add_argument("--ns-pace", type=float, default=0.03, help="seconds between requests")
     parser.add_argument("--skip-prometheus", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
     args = parser.parse_args()
