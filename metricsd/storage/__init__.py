@@ -2,8 +2,11 @@
 
 Upstream keeps no history: each ``store`` replaces the latest points with the batch, keeps an
 older point only where it is strictly older (or synthesises one for a young container), and
-reading computes rates on demand.  Here rates are computed once per ``store`` and cached, so
-listing 30,000 pods repeatedly costs a dictionary lookup per pod.
+reading computes rates on demand.  Here a rate is computed on its first read after a
+``store`` and cached until the next one (with the API's formatted strings riding along on the
+cached object), so listing 30,000 pods repeatedly costs a dictionary lookup per pod, and
+``store`` itself stays short: in the steady state a pod's previous point is simply its last
+one, reused as is.
 """
 
 from __future__ import annotations
