@@ -712,6 +712,11 @@ class RestHandler:
                 if transport is None or transport.is_closing():
                     return  # the client went away while nothing was happening
                 if next_bookmark is not None and loop.time() >= next_bookmark:
+                    # Events may have been queued while the timed-out get was being cancelled;
+                    # a bookmark at the store's RV must not overtake them (the client would
+                    # believe it has seen everything up to that RV), so they go first.
+                    if not queue.empty():
+                        continue
                     await response.write(bookmark_line(
                         kind, self.server.store.resource_version, metadata_only))
                     next_bookmark = loop.time() + interval

@@ -127,7 +127,7 @@ async def test_informer_converges_under_churn(tmp_path: Path) -> None:
         server.store.create("pods", pod(f"seed-{i}", "default", f"node-{i % 3}"))
     task = asyncio.create_task(informer.run())
     try:
-        await asyncio.wait_for(informer.synced.wait(), 10)
+        await asyncio.wait_for(informer.synced.wait(), 30)
         assert len(informer.cache) == 20
         await churn(server, rng, 150, "a")
 
