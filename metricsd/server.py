@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import ipaddress
 import json
 import random
@@ -424,6 +425,11 @@ class MetricsServer:
 
 async def run(options: Options) -> int:
     """``metricsd`` main: start, serve until SIGTERM/SIGINT, shut down; exit status."""
+    # A scrape cycle allocates hundreds of thousands of short-lived objects; with the default
+    # generation-0 threshold (700) the collector runs thousands of times per cycle and walks
+    # the long-lived caches each time. A higher threshold, and freezing what exists once the
+    # informers have synced, cut a 1,000-node cycle's CPU by about 0.15 s (bench/hotpaths_bench).
+    gc.set_threshold(100_000, 50, 100)
     server = MetricsServer(options)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -436,6 +442,8 @@ async def run(options: Options) -> int:
         done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if starting in done:
             starting.result()  # raises StartupError
+            gc.collect()
+            gc.freeze()  # the synced caches and startup state: never worth scanning again
             await stopper
         else:
             starting.cancel()

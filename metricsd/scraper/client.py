@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -279,8 +280,9 @@ class KubeletClient:
         return KubeletResponse(url=url, body=body, request_time=request_time)
 
 
+@functools.lru_cache(maxsize=16384)
 def host_port_of(url: str) -> tuple[str, int]:
-    """Host (without IPv6 brackets) and port of a kubelet URL."""
+    """Host (without IPv6 brackets) and port of a kubelet URL (cached: the same every tick)."""
     parsed = aiohttp.client.URL(url)
     host = parsed.host or ""
     return host.strip("[]"), int(parsed.port or 0)
