@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import datetime
 import math
 import os
 import random
@@ -199,6 +200,39 @@ def parse_go_duration(text: str) -> float:
 
 
 _HTTP_LINE = re.compile(r'"HTTP" .*latency="([^"]+)".*audit-ID="([^"]*)"')
+
+
+_KLOG_TIME = re.compile(r"^[IWEF](\d{4}) (\d\d:\d\d:\d\d\.\d{6})")
+
+
+def klog_time(line: str) -> float | None:
+    """Wall-clock time of a klog text line (``I1125 12:34:56.123456 ...``; local time)."""
+    match = _KLOG_TIME.match(line)
+    if match is None:
+        return None
+    year = time.localtime().tm_year
+    stamp = f"{year}{match.group(1)} {match.group(2)}"
+    return datetime.datetime.strptime(stamp, "%Y%m%d %H:%M:%S.%f").timestamp()
+
+
+def scrape_windows(lines: list[tuple[float, str]]) -> list[tuple[float, float]]:
+    """Active scrape windows in wall-clock time, from metricsd's own log timestamps.
+
+    A window runs from the first ``"Scraping node"`` after a ``"Scrape finished"`` to the next
+    ``"Scrape finished"`` plus 1 s (the store follows the log line); an open one runs on.
+    """
+    windows: list[tuple[float, float]] = []
+    start: float | None = None
+    for _, line in list(lines):
+        if '"Scraping node"' in line and start is None:
+            start = klog_time(line)
+        elif '"Scrape finished"' in line and start is not None:
+            end = klog_time(line)
+            windows.append((start, (end if end is not None else math.inf) + 1.0))
+            start = None
+    if start is not None:
+        windows.append((start, math.inf))
+    return windows
 
 
 def fleet_spec(nodes: int, pods_per_node: int, namespaces: int) -> dict[str, Any]:
@@ -437,12 +471,12 @@ async def measure_api(cx: Context) -> ApiFigures:
 
             async def get(url: str, kind: str) -> int:
                 audit = str(uuid.uuid4())
-                began = time.monotonic()
+                began = time.time()  # wall clock, comparable with klog's line times
                 async with session.get(url, ssl=cx.admin_ctx, headers={"Audit-ID": audit}) as r:
                     body = await r.json()
                     if r.status != 200:
                         raise RuntimeError(f"GET {url}: {r.status} {str(body)[:300]}")
-                client_times[audit] = (kind, began, time.monotonic() - began)
+                client_times[audit] = (kind, began, time.time() - began)
                 return len(body.get("items", []))
 
             for _ in range(cx.args.top_requests):
@@ -453,39 +487,24 @@ async def measure_api(cx: Context) -> ApiFigures:
             began = time.monotonic()
             done = 0
             # keep asking until enough requests fell inside scrape windows (or a time cap)
-            seen = 0
-            active_since: float | None = None
-            finished_at = -math.inf
             in_scrape = 0
             cap = began + cx.args.resolution * 12
             while time.monotonic() < cap and (
                 done < cx.args.ns_requests or in_scrape < cx.args.ns_requests_in_scrape
             ):
-                for _, line in child.lines[seen:]:
-                    if '"Scraping node"' in line and active_since is None:
-                        active_since = time.monotonic()
-                    elif '"Scrape finished"' in line:
-                        active_since, finished_at = None, time.monotonic()
-                seen = len(child.lines)
-                at = time.monotonic()
                 ns = rng.choice(namespaces)
                 figures.ns_items.append(await get(f"{base}/namespaces/{ns}/pods", "ns"))
                 done += 1
-                if active_since is not None or at - finished_at <= 1.0:
-                    in_scrape += 1
+                if done % 20 == 0:
+                    windows = scrape_windows(child.lines)
+                    in_scrape = sum(
+                        1
+                        for kind, at, _ in client_times.values()
+                        if kind == "ns" and any(lo <= at <= hi for lo, hi in windows)
+                    )
                 await asyncio.sleep(cx.args.ns_pace)
             await asyncio.sleep(0.5)  # let the last log lines arrive
-        # scrape windows: first "Scraping node" after a finish .. the next finish (+ the store)
-        windows: list[tuple[float, float]] = []
-        start: float | None = None
-        for at, line in child.lines:
-            if '"Scraping node"' in line and start is None:
-                start = at
-            elif '"Scrape finished"' in line and start is not None:
-                windows.append((start, at + 1.0))
-                start = None
-        if start is not None:
-            windows.append((start, math.inf))
+        windows = scrape_windows(child.lines)
         server: dict[str, float] = {}
         for _, line in child.lines:
             match = _HTTP_LINE.search(line)
