@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from fakeapiserver.localpods import LocalPod, LocalPods
 from fakeapiserver.reviews import wire_auth
 from metricsd.clock import VirtualClock
 from tests.integration.ctrl_standin import STANDIN_CODE
+from tests.kubectl_bins import kubectl_dir, kubectl_versions
 from tests.netutil import free_loopback_base
 from tests.unit.fakeapiserver.ctrl_support import node
 
@@ -54,20 +54,7 @@ UPSTREAM_CREATED = [
 ]
 
 
-def kubectl_dir() -> Path | None:
-    found = shutil.which("kubectl")
-    return Path(os.path.realpath(found)).parent if found else None
-
-
-def installed_versions() -> list[str]:
-    base = kubectl_dir()
-    if base is None:
-        return []
-    return sorted(p.name.removeprefix("kubectl.") for p in base.glob("kubectl.1.*")
-                  if os.access(p, os.X_OK))
-
-
-VERSIONS = installed_versions()
+VERSIONS = kubectl_versions()
 if not VERSIONS:
     pytest.skip("no kubectl.1.XX binaries next to the kubectl on PATH", allow_module_level=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from fakeapiserver.app import APIServer
+from tests.kubectl_bins import kubectl_dir, kubectl_versions
 
 pytestmark = pytest.mark.kubectl
 
@@ -28,22 +28,7 @@ T = TypeVar("T")
 T0 = 1_750_000_000.0
 
 
-def kubectl_dir() -> Path | None:
-    found = shutil.which("kubectl")
-    if found is None:
-        return None
-    return Path(os.path.realpath(found)).parent
-
-
-def installed_versions() -> list[str]:
-    base = kubectl_dir()
-    if base is None:
-        return []
-    return sorted(p.name.removeprefix("kubectl.") for p in base.glob("kubectl.1.*")
-                  if os.access(p, os.X_OK))
-
-
-VERSIONS = installed_versions()
+VERSIONS = kubectl_versions()
 if not VERSIONS:
     pytest.skip("no kubectl.1.XX binaries next to the kubectl on PATH", allow_module_level=True)
 
