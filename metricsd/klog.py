@@ -38,6 +38,7 @@ from fnmatch import fnmatchcase
 from typing import Any, TextIO
 
 from metricsd.durations import format_duration
+from metricsd.goquote import quote
 
 __all__ = [
     "UPSTREAM_CALLERS",
@@ -129,31 +130,7 @@ UPSTREAM_CALLERS: Mapping[str, tuple[str, ...]] = {
 
 # --- Go value formatting -------------------------------------------------------------------
 
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-               "\v": "\\v", '"': '\\"', "\\": "\\\\"}
-
-
-def go_quote(text: str) -> str:
-    """``strconv.Quote``: printable characters kept, the rest escaped Go-style."""
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    out = ['"']
-    for ch in text:
-        esc = _GO_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            if code < 0x80:
-                out.append(f"\\x{code:02x}")
-            elif code < 0x10000:
-                out.append(f"\\u{code:04x}")
-            else:
-                out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
+go_quote = quote  # strconv.Quote
 
 
 def go_format_float(value: float) -> str:

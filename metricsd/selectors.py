@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from metricsd.goquote import quote
+
 __all__ = [
     "FieldSelector",
     "FieldTerm",
@@ -66,22 +68,7 @@ def _regex_error(msg: str, fmt: str, *examples: str) -> str:
     return text + f"regex used for validation is '{fmt}')"
 
 
-def _go_q(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}")
-    return '"' + "".join(out) + '"'
+_go_q = quote
 
 
 def _qualified_name_errors(value: str) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from metricsd.goquote import quote
+
 __all__ = [
     "bad_request",
     "go_quote",
@@ -14,28 +16,7 @@ __all__ = [
 ]
 
 
-def go_quote(s: str) -> str:
-    """Go's ``%q`` for the names that appear inside Status messages."""
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
+go_quote = quote  # Go's %q for the names inside Status messages
 
 
 def status_body(

@@ -31,6 +31,7 @@ import math
 import re
 from collections.abc import Iterator
 
+from metricsd.goquote import quote
 from metricsd.scraper.batch import (
     LogFn,
     MetricsBatch,
@@ -84,41 +85,7 @@ class _Fallback(Exception):
 # Go quoting and number parsing
 
 
-def go_quote_bytes(s: str) -> str:
-    """Go's ``%q`` of a byte string (``strconv.Quote``); surrogate escapes stand for raw bytes."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif 0xDC80 <= o <= 0xDCFF:  # a byte that was not valid UTF-8
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif ch == "\v":
-            out.append("\\v")
-        elif ch == " " or ch.isprintable():
-            out.append(ch)
-        elif o < 0x80:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
+go_quote_bytes = quote  # strconv.Quote of a byte string (surrogate escapes = raw bytes)
 
 
 _GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
