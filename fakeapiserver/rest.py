@@ -706,7 +706,10 @@ class RestHandler:
             if next_bookmark is not None:
                 wait_until = min(wait_until, next_bookmark)
             try:
-                item = await asyncio.wait_for(queue.get(), max(0.0, wait_until - now))
+                # Queued events are taken directly: a wait with a timeout already due would be
+                # cancelled before it could take anything (wait_for with a zero timeout).
+                item = queue.get_nowait() if not queue.empty() else await asyncio.wait_for(
+                    queue.get(), max(0.0, wait_until - now))
             except TimeoutError:
                 transport = request.transport
                 if transport is None or transport.is_closing():
