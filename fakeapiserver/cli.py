@@ -505,7 +505,7 @@ def _port(text: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    from fakekubelet.cli import _address_base, _cert_mode, _positive
+    from fakekubelet.cli import add_fleet_arguments
 
     parser = _Parser(
         prog=PROG,
@@ -527,47 +527,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="P",
         help="HTTPS port on 127.0.0.1 (default: an ephemeral port)",
     )
-    parser.add_argument(
-        "--fleet-config",
-        default=None,
-        metavar="FILE",
-        help="fakekubelet fleet spec (YAML); flags override its counts",
-    )
-    parser.add_argument(
-        "--nodes",
-        type=_positive("--nodes", 1),
-        default=None,
-        metavar="N",
-        help="number of simulated nodes (default 3)",
-    )
-    parser.add_argument(
-        "--pods-per-node",
-        type=_positive("--pods-per-node", 0),
-        default=None,
-        metavar="P",
-        help="pods per node (default 10)",
-    )
-    parser.add_argument(
-        "--cert-mode",
-        type=_cert_mode,
-        default=None,
-        metavar="MODE",
-        help="kubelet serving certificate mode (default ca-signed)",
-    )
-    parser.add_argument(
-        "--address-base",
-        type=_address_base,
-        default=None,
-        metavar="IP",
-        help="first node address (default 127.1.0.1)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_positive("--seed", 0),
-        default=None,
-        metavar="S",
-        help="random seed for the fleet",
-    )
+    add_fleet_arguments(parser, config_flag="--fleet-config")
     parser.add_argument(
         "--kube-version",
         type=_kube_version,
@@ -596,16 +556,8 @@ def build_cluster(args: argparse.Namespace) -> Any:
     """The fleet's cluster from the flags (fakekubelet's own builder and validation)."""
     from fakekubelet import cli as fk
 
-    ns = argparse.Namespace(
-        nodes=args.nodes,
-        pods_per_node=args.pods_per_node,
-        cert_mode=args.cert_mode,
-        address_base=args.address_base,
-        seed=args.seed,
-        config=args.fleet_config,
-    )
     try:
-        return fk.build_cluster(ns)
+        return fk.build_cluster(args)
     except fk.UsageError as err:
         raise UsageError(str(err)) from None
 
@@ -648,8 +600,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = parse_args(argv)
-        if args.fleet_config is not None and not os.path.isfile(args.fleet_config):
-            raise UsageError(f"--fleet-config: {args.fleet_config}: no such file")
+        if args.config is not None and not os.path.isfile(args.config):
+            raise UsageError(f"--fleet-config: {args.config}: no such file")
         state_dir = Path(args.state_dir)
         if state_dir.exists() and not state_dir.is_dir():
             raise UsageError(f"--state-dir: {state_dir} exists and is not a directory")

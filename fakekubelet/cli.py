@@ -84,12 +84,18 @@ def _address_base(text: str) -> str:
     return text
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = _Parser(
-        prog=PROG,
-        description="Serve a fleet of simulated kubelets, each on its own loopback address.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def add_fleet_arguments(parser: argparse.ArgumentParser, config_flag: str) -> None:
+    """The flags that describe a fleet, shared with the control plane's CLI.
+
+    ``config_flag`` names the spec-file flag (``--config`` here, ``--fleet-config`` there); its
+    value lands in ``args.config``. Flags override the spec's top-level values.
+    """
+    parser.add_argument(
+        config_flag,
+        dest="config",
+        default=None,
+        metavar="FILE",
+        help="fleet spec (YAML); flags override its top-level counts",
     )
     parser.add_argument(
         "--nodes",
@@ -114,18 +120,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "ca-signed): " + ", ".join(CERT_MODES),
     )
     parser.add_argument(
-        "--state-dir",
-        required=True,
-        metavar="DIR",
-        help="where ca.crt, client.crt/.key, nodes.json, control.json go",
-    )
-    parser.add_argument(
-        "--config",
-        default=None,
-        metavar="FILE",
-        help="fleet spec (YAML); flags override its top-level counts",
-    )
-    parser.add_argument(
         "--address-base",
         type=_address_base,
         default=None,
@@ -138,6 +132,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         metavar="S",
         help="random seed: same seed, same fleet",
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = _Parser(
+        prog=PROG,
+        description="Serve a fleet of simulated kubelets, each on its own loopback address.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_fleet_arguments(parser, config_flag="--config")
+    parser.add_argument(
+        "--state-dir",
+        required=True,
+        metavar="DIR",
+        help="where ca.crt, client.crt/.key, nodes.json, control.json go",
     )
     parser.add_argument(
         "--no-auth",
