@@ -348,6 +348,8 @@ class Runner:
         if table.rows and "POD" in table.columns:
             return [*failures, Failure(f"{tag}top", "pod rows (not --containers)", "containers")]
         for row, key in zip(table.rows, keys, strict=True):
+            if row.cpu_millicores is None and row.memory_mib is None:
+                continue  # `<unknown>`: kubectl lists a node the Metrics API has no figures for
             true = truth.get(key)
             label = f"{tag}{row.namespace + '/' if row.namespace else ''}{row.name}"
             if true is None:
