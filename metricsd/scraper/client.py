@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from metricsd.clock import Clock
+from metricsd.clock import Clock, RealClock
 from metricsd.kubeconfig import RestConfig
 from metricsd.scraper.addresses import (
     DEFAULT_PREFERRED_ADDRESS_TYPES,
@@ -163,8 +163,13 @@ class KubeletResponse:
 async def clock_deadline(clock: Clock, seconds: float) -> AsyncIterator[None]:
     """Like ``asyncio.timeout(seconds)`` but measured on ``clock`` (virtual in tests).
 
-    Raises TimeoutError in the body when the clock passes the deadline.
+    Raises TimeoutError in the body when the clock passes the deadline. On the real clock this
+    is plain ``asyncio.timeout`` (no watcher task per request: a scrape makes one per node).
     """
+    if isinstance(clock, RealClock):
+        async with asyncio.timeout(seconds):
+            yield
+        return
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(None) as scope:
 
