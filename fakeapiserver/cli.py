@@ -596,39 +596,18 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from fakekubelet.cli import UsageError as FleetUsageError
+    from fakekubelet import cli as fk
 
     try:
         args = parse_args(argv)
         if args.config is not None and not os.path.isfile(args.config):
             raise UsageError(f"--fleet-config: {args.config}: no such file")
-        state_dir = Path(args.state_dir)
-        if state_dir.exists() and not state_dir.is_dir():
-            raise UsageError(f"--state-dir: {state_dir} exists and is not a directory")
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UsageError(f"--state-dir: cannot create {state_dir}: {err.strerror}") from None
+        fk.prepare_state_dir(args.state_dir)
         cluster = build_cluster(args)
-    except (UsageError, FleetUsageError) as err:
+    except (UsageError, fk.UsageError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
         return 2
-    except ImportError as err:  # a fakekubelet without its cluster model
-        print(
-            f"{PROG}: error: the fakekubelet fleet is unavailable: {err}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 1
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose > 1
-        else logging.INFO
-        if args.verbose
-        else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname).1s %(name)s: %(message)s",
-    )
+    fk.configure_logging(args.verbose)
     try:
         return asyncio.run(serve(args, cluster))
     except KeyboardInterrupt:

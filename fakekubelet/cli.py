@@ -220,29 +220,36 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
     return 0
 
 
+def prepare_state_dir(path: str | Path) -> Path:
+    """The state directory, created if needed (``UsageError`` naming ``--state-dir`` if not)."""
+    state_dir = Path(path)
+    if state_dir.exists() and not state_dir.is_dir():
+        raise UsageError(f"--state-dir: {state_dir} exists and is not a directory")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--state-dir: cannot create {state_dir}: {err.strerror}") from None
+    return state_dir
+
+
+def configure_logging(verbose: int) -> None:
+    """``-v`` → INFO, ``-vv`` → DEBUG, on stderr (stdout carries the readiness line only)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname).1s %(name)s: %(message)s",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
-        state_dir = Path(args.state_dir)
-        if state_dir.exists() and not state_dir.is_dir():
-            raise UsageError(f"--state-dir: {state_dir} exists and is not a directory")
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UsageError(f"--state-dir: cannot create {state_dir}: {err.strerror}") from None
+        prepare_state_dir(args.state_dir)
         cluster = build_cluster(args)
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose > 1
-        else logging.INFO
-        if args.verbose
-        else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname).1s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         return asyncio.run(serve(args, cluster))
     except KeyboardInterrupt:
