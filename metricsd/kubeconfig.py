@@ -130,24 +130,17 @@ def load_kubeconfig(path: str, context: str = "") -> RestConfig:
     if not server:
         raise KubeconfigError(f"{path}: cluster has no server")
 
-    ca_file = ""
-    if cluster.get("certificate-authority-data"):
-        ca_file = _write_private(_b64(cluster["certificate-authority-data"],
-                                      f"{path}: certificate-authority-data"), ".crt")
-    elif cluster.get("certificate-authority"):
-        ca_file = _resolve(str(cluster["certificate-authority"]), base)
-    cert_file = ""
-    if user.get("client-certificate-data"):
-        cert_file = _write_private(_b64(user["client-certificate-data"],
-                                        f"{path}: client-certificate-data"), ".crt")
-    elif user.get("client-certificate"):
-        cert_file = _resolve(str(user["client-certificate"]), base)
-    key_file = ""
-    if user.get("client-key-data"):
-        key_file = _write_private(_b64(user["client-key-data"],
-                                       f"{path}: client-key-data"), ".key")
-    elif user.get("client-key"):
-        key_file = _resolve(str(user["client-key"]), base)
+    def material(section: dict[str, Any], key: str, suffix: str) -> str:
+        """A file holding ``key``: ``key-data`` written to a private file, or ``key`` resolved."""
+        if section.get(f"{key}-data"):
+            return _write_private(_b64(section[f"{key}-data"], f"{path}: {key}-data"), suffix)
+        if section.get(key):
+            return _resolve(str(section[key]), base)
+        return ""
+
+    ca_file = material(cluster, "certificate-authority", ".crt")
+    cert_file = material(user, "client-certificate", ".crt")
+    key_file = material(user, "client-key", ".key")
     token_file = _resolve(str(user["tokenFile"]), base) if user.get("tokenFile") else ""
     token = str(user.get("token") or "")
     if token_file and not token:

@@ -80,6 +80,19 @@ def _include(value: str | None) -> str:
     return value
 
 
+def _list_request(
+    resource: str, watch: bool, label: str | None, field: str | None, include_object: str | None
+) -> tuple[LabelSelector, FieldSelector, str] | APIResult:
+    """A list request's selectors and includeObject, or the error answer (405 for watch)."""
+    if watch:
+        return APIResult(405, method_not_supported(GROUP, resource, "watch"))
+    try:
+        labels, fields = _selectors(label, field)
+        return labels, fields, _include(include_object)
+    except _BadRequest as bad:
+        return bad.result
+
+
 class MetricsAPI:
     """Node and pod metrics over one storage and the two listers."""
 
@@ -105,13 +118,10 @@ class MetricsAPI:
         include_object: str | None = None,
     ) -> APIResult:
         """``GET /apis/metrics.k8s.io/v1beta1/nodes``."""
-        if watch:
-            return APIResult(405, method_not_supported(GROUP, "nodes", "watch"))
-        try:
-            labels, fields = _selectors(label_selector, field_selector)
-            include = _include(include_object)
-        except _BadRequest as bad:
-            return bad.result
+        parsed = _list_request("nodes", watch, label_selector, field_selector, include_object)
+        if isinstance(parsed, APIResult):
+            return parsed
+        labels, fields, include = parsed
         return self.nodes.list(labels, fields, now_ns, table=table_request(accept),
                                include_object=include)
 
@@ -138,13 +148,10 @@ class MetricsAPI:
         include_object: str | None = None,
     ) -> APIResult:
         """``GET …/pods`` (``namespace=None``) or ``…/namespaces/{namespace}/pods``."""
-        if watch:
-            return APIResult(405, method_not_supported(GROUP, "pods", "watch"))
-        try:
-            labels, fields = _selectors(label_selector, field_selector)
-            include = _include(include_object)
-        except _BadRequest as bad:
-            return bad.result
+        parsed = _list_request("pods", watch, label_selector, field_selector, include_object)
+        if isinstance(parsed, APIResult):
+            return parsed
+        labels, fields, include = parsed
         return self.pods.list(namespace or None, labels, fields, now_ns,
                               table=table_request(accept), include_object=include)
 
