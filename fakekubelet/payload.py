@@ -21,6 +21,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -267,28 +268,12 @@ def render(
         return (c.container, c.namespace, c.pod)
 
     containers = sorted(snapshot.containers, key=ckey)
-    cpu = [c for c in containers if c.cpu_seconds is not None]
-    if cpu:
-        w.family("container_cpu_usage_seconds_total")
-        for c in cpu:
-            assert c.cpu_seconds is not None
-            w.sample(
-                "container_cpu_usage_seconds_total",
-                {"container": c.container, "namespace": c.namespace, "pod": c.pod},
-                c.cpu_seconds,
-                c.timestamp_ms,
-            )
-    mem = [c for c in containers if c.memory_bytes is not None]
-    if mem:
-        w.family("container_memory_working_set_bytes")
-        for c in mem:
-            assert c.memory_bytes is not None
-            w.sample(
-                "container_memory_working_set_bytes",
-                {"container": c.container, "namespace": c.namespace, "pod": c.pod},
-                float(c.memory_bytes),
-                c.timestamp_ms,
-            )
+    _emit(w, "container_cpu_usage_seconds_total",
+          [(_container_labels(c), c.cpu_seconds, c.timestamp_ms)
+           for c in containers if c.cpu_seconds is not None])
+    _emit(w, "container_memory_working_set_bytes",
+          [(_container_labels(c), float(c.memory_bytes), c.timestamp_ms)
+           for c in containers if c.memory_bytes is not None])
     if version.at_least(22):
         starts: list[tuple[ContainerSample, float, int | None]] = []
         for c in containers:
@@ -300,15 +285,8 @@ def render(
                 starts.append((c, c.start_time, None))
             else:
                 starts.append((c, c.start_time, ms(c.start_time)))
-        if starts:
-            w.family("container_start_time_seconds")
-            for c, value, ts in starts:
-                w.sample(
-                    "container_start_time_seconds",
-                    {"container": c.container, "namespace": c.namespace, "pod": c.pod},
-                    value,
-                    ts,
-                )
+        _emit(w, "container_start_time_seconds",
+              [(_container_labels(c), value, ts) for c, value, ts in starts])
     w.family("node_cpu_usage_seconds_total")
     w.sample("node_cpu_usage_seconds_total", {}, snapshot.cpu_seconds, snapshot.timestamp_ms)
     w.family("node_memory_working_set_bytes")
@@ -317,30 +295,26 @@ def render(
     )
     if version.at_least(22):
         pods = sorted(snapshot.pods, key=lambda p: (p.namespace, p.pod))
-        pcpu = [p for p in pods if p.cpu_seconds is not None]
-        if pcpu:
-            w.family("pod_cpu_usage_seconds_total")
-            for p in pcpu:
-                assert p.cpu_seconds is not None
-                w.sample(
-                    "pod_cpu_usage_seconds_total",
-                    {"namespace": p.namespace, "pod": p.pod},
-                    p.cpu_seconds,
-                    p.timestamp_ms,
-                )
-        pmem = [p for p in pods if p.memory_bytes is not None]
-        if pmem:
-            w.family("pod_memory_working_set_bytes")
-            for p in pmem:
-                assert p.memory_bytes is not None
-                w.sample(
-                    "pod_memory_working_set_bytes",
-                    {"namespace": p.namespace, "pod": p.pod},
-                    float(p.memory_bytes),
-                    p.timestamp_ms,
-                )
+        _emit(w, "pod_cpu_usage_seconds_total",
+              [({"namespace": p.namespace, "pod": p.pod}, p.cpu_seconds, p.timestamp_ms)
+               for p in pods if p.cpu_seconds is not None])
+        _emit(w, "pod_memory_working_set_bytes",
+              [({"namespace": p.namespace, "pod": p.pod}, float(p.memory_bytes), p.timestamp_ms)
+               for p in pods if p.memory_bytes is not None])
     _error_families(w, 0.0)
     return _finish(w.lines, options)
+
+
+def _container_labels(c: ContainerSample) -> dict[str, str]:
+    return {"container": c.container, "namespace": c.namespace, "pod": c.pod}
+
+
+def _emit(w: _Writer, family: str, rows: list[tuple[dict[str, str], Any, int | None]]) -> None:
+    """One family: its HELP/TYPE lines and samples, or nothing at all when it has no rows."""
+    if rows:
+        w.family(family)
+        for labels, value, ts in rows:
+            w.sample(family, labels, value, ts)
 
 
 def _finish(lines: list[str], options: RenderOptions) -> bytes:
