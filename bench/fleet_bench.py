@@ -23,7 +23,7 @@ from pathlib import Path
 
 import aiohttp
 
-from scenarios.loopback import free_loopback_base
+from fakekubelet.addresses import free_loopback_base
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -50,7 +50,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from scenarios.loopback import free_loopback_base, free_port
+from fakekubelet.addresses import free_loopback_base, free_port
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROMETHEUS = "/usr/bin/prometheus"

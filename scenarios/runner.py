@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -452,8 +454,6 @@ def _pretty(body: str) -> str:
 
 
 def _wrap(text: str, width: int = 92) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(" ".join(text.split()), width))
 
 
@@ -466,8 +466,6 @@ def _indent(text: str, limit: int = 40) -> str:
 
 def _show_command(res: CommandResult) -> str:
     """The command as a terminal transcript: `$ kubectl.1.30 top nodes`, output, exit status."""
-    import os
-
     words = [os.path.basename(res.argv[0])] if res.argv else []
     words += [a for a in res.argv[1:] if not a.startswith(("--kubeconfig=", "--context="))]
     status = f"(exit status {res.exit_code})\n" if res.exit_code else ""

@@ -155,14 +155,10 @@ class ClusterBackend:
     async def install(self, args: list[str]) -> CommandResult:
         objects = json.loads(json.dumps(await self.render()))
         _container(objects)["args"] = list(args)
-        self.prepare_objects(objects)
         text = yaml.safe_dump_all(objects, sort_keys=False)
         self.artifacts.mkdir(parents=True, exist_ok=True)
         (self.artifacts / "installed.yaml").write_text(text)
         return await self.run_kubectl(["apply", "--validate=false", "-f", "-"], stdin=text)
-
-    def prepare_objects(self, objects: list[dict[str, Any]]) -> None:
-        """Hook: the sim backend adjusts nothing here; kept for symmetry with kind."""
 
     async def uninstall(self) -> CommandResult:
         text = yaml.safe_dump_all(await self.render(), sort_keys=False)

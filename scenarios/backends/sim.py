@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from fakekubelet.addresses import free_loopback_base
 from scenarios.backends.base import (
     BackendUnreachable,
     CommandResult,
@@ -41,7 +42,6 @@ from scenarios.backends.cluster import (
     pod_state_from,
 )
 from scenarios.kubectl import kubectl_versions
-from scenarios.loopback import free_loopback_base
 
 #: Where each kind of the manifests lives in the API (for installing without kubectl).
 API_PATHS = {

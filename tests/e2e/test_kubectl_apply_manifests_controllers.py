@@ -27,10 +27,10 @@ from fakeapiserver.app import APIServer
 from fakeapiserver.controllers import ControllerManager, LocalImages, wire_controllers
 from fakeapiserver.localpods import LocalPod, LocalPods
 from fakeapiserver.reviews import wire_auth
+from fakekubelet.addresses import free_loopback_base
 from metricsd.clock import VirtualClock
 from tests.integration.ctrl_standin import STANDIN_CODE
 from tests.kubectl_bins import kubectl_dir, kubectl_versions
-from tests.netutil import free_loopback_base
 from tests.unit.fakeapiserver.ctrl_support import node
 
 pytestmark = pytest.mark.kubectl

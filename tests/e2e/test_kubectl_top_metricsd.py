@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from fakekubelet.addresses import free_loopback_base, free_port
 from tests.kubectl_bins import kubectl_binary, kubectl_versions
-from tests.netutil import free_loopback_base, free_port
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.slow]
 

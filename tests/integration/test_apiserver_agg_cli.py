@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 import trustme
 
+from fakekubelet.addresses import free_loopback_base
 from tests.integration.test_apiserver_agg_backend import MetricsBackend
 from tests.kubectl_bins import kubectl_binary, kubectl_versions
-from tests.netutil import free_loopback_base
 
 PY = sys.executable
 REPO = str(Path(__file__).resolve().parents[2])

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from fakeapiserver.cli import ControlPlane
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.model import Node
-from tests.netutil import free_loopback_base
 
 
 class StubCluster:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import aiohttp
 
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.certs import client_ssl_context
 from fakekubelet.clock import VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.fleet import Fleet
-from scenarios.loopback import free_loopback_base
 
 
 async def test_listeners_and_nodes_json_follow_node_churn(tmp_path: Path) -> None:

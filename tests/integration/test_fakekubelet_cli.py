@@ -12,8 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.certs import KeyPair, client_ssl_context
-from scenarios.loopback import free_loopback_base
 
 START_TIMEOUT = 60.0
 

@@ -11,11 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.certs import client_ssl_context
 from fakekubelet.clock import VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.fleet import Fleet
-from scenarios.loopback import free_loopback_base
 
 START = 1_711_467_600.0
 

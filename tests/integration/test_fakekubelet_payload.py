@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.certs import client_ssl_context
 from fakekubelet.clock import VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.fleet import Fleet
-from scenarios.loopback import free_loopback_base
 
 CORE_FAMILIES = {
     "container_cpu_usage_seconds_total",

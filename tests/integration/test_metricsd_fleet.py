@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.netutil import free_loopback_base, free_port
+from fakekubelet.addresses import free_loopback_base, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from fakekubelet.addresses import free_loopback_base
 from fakekubelet.certs import KeyPair, client_ssl_context
 from fakekubelet.fleet import Fleet
-from scenarios.loopback import free_loopback_base
 
 from .test_serve_support import no_faults
 

@@ -21,11 +21,11 @@ import pytest
 from aiohttp import web
 
 from fakeapiserver.app import APIServer
+from fakekubelet.addresses import free_port
 from metricsd import klog
 from metricsd.clock import VirtualClock
 from metricsd.options import Options
 from metricsd.server import MetricsServer, bind_text
-from tests.netutil import free_port
 
 RES = 15
 

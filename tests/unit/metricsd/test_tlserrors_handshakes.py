@@ -12,6 +12,7 @@ import pytest
 import trustme
 from aiohttp import web
 
+from fakekubelet.addresses import free_port
 from metricsd.tlserrors import (
     TLS_VERIFY_PREFIX,
     go_error,
@@ -20,7 +21,6 @@ from metricsd.tlserrors import (
     url_error,
     validity_error,
 )
-from tests.netutil import free_port
 
 HOST = "127.0.0.1"
 UTC = dt.UTC
