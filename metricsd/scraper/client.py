@@ -1,4 +1,4 @@
-"""The kubelet HTTP client: one kept-alive aiohttp session, TLS and identity per reference §1.11.
+"""The kubelet HTTP client: kept-alive connections, TLS and identity per reference §1.11.
 
 ``kubelet_client_config`` turns the flags plus the API-server rest config into the kubelet
 client's settings (the same transformations upstream applies); :class:`KubeletClient` sends
@@ -16,7 +16,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import aiohttp
+from yarl import URL
 
 from metricsd.clock import Clock, RealClock
 from metricsd.kubeconfig import RestConfig
@@ -26,6 +26,7 @@ from metricsd.scraper.addresses import (
     join_host_port,
     kubelet_url,
 )
+from metricsd.scraper.http1 import ConnectionPool, Progress, ResponseError, request_head
 from metricsd.tlserrors import DEADLINE_EXCEEDED, go_error, probe_context, url_error
 
 __all__ = [
@@ -187,7 +188,7 @@ async def clock_deadline(clock: Clock, seconds: float) -> AsyncIterator[None]:
 
 
 class KubeletClient:
-    """Scrapes kubelets over one connection pool reused across ticks."""
+    """Scrapes kubelets over kept-alive connections reused across ticks (:mod:`.http1`)."""
 
     def __init__(self, config: KubeletClientConfig, clock: Clock,
                  trace: Callable[[str], None] | None = None) -> None:
@@ -196,30 +197,16 @@ class KubeletClient:
         # client-go's V(6) round-tripper line: "GET https://… 200 OK in 14 milliseconds"
         self.trace = trace
         self._ssl = config.ssl_context()
-        self._session: aiohttp.ClientSession | None = None
+        self._pool = ConnectionPool(self._ssl)
+        self._heads: dict[tuple[str, str], bytes] = {}
         limit_tls_read_buffer()
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                ssl=self._ssl if self._ssl is not None else False,
-                limit=0,  # no global cap: one request per node at once, as upstream
-                limit_per_host=0,
-                keepalive_timeout=90.0,
-                ttl_dns_cache=10,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30.0),
-                skip_auto_headers=("Accept",),
-                auto_decompress=True,
-            )
-        return self._session
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.close()
+
+    def idle_connections(self) -> int:
+        """Kept-alive connections waiting for the next tick (tests, benchmarks)."""
+        return self._pool.idle_count()
 
     def url_for(self, node: NodeEndpoint) -> str:
         """The node's scrape URL; raises ``NoAddressError``."""
@@ -232,39 +219,41 @@ class KubeletClient:
         )
 
     def _headers(self) -> dict[str, str]:
-        headers = {"User-Agent": self.config.user_agent, "Accept-Encoding": "gzip"}
+        headers = {"User-Agent": self.config.user_agent}
         if self.config.scheme == "https":
             token = self.config.token()
             if token:
                 headers["Authorization"] = f"Bearer {token}"
+        headers["Accept-Encoding"] = "gzip"  # Go's transport asks for gzip and inflates it
         return headers
+
+    def _head(self, url: str) -> bytes:
+        """The request bytes for ``url``, rebuilt when the token (file) changes."""
+        headers = self._headers()
+        key = (url, headers.get("Authorization", ""))
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) > 4 * 16384:
+                self._heads.clear()  # tokens rotated many times: start over
+            head = self._heads[key] = request_head(*request_target(url), headers)
+        return head
 
     async def get(
         self, url: str, host: str, port: int, timeout_s: float | None = None
     ) -> KubeletResponse:
         """GET ``url`` within ``timeout_s`` (default ``--kubelet-request-timeout``), measured on
         the injected clock; the scraper passes less when the tick deadline is nearer."""
-        session = self._ensure_session()
-        headers = self._headers()
-        reading = False
+        head = self._head(url)
+        progress = Progress()
         timeout = self.config.timeout_s if timeout_s is None else max(0.0, timeout_s)
+        loop = asyncio.get_running_loop()
         try:
             async with clock_deadline(self.clock, timeout):
                 request_time = self.clock.now()
-                async with session.get(url, headers=headers) as resp:
-                    if self.trace is not None:
-                        elapsed_ms = int((self.clock.now() - request_time) * 1000)
-                        self.trace(f"GET {url} {resp.status} {resp.reason or ''} in "
-                                   f"{elapsed_ms} milliseconds".replace("  ", " "))
-                    if resp.status != 200:
-                        status = f"{resp.status} {resp.reason or ''}".rstrip()
-                        raise KubeletRequestError(f'request failed, status: "{status}"')
-                    reading = True
-                    body = await resp.read()
-        except KubeletRequestError:
-            raise
+                started = loop.time()
+                resp = await self._pool.get(host, port, head, progress)
         except TimeoutError as exc:
-            if reading:
+            if progress.headers_done:
                 # upstream wraps body-read errors with %v: the deadline loses its type
                 raise KubeletRequestError(
                     f"failed to read response body - {DEADLINE_EXCEEDED}", debug=repr(exc)
@@ -272,23 +261,39 @@ class KubeletClient:
             raise KubeletRequestError(
                 url_error("GET", url, DEADLINE_EXCEEDED), timeout=True, debug=repr(exc)
             ) from None
-        except (aiohttp.ClientError, OSError, ssl.SSLError) as exc:
+        except ResponseError as err:
+            if err.body_started:
+                raise KubeletRequestError(f"failed to read response body - {err.text}",
+                                          debug=err.debug) from None
+            raise KubeletRequestError(url_error("GET", url, err.text), debug=err.debug) from None
+        except (OSError, ssl.SSLError) as exc:
             context = None
             if self.config.cert_file:
                 context = probe_context(self.config.cert_file, self.config.key_file or None)
-            err = await go_error(exc, host=host, port=port, client_context=context)
-            if reading:
-                raise KubeletRequestError(
-                    f"failed to read response body - {err.text}", debug=err.debug
-                ) from None
-            raise KubeletRequestError(url_error("GET", url, err.text), debug=err.debug) from None
-        return KubeletResponse(url=url, body=body, request_time=request_time)
+            goerr = await go_error(exc, host=host, port=port, client_context=context)
+            raise KubeletRequestError(url_error("GET", url, goerr.text),
+                                      debug=goerr.debug) from None
+        if self.trace is not None:
+            elapsed_ms = int((resp.headers_at - started) * 1000)
+            self.trace(f"GET {url} {resp.status} {resp.reason} in "
+                       f"{elapsed_ms} milliseconds".replace("  ", " "))
+        if resp.status != 200:
+            status = f"{resp.status} {resp.reason}".rstrip()
+            raise KubeletRequestError(f'request failed, status: "{status}"')
+        return KubeletResponse(url=url, body=resp.body, request_time=request_time)
+
+
+@functools.lru_cache(maxsize=16384)
+def request_target(url: str) -> tuple[str, str]:
+    """The request target (path and query) and ``Host`` header of a kubelet URL."""
+    parsed = URL(url)
+    return parsed.raw_path_qs, join_host_port(parsed.raw_host or "", int(parsed.port or 0))
 
 
 @functools.lru_cache(maxsize=16384)
 def host_port_of(url: str) -> tuple[str, int]:
     """Host (without IPv6 brackets) and port of a kubelet URL (cached: the same every tick)."""
-    parsed = aiohttp.client.URL(url)
+    parsed = URL(url)
     host = parsed.host or ""
     return host.strip("[]"), int(parsed.port or 0)
 

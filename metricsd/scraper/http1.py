@@ -1,0 +1,493 @@
+"""A lean HTTP/1.1 GET client for kubelet scrapes: kept-alive connections, one request at a time.
+
+Why not aiohttp's client (still used elsewhere, and the oracle of this module's tests)? A scrape
+cycle makes one request per node — 1,000 every 15 s — and aiohttp's per-request machinery
+(request/response objects, header multidicts, timers, the stream reader, the connector's
+bookkeeping) costs about as much CPU as TLS itself. ``bench/metricsd_vs_prometheus.py`` and
+``docs/performance.md`` give the figures. This client does only what a scrape needs:
+
+* ``GET`` with a fixed header block, over a connection per node that is reused across ticks
+  (idle connections are closed after :data:`IDLE_TIMEOUT_S`, Go's ``IdleConnTimeout``);
+* responses framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or the end of the
+  connection; ``Content-Encoding: gzip`` inflated (the request asks for it, as Go does);
+* a non-200 status returns at once with the status line (the body is not read, the connection
+  is closed), as upstream only reports the status;
+* a reused connection that the peer closed before answering is retried once on a new one, as
+  Go's transport retries an idempotent request.
+
+Errors are :class:`ResponseError` with Go's texts (``EOF``, ``unexpected EOF``,
+``malformed HTTP response …``) and whether the headers had arrived; dial and TLS errors
+propagate as Python's ``OSError``/``ssl`` exceptions for :mod:`metricsd.tlserrors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import zlib
+from dataclasses import dataclass
+
+__all__ = [
+    "IDLE_TIMEOUT_S",
+    "MAX_HEADER_BYTES",
+    "ConnectionPool",
+    "Progress",
+    "Response",
+    "ResponseError",
+    "request_head",
+]
+
+IDLE_TIMEOUT_S = 90.0  # Go's http.Transport IdleConnTimeout in client-go's default transport
+MAX_HEADER_BYTES = 1 << 20  # Go allows 10 MB; a kubelet's headers are a few hundred bytes
+_SWEEP_EVERY_S = 10.0
+
+
+class ResponseError(Exception):
+    """The server's answer could not be read; ``text`` is Go's wording of the cause."""
+
+    def __init__(self, text: str, *, body_started: bool, debug: str = "") -> None:
+        super().__init__(text)
+        self.text = text
+        self.body_started = body_started  # headers were complete: upstream says "read body"
+        self.debug = debug or text
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    reason: str
+    body: bytes  # empty for a non-200 answer (not read)
+    headers_at: float  # loop.time() when the headers were complete (client-go's trace line)
+
+
+def request_head(target: str, host_header: str, headers: dict[str, str]) -> bytes:
+    """The request bytes of a ``GET`` (built once per URL and identity, reused every tick)."""
+    lines = [f"GET {target} HTTP/1.1", f"Host: {host_header}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+# parser states
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILER, _UNTIL_CLOSE, _DONE = range(8)
+
+
+class Progress:
+    """How far one request got (read after a deadline cancelled it)."""
+
+    __slots__ = ("headers_done",)
+
+    def __init__(self) -> None:
+        self.headers_done = False
+
+
+class _Connection(asyncio.Protocol):
+    """One kept-alive connection; parses exactly one response per :meth:`send`."""
+
+    __slots__ = (
+        "_buf",
+        "_chunks",
+        "_gzip",
+        "_keep_alive",
+        "_reason",
+        "_remaining",
+        "_state",
+        "_status",
+        "closed",
+        "headers_at",
+        "idle_since",
+        "key",
+        "loop",
+        "progress",
+        "received_any",
+        "reused",
+        "transport",
+        "waiter",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, key: tuple[str, int]) -> None:
+        self.loop = loop
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Response] | None = None
+        self.closed = False
+        self.reused = False
+        self.idle_since = 0.0
+        self.progress: Progress | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._buf = bytearray()
+        self._chunks: list[bytes] = []
+        self._state = _HEAD
+        self._remaining = 0
+        self._gzip = False
+        self._keep_alive = True
+        self._status = 0
+        self._reason = ""
+        self.headers_at = 0.0
+        self.received_any = False
+
+    # -- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None or self.waiter.done():
+            # bytes nobody asked for (or after a cancelled request): the framing is lost
+            self.abort()
+            return
+        self.received_any = True
+        self._buf += data
+        try:
+            self._parse()
+        except ResponseError as err:
+            self._fail(err)
+
+    def eof_received(self) -> bool | None:
+        self._on_end(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._on_end(exc)
+
+    # -- parsing
+
+    def _parse(self) -> None:
+        buf = self._buf
+        while True:
+            state = self._state
+            if state == _HEAD:
+                end = buf.find(b"\r\n\r\n")
+                sep = 4
+                if end < 0:
+                    end = buf.find(b"\n\n")
+                    sep = 2
+                if end < 0:
+                    if len(buf) > MAX_HEADER_BYTES:
+                        raise ResponseError("net/http: server response headers exceeded "
+                                            f"{MAX_HEADER_BYTES} bytes; aborted",
+                                            body_started=False)
+                    return
+                head = bytes(buf[:end])
+                del buf[: end + sep]
+                if self._head(head):
+                    return
+                continue
+            if state == _LENGTH:
+                take = min(self._remaining, len(buf))
+                if take:
+                    self._chunks.append(bytes(buf[:take]))
+                    del buf[:take]
+                    self._remaining -= take
+                if self._remaining:
+                    return
+                self._finish()
+                return
+            if state == _CHUNK_SIZE:
+                end = buf.find(b"\n")
+                if end < 0:
+                    if len(buf) > 4096:
+                        raise ResponseError("http chunk length too large", body_started=True)
+                    return
+                line = bytes(buf[:end]).rstrip(b"\r").split(b";", 1)[0].strip(b" \t")
+                del buf[: end + 1]
+                try:
+                    size = int(line, 16) if line and line.isalnum() else -1
+                except ValueError:
+                    size = -1
+                if size < 0:
+                    raise ResponseError("invalid byte in chunk length", body_started=True)
+                if size == 0:
+                    self._state = _TRAILER
+                else:
+                    self._remaining = size
+                    self._state = _CHUNK_DATA
+                continue
+            if state == _CHUNK_DATA:
+                take = min(self._remaining, len(buf))
+                if take:
+                    self._chunks.append(bytes(buf[:take]))
+                    del buf[:take]
+                    self._remaining -= take
+                if self._remaining:
+                    return
+                self._state = _CHUNK_CRLF
+                continue
+            if state == _CHUNK_CRLF:
+                if len(buf) < 2 and buf[:1] != b"\n":
+                    if buf[:1] not in (b"", b"\r"):
+                        raise ResponseError("malformed chunked encoding", body_started=True)
+                    return
+                if buf[:2] == b"\r\n":
+                    del buf[:2]
+                elif buf[:1] == b"\n":
+                    del buf[:1]
+                else:
+                    raise ResponseError("malformed chunked encoding", body_started=True)
+                self._state = _CHUNK_SIZE
+                continue
+            if state == _TRAILER:
+                end = buf.find(b"\n")
+                if end < 0:
+                    return
+                line = bytes(buf[:end]).rstrip(b"\r")
+                del buf[: end + 1]
+                if not line:
+                    self._finish()
+                    return
+                continue  # a trailer field: ignored
+            if state == _UNTIL_CLOSE:
+                if buf:
+                    self._chunks.append(bytes(buf))
+                    buf.clear()
+                return
+            return  # _DONE: nothing more is expected
+
+    def _head(self, head: bytes) -> bool:
+        """Parse the status line and headers; True when the response is already complete."""
+        lines = head.split(b"\n")
+        status_line = lines[0].rstrip(b"\r").decode("latin-1")
+        version, _, rest = status_line.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            raise ResponseError(f"net/http: HTTP/1.x transport connection broken: malformed "
+                                f"HTTP response {_go_quote(status_line)}", body_started=False)
+        if len(code) != 3 or not code.isdigit():
+            raise ResponseError(f"net/http: HTTP/1.x transport connection broken: malformed "
+                                f"HTTP status code {_go_quote(code)}", body_started=False)
+        status = int(code)
+        if 100 <= status < 200 and status != 101:
+            return False  # an interim response: the real one follows
+        length: int | None = None
+        chunked = False
+        keep_alive = version == "HTTP/1.1"
+        gzip = False
+        for raw in lines[1:]:
+            name, colon, value_b = raw.rstrip(b"\r").partition(b":")
+            if not colon:
+                raise ResponseError("net/http: HTTP/1.x transport connection broken: malformed "
+                                    f"MIME header line: {raw.decode('latin-1')}",
+                                    body_started=False)
+            field = name.strip().lower()
+            value = value_b.strip()
+            if field == b"content-length":
+                if not value.isdigit():
+                    raise ResponseError("net/http: HTTP/1.x transport connection broken: bad "
+                                        f"Content-Length {_go_quote(value.decode('latin-1'))}",
+                                        body_started=False)
+                if length is not None and int(value) != length:
+                    raise ResponseError("net/http: HTTP/1.x transport connection broken: "
+                                        "http: message cannot contain multiple Content-Length "
+                                        "headers", body_started=False)
+                length = int(value)
+            elif field == b"transfer-encoding":
+                chunked = value.lower() == b"chunked"
+                if not chunked and value.lower() != b"identity":
+                    raise ResponseError("net/http: HTTP/1.x transport connection broken: "
+                                        f"unsupported transfer encoding: "
+                                        f"{_go_quote(value.decode('latin-1'))}",
+                                        body_started=False)
+            elif field == b"connection":
+                tokens = {t.strip() for t in value.lower().split(b",")}
+                if b"close" in tokens:
+                    keep_alive = False
+                elif b"keep-alive" in tokens:
+                    keep_alive = True
+            elif field == b"content-encoding":
+                gzip = value.lower() == b"gzip"
+        self._status = status
+        self._reason = reason
+        self._keep_alive = keep_alive
+        self._gzip = gzip
+        self.headers_at = self.loop.time()
+        if self.progress is not None:
+            self.progress.headers_done = True
+        if status != 200:
+            # upstream reports only the status line: do not read the body, do not reuse
+            self._keep_alive = False
+            self._state = _DONE
+            self._resolve(b"")
+            return True
+        if chunked:
+            self._state = _CHUNK_SIZE
+        elif length is not None:
+            self._remaining = length
+            self._state = _LENGTH
+            if length == 0:
+                self._finish()
+                return True
+        else:
+            self._keep_alive = False
+            self._state = _UNTIL_CLOSE
+        return False
+
+    def _finish(self) -> None:
+        self._state = _DONE
+        body = b"".join(self._chunks) if len(self._chunks) != 1 else self._chunks[0]
+        self._chunks = []
+        if self._buf:
+            self._keep_alive = False  # more bytes than the framing allows: never reuse
+        if self._gzip and body:
+            try:
+                inflater = zlib.decompressobj(31)
+                raw = inflater.decompress(body)
+                if not inflater.eof:
+                    raise ResponseError("unexpected EOF", body_started=True)
+            except zlib.error as err:
+                text = "gzip: invalid header" if "header" in str(err) else (
+                    "flate: corrupt input")
+                raise ResponseError(text, body_started=True, debug=f"zlib.error: {err}") from None
+            body = raw
+        self._resolve(body)
+
+    def _resolve(self, body: bytes) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(Response(self._status, self._reason, body, self.headers_at))
+
+    def _on_end(self, exc: Exception | None) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if self._state == _UNTIL_CLOSE and exc is None:
+            self._keep_alive = False
+            self._finish()
+            return
+        if self._state == _HEAD:
+            if exc is None or isinstance(exc, ssl.SSLEOFError):
+                exc = ResponseError("EOF", body_started=False, debug=f"connection closed: {exc!r}")
+            waiter.set_exception(exc)
+            return
+        waiter.set_exception(ResponseError("unexpected EOF", body_started=True,
+                                           debug=f"connection closed: {exc!r}"))
+
+    def _fail(self, err: ResponseError) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(err)
+        self.abort()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- used by the pool
+
+    def send(self, head: bytes) -> asyncio.Future[Response]:
+        self._reset()
+        self.waiter = self.loop.create_future()
+        assert self.transport is not None
+        self.transport.write(head)
+        return self.waiter
+
+    def reusable(self) -> bool:
+        return (not self.closed and self._keep_alive and self._state == _DONE
+                and not self._buf and self.transport is not None
+                and not self.transport.is_closing())
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _go_quote(text: str) -> str:
+    from metricsd.goquote import quote
+
+    return quote(text)
+
+
+class ConnectionPool:
+    """Idle kept-alive connections by ``(host, port)``; at most one request per connection."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
+        self.ssl_context = ssl_context
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._last_sweep = 0.0
+
+    async def get(self, host: str, port: int, head: bytes,
+                  progress: Progress | None = None) -> Response:
+        """Send ``head`` to ``host:port`` and read the response (see module docstring).
+
+        ``progress.headers_done`` tells a caller whose deadline cancelled this call whether
+        the body was being read (upstream words the two cases differently).
+        """
+        loop = asyncio.get_running_loop()
+        key = (host, port)
+        self._sweep(loop.time())
+        conn = self._take(key)
+        if conn is not None:
+            try:
+                return await self._exchange(conn, head, progress)
+            except (ResponseError, ConnectionResetError) as err:
+                # the peer closed a kept-alive connection before answering: retry once fresh
+                if conn.received_any or (isinstance(err, ResponseError) and err.body_started):
+                    raise
+        conn = await self._dial(loop, key)
+        return await self._exchange(conn, head, progress)
+
+    async def _dial(self, loop: asyncio.AbstractEventLoop, key: tuple[str, int]) -> _Connection:
+        host, port = key
+        ctx = self.ssl_context
+        _, conn = await loop.create_connection(
+            lambda: _Connection(loop, key), host, port, ssl=ctx,
+            server_hostname=host if ctx is not None else None)
+        return conn
+
+    async def _exchange(self, conn: _Connection, head: bytes,
+                        progress: Progress | None) -> Response:
+        conn.progress = progress
+        try:
+            response = await conn.send(head)
+        except BaseException:
+            conn.abort()  # cancelled (deadline) or failed: the framing is unknown now
+            raise
+        finally:
+            conn.progress = None
+        if conn.reusable():
+            conn.reused = True
+            conn.idle_since = conn.loop.time()
+            self._idle.setdefault(conn.key, []).append(conn)
+        else:
+            conn.close()
+        return response
+
+    def _take(self, key: tuple[str, int]) -> _Connection | None:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if conn.reusable():
+                return conn
+            conn.close()
+        return None
+
+    def _sweep(self, now: float) -> None:
+        """Close connections idle longer than :data:`IDLE_TIMEOUT_S` (cheap, every 10 s)."""
+        if now - self._last_sweep < _SWEEP_EVERY_S:
+            return
+        self._last_sweep = now
+        for key in list(self._idle):
+            keep = []
+            for conn in self._idle[key]:
+                if conn.reusable() and now - conn.idle_since < IDLE_TIMEOUT_S:
+                    keep.append(conn)
+                else:
+                    conn.close()
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+
+    def idle_count(self) -> int:
+        return sum(len(v) for v in self._idle.values())
+
+    async def close(self) -> None:
+        conns = [c for v in self._idle.values() for c in v]
+        self._idle.clear()
+        for conn in conns:
+            conn.close()
+        if conns:
+            await asyncio.sleep(0)  # let the transports run their close callbacks
