@@ -159,16 +159,14 @@ class _Connection(asyncio.Protocol):
         while True:
             state = self._state
             if state == _HEAD:
-                end = buf.find(b"\r\n\r\n")
-                sep = 4
+                end, sep = buf.find(b"\r\n\r\n"), 4
+                bare = buf.find(b"\n\n")  # Go also accepts bare LF line ends
+                if bare >= 0 and (end < 0 or bare < end):
+                    end, sep = bare, 2
+                if end > MAX_HEADER_BYTES or (end < 0 and len(buf) > MAX_HEADER_BYTES):
+                    raise ResponseError("net/http: server response headers exceeded "
+                                        f"{MAX_HEADER_BYTES} bytes; aborted", body_started=False)
                 if end < 0:
-                    end = buf.find(b"\n\n")
-                    sep = 2
-                if end < 0:
-                    if len(buf) > MAX_HEADER_BYTES:
-                        raise ResponseError("net/http: server response headers exceeded "
-                                            f"{MAX_HEADER_BYTES} bytes; aborted",
-                                            body_started=False)
                     return
                 head = bytes(buf[:end])
                 del buf[: end + sep]
