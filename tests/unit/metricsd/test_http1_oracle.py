@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ def head_for(port: int) -> bytes:
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in zip(points, points[1:], strict=False) if b > a] or [b""]
+    return [data[a:b] for a, b in itertools.pairwise(points) if b > a] or [b""]
 
 
 def chunked(body: bytes, sizes: list[int], ext: bool) -> bytes:
@@ -161,7 +162,7 @@ def test_same_answer_as_aiohttp(body: bytes, frame: str, compress: bool, cuts: l
     else:
         raw = (head + "\r\n").encode() + payload
     if bare_lf:
-        head_part, sep, rest = raw.partition(b"\r\n\r\n")
+        head_part, _sep, rest = raw.partition(b"\r\n\r\n")
         raw = head_part.replace(b"\r\n", b"\n") + b"\n\n" + rest
     pieces = split(raw, cuts)
 
@@ -302,7 +303,7 @@ async def test_peer_closing_a_kept_alive_connection_is_retried_once() -> None:
 async def test_fresh_connection_closed_before_answer_is_not_retried() -> None:
     async with ScriptedServer(lambda: Script([], close_after=True)) as server:
         pool = ConnectionPool(None)
-        with pytest.raises(ResponseError, match="^EOF$"):
+        with pytest.raises(ResponseError, match=r"^EOF$"):
             await pool.get(HOST, server.port, head_for(server.port))
         assert server.connections == 1
 
