@@ -143,6 +143,10 @@ def limit_tls_read_buffer(size: int = TLS_READ_BUFFER) -> None:
         asyncio.sslproto.SSLProtocol.max_size = size
 
 
+#: client-go re-reads a bearer token file at most once a minute (cached file token source).
+TOKEN_FILE_PERIOD_S = 60.0
+
+
 class KubeletRequestError(Exception):
     """A failed scrape of one node: Go's text, timeout classification, Python's original."""
 
@@ -199,6 +203,8 @@ class KubeletClient:
         self._ssl = config.ssl_context()
         self._pool = ConnectionPool(self._ssl)
         self._heads: dict[tuple[str, str], bytes] = {}
+        self._token = ""
+        self._token_read_at: float | None = None
         limit_tls_read_buffer()
 
     async def close(self) -> None:
@@ -218,24 +224,33 @@ class KubeletClient:
             use_node_status_port=self.config.use_node_status_port,
         )
 
-    def _headers(self) -> dict[str, str]:
+    def token(self) -> str:
+        """The bearer token; a token file is re-read at most every
+        :data:`TOKEN_FILE_PERIOD_S`, as client-go's cached file token source does."""
+        now = self.clock.monotonic()
+        if self._token_read_at is None or (
+            self.config.bearer_token_file and now - self._token_read_at >= TOKEN_FILE_PERIOD_S
+        ):
+            self._token = self.config.token()
+            self._token_read_at = now
+        return self._token
+
+    def _headers(self, token: str) -> dict[str, str]:
         headers = {"User-Agent": self.config.user_agent}
-        if self.config.scheme == "https":
-            token = self.config.token()
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
+        if self.config.scheme == "https" and token:
+            headers["Authorization"] = f"Bearer {token}"
         headers["Accept-Encoding"] = "gzip"  # Go's transport asks for gzip and inflates it
         return headers
 
     def _head(self, url: str) -> bytes:
-        """The request bytes for ``url``, rebuilt when the token (file) changes."""
-        headers = self._headers()
-        key = (url, headers.get("Authorization", ""))
+        """The request bytes for ``url``, rebuilt when the token changes."""
+        token = self.token()
+        key = (url, token)
         head = self._heads.get(key)
         if head is None:
             if len(self._heads) > 4 * 16384:
                 self._heads.clear()  # tokens rotated many times: start over
-            head = self._heads[key] = request_head(*request_target(url), headers)
+            head = self._heads[key] = request_head(*request_target(url), self._headers(token))
         return head
 
     async def get(

@@ -258,6 +258,39 @@ async def test_bearer_token_and_annotation_path(kubelet) -> None:
     assert auths == ["Bearer sekret"]
 
 
+async def test_token_file_is_reread_at_most_once_a_minute(kubelet, tmp_path) -> None:
+    """client-go caches a token file for a minute: a rotated token is used after that."""
+    auths: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        auths.append(request.headers.get("Authorization", ""))
+        return web.Response(text=PAYLOAD)
+
+    ca = trustme.CA()
+    sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(sctx)
+    port = await kubelet(handler, sctx)
+    token_file = tmp_path / "token"
+    token_file.write_text("first\n")
+    cfg = KubeletClientConfig(scheme="https", insecure=True, use_node_status_port=True,
+                              preferred_address_types=("InternalIP",),
+                              bearer_token_file=str(token_file))
+    clock = VirtualClock()
+    client = KubeletClient(cfg, clock)
+    url = f"https://127.0.0.1:{port}/metrics/resource"
+    try:
+        await client.get(url, "127.0.0.1", port)
+        token_file.write_text("second\n")
+        await clock.advance(59.0)
+        await client.get(url, "127.0.0.1", port)
+        await clock.advance(1.0)
+        await client.get(url, "127.0.0.1", port)
+        assert client.idle_connections() == 1  # one kept-alive connection for all three
+    finally:
+        await client.close()
+    assert auths == ["Bearer first", "Bearer first", "Bearer second"]
+
+
 @pytest.mark.parametrize(
     ("status", "reason", "text"),
     [(403, "Forbidden", 'request failed, status: "403 Forbidden"'),
