@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from yarl import URL
 
 from metricsd.clock import Clock, RealClock
+from metricsd.goquote import quote
 from metricsd.kubeconfig import RestConfig
 from metricsd.scraper.addresses import (
     DEFAULT_PREFERRED_ADDRESS_TYPES,
@@ -26,7 +27,13 @@ from metricsd.scraper.addresses import (
     join_host_port,
     kubelet_url,
 )
-from metricsd.scraper.http1 import ConnectionPool, Progress, ResponseError, request_head
+from metricsd.scraper.http1 import (
+    ConnectionPool,
+    Progress,
+    Response,
+    ResponseError,
+    request_head,
+)
 from metricsd.tlserrors import DEADLINE_EXCEEDED, go_error, probe_context, url_error
 
 __all__ = [
@@ -201,18 +208,26 @@ class KubeletClient:
         # client-go's V(6) round-tripper line: "GET https://… 200 OK in 14 milliseconds"
         self.trace = trace
         self._ssl = config.ssl_context()
-        self._pool = ConnectionPool(self._ssl)
+        self._pools = {config.scheme: ConnectionPool(self._ssl)}
         self._heads: dict[tuple[str, str], bytes] = {}
         self._token = ""
         self._token_read_at: float | None = None
         limit_tls_read_buffer()
 
     async def close(self) -> None:
-        await self._pool.close()
+        for pool in self._pools.values():
+            await pool.close()
 
     def idle_connections(self) -> int:
         """Kept-alive connections waiting for the next tick (tests, benchmarks)."""
-        return self._pool.idle_count()
+        return sum(pool.idle_count() for pool in self._pools.values())
+
+    def _pool(self, scheme: str) -> ConnectionPool:
+        pool = self._pools.get(scheme)
+        if pool is None:  # a redirect to the other scheme: Go's default TLS settings
+            context = ssl.create_default_context() if scheme == "https" else None
+            pool = self._pools[scheme] = ConnectionPool(context)
+        return pool
 
     def url_for(self, node: NodeEndpoint) -> str:
         """The node's scrape URL; raises ``NoAddressError``."""
@@ -266,7 +281,9 @@ class KubeletClient:
             async with clock_deadline(self.clock, timeout):
                 request_time = self.clock.now()
                 started = loop.time()
-                resp = await self._pool.get(host, port, head, progress)
+                resp = await self._pools[self.config.scheme].get(host, port, head, progress)
+                if resp.status in REDIRECTS and resp.location:
+                    resp = await self._follow(url, resp, progress)
         except TimeoutError as exc:
             if progress.headers_done:
                 # upstream wraps body-read errors with %v: the deadline loses its type
@@ -276,6 +293,8 @@ class KubeletClient:
             raise KubeletRequestError(
                 url_error("GET", url, DEADLINE_EXCEEDED), timeout=True, debug=repr(exc)
             ) from None
+        except RedirectError as err:
+            raise KubeletRequestError(url_error("GET", err.url, err.text)) from None
         except ResponseError as err:
             if err.body_started:
                 raise KubeletRequestError(f"failed to read response body - {err.text}",
@@ -296,6 +315,50 @@ class KubeletClient:
             status = f"{resp.status} {resp.reason}".rstrip()
             raise KubeletRequestError(f'request failed, status: "{status}"')
         return KubeletResponse(url=url, body=resp.body, request_time=request_time)
+
+
+    async def _follow(self, url: str, resp: Response, progress: Progress) -> Response:
+        """Follow redirects as Go's client does: at most 10, the token only to the same host
+        or its subdomains."""
+        first = URL(url)
+        current = first
+        for hop in range(1, MAX_REDIRECTS + 1):
+            location = resp.location
+            try:
+                target = current.join(URL(location))
+            except ValueError as err:
+                raise RedirectError(location, f"failed to parse Location header "
+                                              f"{quote(location)}: {err}") from None
+            if hop == MAX_REDIRECTS:  # Go refuses the tenth redirect response
+                raise RedirectError(location, f"stopped after {MAX_REDIRECTS} redirects")
+            if target.scheme not in ("http", "https") or not target.raw_host:
+                raise RedirectError(location, f"unsupported protocol scheme "
+                                              f"{quote(target.scheme)}")
+            host = target.raw_host
+            same = host == first.raw_host or host.endswith("." + (first.raw_host or ""))
+            headers = self._headers(self.token() if same else "")
+            head = request_head(target.raw_path_qs, join_host_port(host, int(target.port or 0)),
+                                headers)
+            resp = await self._pool(target.scheme).get(host, int(target.port or 0), head,
+                                                       progress)
+            current = target
+            if resp.status not in REDIRECTS or not resp.location:
+                return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: Statuses Go's client follows for a GET, and how many hops it allows.
+REDIRECTS = frozenset((301, 302, 303, 307, 308))
+MAX_REDIRECTS = 10
+
+
+class RedirectError(Exception):
+    """A redirect that was not followed; Go reports it against the Location's URL."""
+
+    def __init__(self, url: str, text: str) -> None:
+        super().__init__(text)
+        self.url = url
+        self.text = text
 
 
 @functools.lru_cache(maxsize=16384)

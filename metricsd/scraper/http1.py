@@ -10,6 +10,7 @@ bookkeeping) costs about as much CPU as TLS itself. ``bench/metricsd_vs_promethe
   (idle connections are closed after :data:`IDLE_TIMEOUT_S`, Go's ``IdleConnTimeout``);
 * responses framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or the end of the
   connection; ``Content-Encoding: gzip`` inflated (the request asks for it, as Go does);
+* a redirect is returned with its ``Location`` (the caller follows it, as Go's client does);
 * a non-200 status returns at once with the status line (the body is not read, the connection
   is closed), as upstream only reports the status;
 * a reused connection that the peer closed before answering is retried once on a new one, as
@@ -58,6 +59,7 @@ class Response:
     reason: str
     body: bytes  # empty for a non-200 answer (not read)
     headers_at: float  # loop.time() when the headers were complete (client-go's trace line)
+    location: str = ""  # the Location header of a redirect
 
 
 def request_head(target: str, host_header: str, headers: dict[str, str]) -> bytes:
@@ -88,6 +90,7 @@ class _Connection(asyncio.Protocol):
         "_chunks",
         "_gzip",
         "_keep_alive",
+        "_location",
         "_reason",
         "_remaining",
         "_state",
@@ -124,6 +127,7 @@ class _Connection(asyncio.Protocol):
         self._keep_alive = True
         self._status = 0
         self._reason = ""
+        self._location = ""
         self.headers_at = 0.0
         self.received_any = False
 
@@ -262,6 +266,7 @@ class _Connection(asyncio.Protocol):
         chunked = False
         keep_alive = version == "HTTP/1.1"
         gzip = False
+        location = ""
         for raw in lines[1:]:
             name, colon, value_b = raw.rstrip(b"\r").partition(b":")
             if not colon:
@@ -295,10 +300,13 @@ class _Connection(asyncio.Protocol):
                     keep_alive = True
             elif field == b"content-encoding":
                 gzip = value.lower() == b"gzip"
+            elif field == b"location":
+                location = value.decode("latin-1")
         self._status = status
         self._reason = reason
         self._keep_alive = keep_alive
         self._gzip = gzip
+        self._location = location
         self.headers_at = self.loop.time()
         if self.progress is not None:
             self.progress.headers_done = True
@@ -343,7 +351,8 @@ class _Connection(asyncio.Protocol):
     def _resolve(self, body: bytes) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(Response(self._status, self._reason, body, self.headers_at))
+            waiter.set_result(Response(self._status, self._reason, body, self.headers_at,
+                                       self._location))
 
     def _on_end(self, exc: Exception | None) -> None:
         waiter = self.waiter

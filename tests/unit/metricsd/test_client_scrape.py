@@ -24,7 +24,12 @@ from metricsd.scraper.addresses import (
     metrics_path,
     node_address,
 )
-from metricsd.scraper.client import KubeletClient, KubeletClientConfig, kubelet_client_config
+from metricsd.scraper.client import (
+    KubeletClient,
+    KubeletClientConfig,
+    KubeletRequestError,
+    kubelet_client_config,
+)
 from metricsd.scraper.scraper import ScrapeLoop, Scraper, go_duration, stagger_bound_ms
 
 PAYLOAD = """\
@@ -289,6 +294,76 @@ async def test_token_file_is_reread_at_most_once_a_minute(kubelet, tmp_path) -> 
     finally:
         await client.close()
     assert auths == ["Bearer first", "Bearer first", "Bearer second"]
+
+
+async def test_redirects_are_followed_as_go_does(kubelet) -> None:
+    """Go's client follows redirects (token kept for the same host); the tenth is refused."""
+    seen: list[tuple[str, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append((request.path, request.headers.get("Authorization", "")))
+        if request.path == "/metrics/resource":
+            raise web.HTTPFound("/moved")
+        if request.path == "/moved":
+            raise web.HTTPTemporaryRedirect(f"http://localhost:{request.url.port}/final")
+        if request.path.startswith("/loop"):
+            raise web.HTTPFound(f"/loop{int(request.path[5:] or 0) + 1}")
+        return web.Response(text=PAYLOAD)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    cfg = KubeletClientConfig(scheme="http", bearer_token="tok")
+    client = KubeletClient(cfg, VirtualClock())
+    try:
+        resp = await client.get(f"http://127.0.0.1:{port}/metrics/resource", "127.0.0.1", port)
+        assert resp.body == PAYLOAD.encode()
+        with pytest.raises(KubeletRequestError) as info:
+            await client.get(f"http://127.0.0.1:{port}/loop", "127.0.0.1", port)
+    finally:
+        await client.close()
+        await runner.cleanup()
+    # plain http carries no token at all (completely insecure); the hops are Go's
+    assert [path for path, _ in seen[:3]] == ["/metrics/resource", "/moved", "/final"]
+    assert [path for path, _ in seen[3:]] == ["/loop", *(f"/loop{i}" for i in range(1, 10))]
+    assert info.value.text == 'Get "/loop10": stopped after 10 redirects'
+
+
+async def test_redirect_keeps_the_token_only_for_the_same_host(kubelet) -> None:
+    auths: dict[str, str] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        auths[f"{request.host}{request.path}"] = request.headers.get("Authorization", "")
+        if request.path == "/metrics/resource":
+            raise web.HTTPFound("/same")
+        if request.path == "/same":
+            raise web.HTTPFound(f"https://localhost:{request.url.port}/other")
+        return web.Response(text=PAYLOAD)
+
+    ca = trustme.CA()
+    sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(sctx)
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=sctx)
+    await site.start()
+    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    cfg = KubeletClientConfig(scheme="https", insecure=True, bearer_token="tok")
+    client = KubeletClient(cfg, VirtualClock())
+    try:
+        await client.get(f"https://127.0.0.1:{port}/metrics/resource", "127.0.0.1", port)
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert auths == {f"127.0.0.1:{port}/metrics/resource": "Bearer tok",
+                     f"127.0.0.1:{port}/same": "Bearer tok",
+                     f"localhost:{port}/other": ""}
 
 
 @pytest.mark.parametrize(
