@@ -18,6 +18,11 @@ The fast path hands the whole body to the faithful path as soon as a line is not
 simple shape, so unusual-but-valid input decodes identically and errors carry the parser's
 text.  Neither path raises anything but :class:`DecodeError`.
 
+The fast path itself first tries the optional compiled accelerator ``metricsd.scraper._scan``
+(``_scan.c``, built by ``setup.py``): it yields exactly the fast path's result or declines, and
+then the Python code below runs unchanged.  :data:`ACCELERATED` says whether it is in use;
+``METRICSD_PURE_PYTHON=1`` (read at import) turns it off.  See ``docs/metricsd-decoder.md``.
+
 Deliberate choices where upstream's behaviour is undefined (documented in
 ``docs/metricsd-storage-and-api.md``): NaN/±Inf/negative CPU or memory values count as 0
 (so the node/pod is dropped as incomplete, as on arm64); finite values beyond ``2^64`` saturate;
@@ -27,12 +32,15 @@ Go would slice out of bounds (a panic upstream) fails the node with a clear erro
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from metricsd.goquote import quote
 from metricsd.scraper.batch import (
+    ZERO_TIME_NS,
     LogFn,
     MetricsBatch,
     MetricsPoint,
@@ -42,7 +50,7 @@ from metricsd.scraper.batch import (
     pod_ref,
 )
 
-__all__ = ["DecodeError", "clear_caches", "decode_batch", "go_quote_bytes"]
+__all__ = ["ACCELERATED", "DecodeError", "clear_caches", "decode_batch", "go_quote_bytes"]
 
 NODE_CPU = "node_cpu_usage_seconds_total"
 NODE_MEM = "node_memory_working_set_bytes"
@@ -315,8 +323,58 @@ def _trim_caches() -> None:
         _GOOD_COMMENTS.clear()
 
 
+# The compiled accelerator: scan(text, default_ms, refs, ref_fn, point_cls, zero_time) returns
+# (node_seen, node_cpu, node_memory, node_timestamp, pods) or None to decline.
+_ScanResult = tuple[bool, int, int, int, dict[PodKey, dict[str, MetricsPoint]]] | None
+_ScanFn = Callable[
+    [
+        str,
+        int,
+        dict[str, tuple[PodKey, str]],
+        Callable[[str, int], tuple[PodKey, str]],
+        type[MetricsPoint],
+        int,
+    ],
+    _ScanResult,
+]
+
+
+def _load_accelerator() -> _ScanFn | None:
+    """The C ``scan`` unless ``METRICSD_PURE_PYTHON`` is set (not ``0``) or it was not built."""
+    if os.environ.get("METRICSD_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        module = importlib.import_module("metricsd.scraper._scan")
+    except ImportError:
+        return None
+    scan: _ScanFn = module.scan
+    return scan
+
+
+_accel: _ScanFn | None = _load_accelerator()
+ACCELERATED: bool = _accel is not None
+"""Whether the compiled accelerator decodes kubelet bodies (fixed at import)."""
+
+
 def _decode_fast(text: str, acc: _Acc) -> None:
-    """The hot loop: everything inlined, one regex per line, cached label-block work."""
+    """The hot loop: everything inlined, one regex per line, cached label-block work.
+
+    The accelerator, when loaded, does the same work in C; when it declines (unusual input)
+    the loop below runs as if it did not exist.
+    """
+    _trim_caches()
+    accel = _accel
+    if accel is not None:
+        found = accel(text, acc.default_ms, _REFS, _container_ref, MetricsPoint, ZERO_TIME_NS)
+        if found is not None:
+            seen, cpu, memory, timestamp, acc.pods = found
+            if seen:
+                node = acc.node
+                node.cumulative_cpu_used = cpu
+                node.memory_usage = memory
+                node.timestamp = timestamp
+                acc.node_seen = True
+            return
     fast = _FAST_LINE.fullmatch
     block_ok = _FAST_BLOCK.fullmatch
     families = _FAMILIES
@@ -330,7 +388,6 @@ def _decode_fast(text: str, acc: _Acc) -> None:
     two64 = _TWO64
     i64max = _I64_MAX
     f_cpu, f_mem, f_start, f_node_cpu = _F_CPU, _F_MEM, _F_START, _F_NODE_CPU
-    _trim_caches()
     for line in text.split("\n"):
         if not line:
             continue
