@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from metricsd import klog
+from metricsd import eventloop, klog
 from metricsd.flagset import FlagError
 from metricsd.options import Options, StartupError, help_text, parse_args, usage_text, validate
 from metricsd.version import VERSION
@@ -81,7 +81,7 @@ def _run(run: Any, options: Options) -> int:
     try:
         result = run(options)
         if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
+            result = eventloop.run(result)
     except StartupError as err:
         return report_error(str(err))
     except KeyboardInterrupt:

@@ -146,10 +146,11 @@ framing = st.sampled_from(["length", "chunked", "close"])
     bare_lf=st.booleans(),
     status=st.sampled_from([(200, "OK"), (200, "OK"), (401, "Unauthorized"),
                             (503, "Service Unavailable"), (200, "Fine Thanks")]),
+    loop=st.sampled_from(["asyncio", "uvloop"]),
 )
 def test_same_answer_as_aiohttp(body: bytes, frame: str, compress: bool, cuts: list[int],
                                 sizes: list[int], ext: bool, bare_lf: bool,
-                                status: tuple[int, str]) -> None:
+                                status: tuple[int, str], loop: str) -> None:
     payload = gzip.compress(body, mtime=0) if compress else body
     head = f"HTTP/1.1 {status[0]} {status[1]}\r\nContent-Type: text/plain\r\n"
     if compress:
@@ -174,7 +175,11 @@ def test_same_answer_as_aiohttp(body: bytes, frame: str, compress: bool, cuts: l
         if status[0] == 200:
             assert lean == (200, status[1], body)
 
-    asyncio.run(run())
+    if loop == "uvloop":  # the metricsd process runs on uvloop (metricsd.eventloop)
+        uvloop = pytest.importorskip("uvloop")
+        uvloop.run(run())
+    else:
+        asyncio.run(run())
 
 
 # ------------------------------------------------------------------ errors and their Go texts
@@ -382,6 +387,42 @@ async def tls_server() -> AsyncIterator[tuple[int, ssl.SSLContext]]:
     yield server.sockets[0].getsockname()[1], client_ctx
     server.close()
     await server.wait_closed()
+
+
+def test_tls_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST).configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    body = bytes(range(256)) * 300
+
+    async def main() -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:
+                try:
+                    await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + chunked(body, [1000, 7000, 3], True))
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, HOST, 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        pool = ConnectionPool(client_ctx)
+        for _ in range(2):
+            assert (await pool.get(HOST, port, head_for(port))).body == body
+        assert pool.idle_count() == 1
+        await pool.close()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await ConnectionPool(ssl.create_default_context()).get(HOST, port, head_for(port))
+        server.close()
+        await server.wait_closed()
+
+    uvloop.run(main())
 
 
 async def test_tls_large_body_and_reuse(tls_server: tuple[int, ssl.SSLContext]) -> None:

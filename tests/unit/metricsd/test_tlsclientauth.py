@@ -85,3 +85,19 @@ def test_install_reports_success_and_keeps_the_mode() -> None:
     assert ctx.verify_mode == ssl.CERT_OPTIONAL
     ctx.verify_mode = ssl.CERT_OPTIONAL  # CPython keeps our callback when the mode is set again
     assert ctx.verify_mode == ssl.CERT_OPTIONAL
+
+
+@pytest.mark.parametrize("same_ca", [False, True], ids=["untrusted", "trusted"])
+def test_on_uvloop_too(same_ca: bool) -> None:
+    """The metricsd process runs on uvloop (metricsd.eventloop): the hook holds there too."""
+    uvloop = pytest.importorskip("uvloop")
+    trusted = trustme.CA()
+    server_ctx, client_ctx = contexts(trusted, trusted if same_ca else trustme.CA())
+
+    async def main() -> tuple[str, bytes | None]:
+        return type(asyncio.get_running_loop()).__module__, await handshake(server_ctx,
+                                                                            client_ctx)
+
+    loop_module, presented = uvloop.run(main())
+    assert loop_module.startswith("uvloop")
+    assert presented is not None
