@@ -15,8 +15,11 @@ process, then measures, one after another against the same kubelets:
    taken from metricsd's ``"HTTP"`` log line (matched by Audit-ID), client-side as well.
 3. ``/usr/bin/prometheus`` scraping the same kubelets (``/metrics/resource``, HTTPS, CA-verified,
    the same ServiceAccount token): CPU per interval and RSS.
-4. the transport floor: a Python process fetching every payload over kept-alive TLS (aiohttp,
-   one connection per node, all nodes at once with metricsd's stagger, gzip), not parsing.
+4. the transport floor: a Python process fetching every payload over kept-alive TLS with a
+   bare ``asyncio.Protocol`` (no HTTP library; one connection per node, all nodes at once with
+   metricsd's stagger, gzip inflated), not parsing. The CPU targets are checked against it.
+5. the aiohttp floor: the same fetches through aiohttp's client (metricsd's kubelet client
+   before it got its own lean HTTP/1.1 client), for comparison.
 
 Not a test: it prints figures and PASS/MISS against the targets of issue 4. Every process is
 started in its own session and its process group is killed on exit. Examples::
@@ -634,12 +637,89 @@ asyncio.run(main())
 """
 
 
-async def measure_floor(cx: Context) -> Measured:
+RAW_FLOOR_SCRIPT = r"""
+import asyncio, random, ssl, sys, time, zlib
+urls_file, ca, token, resolution, stagger = sys.argv[1:6]
+targets = []
+for url in open(urls_file).read().split():
+    hostport = url.split("/")[2]
+    host, port = hostport.rsplit(":", 1)
+    targets.append((host, int(port), hostport))
+resolution, stagger = float(resolution), float(stagger)
+auth = "Authorization: Bearer " + open(token).read().strip()
+
+class Fetch(asyncio.Protocol):
+    # Content-Length framing only (what the kubelets send); no HTTP library
+    def connection_made(self, transport):
+        self.transport = transport
+    def begin(self):
+        self.buf = bytearray(); self.need = -1; self.start = 0
+        self.done = asyncio.get_running_loop().create_future()
+        return self.done
+    def data_received(self, data):
+        buf = self.buf
+        buf += data
+        if self.need < 0:
+            end = buf.find(b"
+
+")
+            if end < 0:
+                return
+            head = bytes(buf[:end]).lower()
+            at = head.find(b"content-length:")
+            self.need = int(head[at + 15:head.find(b"
+", at) % (len(head) + 1)])
+            self.start = end + 4
+            self.gzip = b"content-encoding: gzip" in head
+        if len(buf) >= self.start + self.need and not self.done.done():
+            body = bytes(buf[self.start:self.start + self.need])
+            if self.gzip:
+                body = zlib.decompress(body, 31)
+            self.done.set_result(body)
+    def connection_lost(self, exc):
+        if hasattr(self, "done") and not self.done.done():
+            self.done.set_exception(ConnectionError("closed"))
+
+async def main():
+    loop = asyncio.get_running_loop()
+    ctx = ssl.create_default_context(cafile=ca)
+    conns = {}
+    print("ready", flush=True)
+    await asyncio.sleep(1)
+    rng = random.Random(1)
+    while True:
+        began = time.monotonic()
+        ok = size = 0
+        async def one(host, port, hostport):
+            nonlocal ok, size
+            await asyncio.sleep(rng.random() * stagger)
+            try:
+                proto = conns.get(hostport)
+                if proto is None or proto.transport.is_closing():
+                    _, proto = await loop.create_connection(Fetch, host, port, ssl=ctx)
+                    conns[hostport] = proto
+                done = proto.begin()
+                proto.transport.write((f"GET /metrics/resource HTTP/1.1\r\nHost: {hostport}\r\n"
+                                       f"{auth}\r\nAccept-Encoding: gzip\r\n\r\n").encode())
+                body = await done
+                ok += 1
+                size += len(body)
+            except Exception:
+                conns.pop(hostport, None)
+        await asyncio.gather(*(one(*t) for t in targets))
+        took = time.monotonic() - began
+        print(f"cycle ok={ok} bytes={size} wall={took:.3f}", flush=True)
+        await asyncio.sleep(max(0.0, resolution - took))
+asyncio.run(main())
+"""
+
+
+async def measure_floor(cx: Context, script: str = RAW_FLOOR_SCRIPT) -> Measured:
     out = Measured()
     urls = cx.work / "urls.txt"
     urls.write_text("\n".join(f"https://{n['address']}:{n['port']}/metrics/resource"
                               for n in cx.nodes))  # fmt: skip
-    argv = [sys.executable, "-c", FLOOR_SCRIPT, str(urls), str(cx.state / "ca.crt"),
+    argv = [sys.executable, "-c", script, str(urls), str(cx.state / "ca.crt"),
             str(cx.state / "metrics-server.token"), f"{cx.args.resolution}",
             f"{cx.stagger_s}"]  # fmt: skip
     child = await spawn("floor", argv)
@@ -684,6 +764,7 @@ def report(
     ticks: list[float],
     prom: Measured | None,
     floor: Measured | None,
+    aio_floor: Measured | None,
     api: ApiFigures | None,
 ) -> None:
     a = cx.args
@@ -698,7 +779,9 @@ def report(
         f"{'':28}{'CPU-s/cycle':>12}{'min':>8}{'max':>8}{'RSS idle':>10}{'RSS steady':>12}"
         f"{'RSS peak':>10}{'delta':>8}"
     )
-    for name, m in (("metricsd", md), ("prometheus", prom), ("transport floor", floor)):
+    rows = (("metricsd", md), ("prometheus", prom), ("transport floor", floor),
+            ("aiohttp floor", aio_floor))
+    for name, m in rows:
         if m is None:
             print(f"{name:28}{'not measured':>12}")
             continue
@@ -720,6 +803,8 @@ def report(
     if floor is not None and floor.cpu > 0:
         ratio = md.cpu / floor.cpu
         print(f"metricsd / floor CPU per cycle: {ratio:.2f}x")
+        if aio_floor is not None and aio_floor.cpu > 0:
+            print(f"metricsd / aiohttp floor CPU per cycle: {md.cpu / aio_floor.cpu:.2f}x")
         targets.append(("CPU/cycle <= 3x floor", f"{ratio:.2f}x", ratio <= 3))
     tails = [t - cx.stagger_s for t in ticks]
     print(
@@ -762,6 +847,7 @@ def report(
     for name, value, ok in targets:
         print(f"  {verdict(ok)}  {name}: {value}")
     notes = md.notes + (prom.notes if prom else []) + (floor.notes if floor else [])
+    notes += aio_floor.notes if aio_floor else []
     notes += api.notes if api else []
     if notes:
         print()
@@ -832,10 +918,13 @@ async def run(args: argparse.Namespace) -> int:
                 print("prometheus...", flush=True)
                 prom = await measure_prometheus(cx)
                 print(f"  median {prom.cpu:.3f} CPU-s/cycle", flush=True)
-            print("transport floor...", flush=True)
+            print("transport floor (asyncio + ssl, no HTTP library)...", flush=True)
             floor = await measure_floor(cx)
             print(f"  median {floor.cpu:.3f} CPU-s/cycle", flush=True)
-            report(cx, md, ticks, prom, floor, api)
+            print("aiohttp floor (the same fetches through aiohttp's client)...", flush=True)
+            aio_floor = await measure_floor(cx, FLOOR_SCRIPT)
+            print(f"  median {aio_floor.cpu:.3f} CPU-s/cycle", flush=True)
+            report(cx, md, ticks, prom, floor, aio_floor, api)
         finally:
             await plane.stop()
     return 0
