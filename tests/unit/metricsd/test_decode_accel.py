@@ -361,6 +361,10 @@ def test_node_fields_and_defaults() -> None:
 
 DECLINED = [
     ("crlf", "node_cpu_usage_seconds_total 1 1\r\n"),
+    ("CR in a label value", 'x{a="\r"} 1\n'),
+    ("tab in a label value", 'x{a="\t"} 1\n'),
+    ("tab separator", "x\t1\n"),
+    ("no separator after the block", 'x{a="1"}1\n'),
     ("tab in a comment", "# HELP x\ty\n"),
     ("non-ASCII", "# HELP node_cpu_usage_seconds_total caf\u00e9\n"),
     ("NUL in a label value", 'x{a="\x00"} 1\n'),
@@ -381,6 +385,7 @@ DECLINED = [
     ("ms*1e6 beyond int64", "x 1 9223372036855\n"),
     ("18-digit timestamp", "x 1 999999999999999999\n"),
     ("19-digit timestamp", "x 1 1234567890123456789\n"),
+    ("19 digits with leading zeros", "x 1 0000001711467601200\n"),
     ("negative timestamp", "x 1 -62135596800000\n"),
     ("two spaces", "x  1\n"),
     ("trailing space", "x 1 \n"),
