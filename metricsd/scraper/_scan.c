@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -79,6 +80,27 @@ static int is_plain(unsigned char c)
     return c >= 0x20 && c < 0x7f;
 }
 
+enum { C_NAME0 = 1, C_NAME = 2, C_LNAME0 = 4, C_LNAME = 8, C_VALUE = 16, C_DIGIT = 32, C_PLAIN = 64 };
+
+/* The predicates above as one table lookup per byte (filled once at import). */
+static unsigned char char_class[256];
+
+static void init_char_classes(void)
+{
+    for (int i = 0; i < 256; i++) {
+        unsigned char c = (unsigned char)i;
+        char_class[i] = (unsigned char)((is_name_start(c) ? C_NAME0 : 0) |
+                                        (is_name_char(c) ? C_NAME : 0) |
+                                        (is_lname_start(c) ? C_LNAME0 : 0) |
+                                        (is_lname_char(c) ? C_LNAME : 0) |
+                                        (is_value_char(c) ? C_VALUE : 0) |
+                                        (c >= '0' && c <= '9' ? C_DIGIT : 0) |
+                                        (is_plain(c) ? C_PLAIN : 0));
+    }
+}
+
+#define IS(cls, ch) (char_class[(unsigned char)(ch)] & (cls))
+
 static int has_prefix(const char *s, Py_ssize_t n, const char *lit, Py_ssize_t litn)
 {
     return n >= litn && memcmp(s, lit, (size_t)litn) == 0;
@@ -90,10 +112,10 @@ static int has_prefix(const char *s, Py_ssize_t n, const char *lit, Py_ssize_t l
 /* [a-zA-Z_:][a-zA-Z0-9_:]* over exactly s[0:n]. */
 static int is_metric_name(const char *s, Py_ssize_t n)
 {
-    if (n <= 0 || !is_name_start((unsigned char)s[0]))
+    if (n <= 0 || !IS(C_NAME0, s[0]))
         return 0;
     for (Py_ssize_t i = 1; i < n; i++)
-        if (!is_name_char((unsigned char)s[i]))
+        if (!IS(C_NAME, s[i]))
             return 0;
     return 1;
 }
@@ -102,7 +124,7 @@ static int is_metric_name(const char *s, Py_ssize_t n)
 static int comment_ok(const char *line, Py_ssize_t len)
 {
     for (Py_ssize_t i = 0; i < len; i++)
-        if (!is_plain((unsigned char)line[i]))
+        if (!IS(C_PLAIN, line[i]))
             return 0;
     if (HAS_PREFIX(line, len, "# TYPE ")) {
         /* line[7:].split(" ") must give exactly [metric name, known type]. */
@@ -142,10 +164,10 @@ static int comment_ok(const char *line, Py_ssize_t len)
 static int block_ok(const char *p, const char *close)
 {
     while (p < close) {
-        if (!is_lname_start((unsigned char)*p))
+        if (!IS(C_LNAME0, *p))
             return 0;
         p++;
-        while (p < close && is_lname_char((unsigned char)*p))
+        while (p < close && IS(C_LNAME, *p))
             p++;
         if (p >= close || *p != '=')
             return 0;
@@ -154,7 +176,7 @@ static int block_ok(const char *p, const char *close)
             return 0;
         p++;
         while (p < close && *p != '"') {
-            if (*p == '\\' || !is_plain((unsigned char)*p))
+            if (*p == '\\' || !IS(C_PLAIN, *p))
                 return 0;
             p++;
         }
@@ -203,14 +225,127 @@ static int64_t to_i64_ns(double value)
     return (int64_t)x;
 }
 
+/* float(s) for the common short decimals, without the big-number machinery: when the digits
+ * form an integer m <= 2^53 and the decimal exponent k is within +-22, m and 10^|k| are exact
+ * doubles and one IEEE multiplication or division gives the correctly rounded value, which is
+ * what float() (David Gay's correctly rounded strtod) returns.  Returns 0 when it does not
+ * apply (the caller then asks PyOS_string_to_double); only valid float() syntax is accepted. */
+static int fast_double(const char *s, Py_ssize_t n, double *out)
+{
+#if FLT_EVAL_METHOD == 0
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s, *e = s + n;
+    int negative = 0;
+    if (p < e && (*p == '+' || *p == '-')) {
+        negative = *p == '-';
+        p++;
+    }
+    uint64_t m = 0;
+    int sig = 0, ndigits = 0, nfrac = 0;
+    while (p < e && IS(C_DIGIT, *p)) {
+        if (sig > 0 || *p != '0') {
+            if (++sig > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+        }
+        ndigits++;
+        p++;
+    }
+    if (p < e && *p == '.') {
+        p++;
+        while (p < e && IS(C_DIGIT, *p)) {
+            if (sig > 0 || *p != '0') {
+                if (++sig > 19)
+                    return 0;
+                m = m * 10 + (uint64_t)(*p - '0');
+            }
+            ndigits++;
+            nfrac++;
+            p++;
+        }
+    }
+    if (ndigits == 0)
+        return 0;
+    long exp10 = 0;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        int exp_negative = 0;
+        if (p < e && (*p == '+' || *p == '-')) {
+            exp_negative = *p == '-';
+            p++;
+        }
+        if (p >= e)
+            return 0;
+        while (p < e && IS(C_DIGIT, *p)) {
+            exp10 = exp10 * 10 + (*p - '0');
+            if (exp10 > 100000)
+                return 0;
+            p++;
+        }
+        if (exp_negative)
+            exp10 = -exp10;
+    }
+    if (p != e || m > ((uint64_t)1 << 53))
+        return 0;
+    long k = exp10 - nfrac;
+    double v = (double)m;
+    if (m == 0)
+        v = 0.0;
+    else if (k >= 0 && k <= 22)
+        v *= pow10[k];
+    else if (k < 0 && k >= -22)
+        v /= pow10[-k];
+    else
+        return 0;
+    *out = negative ? -v : v;
+    return 1;
+#else
+    (void)s;
+    (void)n;
+    (void)out;
+    return 0;
+#endif
+}
+
+/* float(token) for a token of [0-9eE.+-] characters: 1 and *out, or 0 when float() rejects it
+ * (or it is too long for us), or -1 with an exception set. */
+static int parse_value(const char *v, Py_ssize_t vn, double *out)
+{
+    if (vn == 0 || vn > MAX_VALUE_LEN)
+        return 0;
+    if (fast_double(v, vn, out))
+        return 1;
+    char vbuf[MAX_VALUE_LEN + 1];
+    memcpy(vbuf, v, (size_t)vn);
+    vbuf[vn] = '\0';
+    char *end = NULL;
+    double value = PyOS_string_to_double(vbuf, &end, NULL);
+    if (PyErr_Occurred())
+        return -1;  /* ValueError: float() rejects it too (the caller declines) */
+    if (end != vbuf + vn)
+        return 0;
+    *out = value;
+    return 1;
+}
+
+/* Word-at-a-time mixing; collisions only cost a memcmp. */
 static uint64_t hash_bytes(const char *p, Py_ssize_t n)
 {
-    uint64_t h = 1469598103934665603ULL;  /* FNV-1a */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    uint64_t w;
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
     }
-    return h;
+    w = 0;
+    memcpy(&w, p, (size_t)n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 29);
 }
 
 static int table_init(Table *t)
@@ -349,10 +484,10 @@ static int scan_lines(const char *buf, Py_ssize_t n, int64_t default_ns, int def
         }
         /* _FAST_LINE: name, optional {block}, ' ', value, optional ' ' + 1..18 digits */
         const char *q = line;
-        if (!is_name_start((unsigned char)*q))
+        if (!IS(C_NAME0, *q))
             return 0;
         q++;
-        while (q < e && is_name_char((unsigned char)*q))
+        while (q < e && IS(C_NAME, *q))
             q++;
         const char *name = line;
         Py_ssize_t name_n = q - line;
@@ -369,11 +504,9 @@ static int scan_lines(const char *buf, Py_ssize_t n, int64_t default_ns, int def
             return 0;
         q++;
         const char *v = q;
-        while (q < e && is_value_char((unsigned char)*q))
+        while (q < e && IS(C_VALUE, *q))
             q++;
         Py_ssize_t vn = q - v;
-        if (vn == 0 || vn > MAX_VALUE_LEN)
-            return 0;
         int64_t ts;
         if (q < e) {
             if (*q != ' ')
@@ -381,7 +514,7 @@ static int scan_lines(const char *buf, Py_ssize_t n, int64_t default_ns, int def
             q++;
             const char *d = q;
             int64_t ms = 0;
-            while (q < e && *q >= '0' && *q <= '9' && q - d < 18) {
+            while (q < e && IS(C_DIGIT, *q) && q - d < 18) {
                 ms = ms * 10 + (*q - '0');
                 q++;
             }
@@ -393,15 +526,12 @@ static int scan_lines(const char *buf, Py_ssize_t n, int64_t default_ns, int def
                 return 0;
             ts = default_ns;
         }
-        /* The value: float() semantics (same C routine), finite only. */
-        char vbuf[MAX_VALUE_LEN + 1];
-        memcpy(vbuf, v, (size_t)vn);
-        vbuf[vn] = '\0';
-        char *end = NULL;
-        double value = PyOS_string_to_double(vbuf, &end, NULL);
-        if (PyErr_Occurred())
-            return -1;  /* ValueError: float() rejects it too */
-        if (end != vbuf + vn || !isfinite(value))
+        /* The value: float() semantics, finite only. */
+        double value;
+        int ok = parse_value(v, vn, &value);
+        if (ok <= 0)
+            return ok;
+        if (!isfinite(value))
             return 0;
 
         int family = family_of(name, name_n);
@@ -626,8 +756,40 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssi
     return result != NULL ? result : decline_on_exception();
 }
 
+PyDoc_STRVAR(parse_value_doc,
+"parse_value(token, /)\n"
+"--\n\n"
+"float(token) as scan() computes it, or None where scan() would decline (for tests).");
+
+static PyObject *py_parse_value(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "parse_value(str)");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+#endif
+    if (!PyUnicode_IS_ASCII(arg))
+        Py_RETURN_NONE;
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!IS(C_VALUE, s[i]))
+            Py_RETURN_NONE;
+    double value;
+    int ok = parse_value(s, n, &value);
+    if (ok < 0)
+        return decline_on_exception();
+    if (ok == 0 || !isfinite(value))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(value);
+}
+
 static PyMethodDef scan_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL, scan_doc},
+    {"parse_value", py_parse_value, METH_O, parse_value_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -645,5 +807,6 @@ static struct PyModuleDef scan_module = {
 
 PyMODINIT_FUNC PyInit__scan(void)
 {
+    init_char_classes();
     return PyModuleDef_Init(&scan_module);
 }

@@ -8,8 +8,11 @@ switches are checked in a subprocess because they are read once at import.
 
 from __future__ import annotations
 
+import importlib
+import math
 import os
 import random
+import struct
 import subprocess
 import sys
 import tracemalloc
@@ -270,6 +273,36 @@ def test_values_timestamps_and_request_times_equal(
         f'container_cpu_usage_seconds_total{{container="d",namespace="n",pod="p"}} 2{tail}\n'
     ).encode()
     assert_same(body, default_ns)
+
+
+def _float_or_none(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _bits(value: float | None) -> bytes | None:
+    return None if value is None else struct.pack("<d", value)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False).map(repr),
+        st.floats(allow_nan=False).map(lambda f: f"{f:.17g}"),
+        st.floats(allow_nan=False).map(lambda f: f"{f:.6e}"),
+        st.floats(min_value=-1e30, max_value=1e30).map(lambda f: f"{f:.12f}"),
+        st.integers(-(10**25), 10**25).map(str),
+        st.tuples(st.integers(0, 2**53), st.integers(-30, 30)).map(lambda t: f"{t[0]}e{t[1]}"),
+        st.text(alphabet="0123456789eE.+-", min_size=1, max_size=30),
+    )
+)
+def test_value_parsing_is_bitwise_float(token: str) -> None:
+    """The C value parser (a short-decimal fast path, else CPython's own) is float() exactly."""
+    parse = importlib.import_module("metricsd.scraper._scan").parse_value
+    assert _bits(parse(token)) == _bits(_float_or_none(token))
 
 
 # ------------------------------------------------------------------------ table tests
