@@ -660,15 +660,12 @@ class Fetch(asyncio.Protocol):
         buf = self.buf
         buf += data
         if self.need < 0:
-            end = buf.find(b"
-
-")
+            end = buf.find(b"\r\n\r\n")
             if end < 0:
                 return
             head = bytes(buf[:end]).lower()
             at = head.find(b"content-length:")
-            self.need = int(head[at + 15:head.find(b"
-", at) % (len(head) + 1)])
+            self.need = int(head[at + 15:head.find(b"\r\n", at) % (len(head) + 1)])
             self.start = end + 4
             self.gzip = b"content-encoding: gzip" in head
         if len(buf) >= self.start + self.need and not self.done.done():
