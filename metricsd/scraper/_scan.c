@@ -706,6 +706,20 @@ PyDoc_STRVAR(scan_doc,
 "Returns (node_seen, node_cpu, node_memory, node_timestamp, pods) where pods is\n"
 "{(namespace, pod): {container: point}} in first-seen order.");
 
+/* The bytes of an ASCII str: 1 with *buf and *n set, 0 when it is not ASCII (decline), -1 on error. */
+static int ascii_view(PyObject *text, const char **buf, Py_ssize_t *n)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0)
+        return -1;
+#endif
+    if (!PyUnicode_IS_ASCII(text))
+        return 0;
+    *buf = (const char *)PyUnicode_1BYTE_DATA(text);
+    *n = PyUnicode_GET_LENGTH(text);
+    return 1;
+}
+
 static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 6) {
@@ -718,14 +732,11 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssi
         PyErr_SetString(PyExc_TypeError, "scan(str, int, dict, callable, type, int)");
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0)
-        return NULL;
-#endif
-    if (!PyUnicode_IS_ASCII(text))
-        Py_RETURN_NONE;
-    const char *buf = (const char *)PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const char *buf;
+    Py_ssize_t n;
+    int view = ascii_view(text, &buf, &n);
+    if (view <= 0)
+        return view < 0 ? NULL : Py_NewRef(Py_None);
 
     /* Lines without a timestamp get default_ms * 1e6; outside int64 we leave it to Python. */
     int overflow = 0;
@@ -767,14 +778,11 @@ static PyObject *py_parse_value(PyObject *Py_UNUSED(module), PyObject *arg)
         PyErr_SetString(PyExc_TypeError, "parse_value(str)");
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-#endif
-    if (!PyUnicode_IS_ASCII(arg))
-        Py_RETURN_NONE;
-    const char *s = (const char *)PyUnicode_1BYTE_DATA(arg);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    const char *s;
+    Py_ssize_t n;
+    int view = ascii_view(arg, &s, &n);
+    if (view <= 0)
+        return view < 0 ? NULL : Py_NewRef(Py_None);
     for (Py_ssize_t i = 0; i < n; i++)
         if (!IS(C_VALUE, s[i]))
             Py_RETURN_NONE;

@@ -178,14 +178,8 @@ class _Connection(asyncio.Protocol):
                     return
                 continue
             if state == _LENGTH:
-                take = min(self._remaining, len(buf))
-                if take:
-                    self._chunks.append(bytes(buf[:take]))
-                    del buf[:take]
-                    self._remaining -= take
-                if self._remaining:
-                    return
-                self._finish()
+                if self._take_body():
+                    self._finish()
                 return
             if state == _CHUNK_SIZE:
                 end = buf.find(b"\n")
@@ -208,12 +202,7 @@ class _Connection(asyncio.Protocol):
                     self._state = _CHUNK_DATA
                 continue
             if state == _CHUNK_DATA:
-                take = min(self._remaining, len(buf))
-                if take:
-                    self._chunks.append(bytes(buf[:take]))
-                    del buf[:take]
-                    self._remaining -= take
-                if self._remaining:
+                if not self._take_body():
                     return
                 self._state = _CHUNK_CRLF
                 continue
@@ -246,6 +235,16 @@ class _Connection(asyncio.Protocol):
                     buf.clear()
                 return
             return  # _DONE: nothing more is expected
+
+    def _take_body(self) -> bool:
+        """Move up to ``_remaining`` buffered bytes into the body; True when none remain."""
+        buf = self._buf
+        take = min(self._remaining, len(buf))
+        if take:
+            self._chunks.append(bytes(buf[:take]))
+            del buf[:take]
+            self._remaining -= take
+        return not self._remaining
 
     def _head(self, head: bytes) -> bool:
         """Parse the status line and headers; True when the response is already complete."""
