@@ -137,6 +137,10 @@ class SelfMetrics:
             "[ALPHA] Number of metrics points stored.",
             ["type"], registry=reg,
         )
+        # per-node children, looked up once (labels() costs a lock and a tuple per call, 1,000
+        # times a cycle); series are never removed, so the cached children stay the live ones
+        self._node_children: dict[str, tuple[Any, Any]] = {}
+        self._request_totals: dict[bool, Any] = {}  # filled on first use: no 0-valued series
         self.process_registry: CollectorRegistry | None = None
         if process_metrics:
             self.process_registry = CollectorRegistry(auto_describe=True)
@@ -147,9 +151,19 @@ class SelfMetrics:
     def observe_kubelet_request(self, node: str, duration: float, success: bool,
                                 now: float) -> None:
         """One kubelet request attempt (success or not): duration, last time, total."""
-        self.kubelet_request_duration.labels(node).observe(duration)
-        self.kubelet_last_request_time.labels(node).set(float(math.floor(now)))
-        self.kubelet_request_total.labels("true" if success else "false").inc()
+        children = self._node_children.get(node)
+        if children is None:
+            children = self._node_children[node] = (
+                self.kubelet_request_duration.labels(node),
+                self.kubelet_last_request_time.labels(node),
+            )
+        children[0].observe(duration)
+        children[1].set(float(math.floor(now)))
+        total = self._request_totals.get(success)
+        if total is None:
+            total = self._request_totals[success] = self.kubelet_request_total.labels(
+                "true" if success else "false")
+        total.inc()
 
     def observe_tick(self, duration: float) -> None:
         """Seconds one scrape+store cycle took."""

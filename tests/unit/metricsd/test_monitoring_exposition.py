@@ -128,3 +128,17 @@ def test_tick_buckets_rule() -> None:
     assert tick_buckets(30 * S)[-4:] == [20, 30, 45, 60]
     assert tick_buckets(3 * S) == [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5, 10]
     assert 5.001 not in tick_buckets(5_001_000_000)  # within 0.005 of 5: not inserted
+
+
+def test_repeated_requests_accumulate_and_series_appear_on_first_use() -> None:
+    m = SelfMetrics(15 * S, process_metrics=False)
+    for i in range(3):
+        m.observe_kubelet_request("node-a", 0.01, True, 1689499780.0 + i)
+    text = m.exposition()[0].decode()
+    assert 'metrics_server_kubelet_request_total{success="true"} 3' in text
+    assert 'success="false"' not in text  # no zero-valued series before a failure
+    assert 'metrics_server_kubelet_request_duration_seconds_count{node="node-a"} 3' in text
+    assert ('metrics_server_kubelet_last_request_time_seconds{node="node-a"} 1.689499782e+09'
+            in text)
+    m.observe_kubelet_request("node-a", 0.01, False, 1689499790.0)
+    assert 'metrics_server_kubelet_request_total{success="false"} 1' in m.exposition()[0].decode()
