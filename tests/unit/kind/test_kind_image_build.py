@@ -1,10 +1,10 @@
 """kind/Dockerfile's build stage, without Docker: the files it copies build an accelerated metricsd.
 
 The stage copies a few paths from the repository and runs ``pip install --prefix=/install .``.
-Here the same paths are copied into a temporary directory and installed the same way (with the
-build tools of this environment instead of downloading them), then the checks the image relies
-on are made: the ``metricsd`` entry point exists, the decoder's C accelerator is in use, and the
-simulators stayed out.
+Here the same paths are copied into a temporary directory and built into a wheel (with the
+build tools of this environment instead of downloading them) — what that install unpacks — and
+the checks the image relies on are made: the ``metricsd`` entry point, the decoder's C
+accelerator in use, the simulators left out.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_build_stage_copies_what_the_build_needs() -> None:
 
 
 @pytest.mark.slow
-def test_the_copied_files_install_an_accelerated_metricsd(tmp_path: Path) -> None:
+def test_the_copied_files_build_an_accelerated_metricsd(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     for rel in build_stage_copies():
@@ -54,20 +55,27 @@ def test_the_copied_files_install_an_accelerated_metricsd(tmp_path: Path) -> Non
                 "__pycache__", "*.so", "*.pyc"))
         else:
             shutil.copy2(origin, src / rel)
-    prefix = tmp_path / "install"
+    # A wheel, not an install: ``pip install --prefix`` would first uninstall the metricsd that
+    # this very test environment runs.
+    wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-cache-dir", f"--prefix={prefix}", str(src)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-cache-dir", "-w", str(wheels), str(src)],
         check=True, capture_output=True, text=True, timeout=300,
     )
-    site = prefix / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    assert (prefix / "bin" / "metricsd").exists()
-    assert list((site / "metricsd" / "scraper").glob("_scan*.so"))
-    assert not (site / "fakekubelet").exists() and not (site / "fakeapiserver").exists()
+    (wheel,) = wheels.glob("metricsd-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+        assert "metricsd = metricsd.cli:main" in archive.read(entry_points).decode()
+        archive.extractall(site)
+    assert any(re.fullmatch(r"metricsd/scraper/_scan\..*\.so", n) for n in names)
+    assert not any(n.startswith(("fakekubelet/", "fakeapiserver/", "scenarios/")) for n in names)
     check = subprocess.run(
-        [sys.executable, "-c", "import metricsd.scraper.decode as d; print(d.ACCELERATED, "
-         "d.__file__)"],
-        env=dict(os.environ, PYTHONPATH=str(site), METRICSD_PURE_PYTHON=""), cwd=tmp_path,
+        [sys.executable, "-S", "-c", "import sys; sys.path[:0] = [sys.argv[1]]; "
+         "import metricsd.scraper.decode as d; print(d.ACCELERATED, d.__file__)", str(site)],
+        env=dict(os.environ, METRICSD_PURE_PYTHON=""), cwd=tmp_path,
         check=True, capture_output=True, text=True, timeout=60,
     )
     accelerated, module_file = check.stdout.split()
