@@ -79,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(run: Any, options: Options) -> int:
     try:
+        eventloop.loop_name()  # a bad METRICSD_EVENT_LOOP is reported before anything starts
+    except ValueError as err:
+        return report_error(str(err))
+    try:
         result = run(options)
         if asyncio.iscoroutine(result):
             result = eventloop.run(result)

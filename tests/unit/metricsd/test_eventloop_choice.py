@@ -45,3 +45,16 @@ def test_falls_back_when_uvloop_is_missing(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv(eventloop.ENV, raising=False)
     monkeypatch.setattr(builtins, "__import__", no_uvloop)
     assert eventloop.loop_name() == "asyncio"
+
+
+def test_cli_reports_a_bad_choice_before_starting(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from metricsd import cli
+
+    monkeypatch.setenv(eventloop.ENV, "trio")
+    started: list[object] = []
+    monkeypatch.setattr(cli, "_load_server_run", lambda: started.append)
+    assert cli.main(["--kubelet-insecure-tls"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("Error: METRICSD_EVENT_LOOP='trio': expected 'uvloop' or 'asyncio'\n")
+    assert started == []
