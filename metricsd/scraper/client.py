@@ -285,6 +285,7 @@ class KubeletClient:
                 if resp.status in REDIRECTS and resp.location:
                     resp = await self._follow(url, resp, progress)
         except TimeoutError as exc:
+            url = progress.url or url  # Go names the request that was in flight
             if progress.headers_done:
                 # upstream wraps body-read errors with %v: the deadline loses its type
                 raise KubeletRequestError(
@@ -296,11 +297,15 @@ class KubeletClient:
         except RedirectError as err:
             raise KubeletRequestError(url_error("GET", err.url, err.text)) from None
         except ResponseError as err:
+            url = progress.url or url
             if err.body_started:
                 raise KubeletRequestError(f"failed to read response body - {err.text}",
                                           debug=err.debug) from None
             raise KubeletRequestError(url_error("GET", url, err.text), debug=err.debug) from None
         except (OSError, ssl.SSLError) as exc:
+            if progress.url:  # a redirect's target failed
+                url = progress.url
+                host, port = host_port_of(url)
             context = None
             if self.config.cert_file:
                 context = probe_context(self.config.cert_file, self.config.key_file or None)
@@ -315,7 +320,6 @@ class KubeletClient:
             status = f"{resp.status} {resp.reason}".rstrip()
             raise KubeletRequestError(f'request failed, status: "{status}"')
         return KubeletResponse(url=url, body=resp.body, request_time=request_time)
-
 
     async def _follow(self, url: str, resp: Response, progress: Progress) -> Response:
         """Follow redirects as Go's client does: at most 10, the token only to the same host
@@ -339,6 +343,8 @@ class KubeletClient:
             headers = self._headers(self.token() if same else "")
             head = request_head(target.raw_path_qs, join_host_port(host, int(target.port or 0)),
                                 headers)
+            progress.url = str(target)
+            progress.headers_done = False
             resp = await self._pool(target.scheme).get(host, int(target.port or 0), head,
                                                        progress)
             current = target

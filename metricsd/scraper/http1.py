@@ -74,12 +74,14 @@ _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILER, _UNTIL_CLOSE, _
 
 
 class Progress:
-    """How far one request got (read after a deadline cancelled it)."""
+    """How far one request got (read after a deadline cancelled it); ``url`` is set by a
+    caller that follows redirects, to name the hop in flight."""
 
-    __slots__ = ("headers_done",)
+    __slots__ = ("headers_done", "url")
 
     def __init__(self) -> None:
         self.headers_done = False
+        self.url = ""
 
 
 class _Connection(asyncio.Protocol):

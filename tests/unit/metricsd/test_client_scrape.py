@@ -333,6 +333,24 @@ async def test_redirects_are_followed_as_go_does(kubelet) -> None:
     assert info.value.text == 'Get "/loop10": stopped after 10 redirects'
 
 
+async def test_a_failing_redirect_target_is_named_in_the_error(kubelet) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(f"http://127.0.0.1:{closed_port}/gone")
+
+    from fakekubelet.addresses import free_port
+
+    closed_port = free_port()
+    port = await kubelet(handler)
+    client = KubeletClient(KubeletClientConfig(scheme="http"), VirtualClock())
+    try:
+        with pytest.raises(KubeletRequestError) as info:
+            await client.get(f"http://127.0.0.1:{port}/metrics/resource", "127.0.0.1", port)
+    finally:
+        await client.close()
+    assert info.value.text == (f'Get "http://127.0.0.1:{closed_port}/gone": dial tcp '
+                               f'127.0.0.1:{closed_port}: connect: connection refused')
+
+
 async def test_redirect_keeps_the_token_only_for_the_same_host(kubelet) -> None:
     auths: dict[str, str] = {}
 
