@@ -225,6 +225,25 @@ static int64_t to_i64_ns(double value)
     return (int64_t)x;
 }
 
+/* Digits at *pp into m (leading zeros skipped, at most 19 significant ones): how many were
+ * read, or -1 when there are too many for a uint64. */
+static int take_digits(const char **pp, const char *e, uint64_t *m, int *sig)
+{
+    const char *p = *pp;
+    int count = 0;
+    while (p < e && IS(C_DIGIT, *p)) {
+        if (*sig > 0 || *p != '0') {
+            if (++*sig > 19)
+                return -1;
+            *m = *m * 10 + (uint64_t)(*p - '0');
+        }
+        count++;
+        p++;
+    }
+    *pp = p;
+    return count;
+}
+
 /* float(s) for the common short decimals, without the big-number machinery: when the digits
  * form an integer m <= 2^53 and the decimal exponent k is within +-22, m and 10^|k| are exact
  * doubles and one IEEE multiplication or division gives the correctly rounded value, which is
@@ -243,30 +262,17 @@ static int fast_double(const char *s, Py_ssize_t n, double *out)
         p++;
     }
     uint64_t m = 0;
-    int sig = 0, ndigits = 0, nfrac = 0;
-    while (p < e && IS(C_DIGIT, *p)) {
-        if (sig > 0 || *p != '0') {
-            if (++sig > 19)
-                return 0;
-            m = m * 10 + (uint64_t)(*p - '0');
-        }
-        ndigits++;
-        p++;
-    }
+    int sig = 0, nfrac = 0;
+    int whole = take_digits(&p, e, &m, &sig);
+    if (whole < 0)
+        return 0;
     if (p < e && *p == '.') {
         p++;
-        while (p < e && IS(C_DIGIT, *p)) {
-            if (sig > 0 || *p != '0') {
-                if (++sig > 19)
-                    return 0;
-                m = m * 10 + (uint64_t)(*p - '0');
-            }
-            ndigits++;
-            nfrac++;
-            p++;
-        }
+        nfrac = take_digits(&p, e, &m, &sig);
+        if (nfrac < 0)
+            return 0;
     }
-    if (ndigits == 0)
+    if (whole + nfrac == 0)
         return 0;
     long exp10 = 0;
     if (p < e && (*p == 'e' || *p == 'E')) {
