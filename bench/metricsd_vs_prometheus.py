@@ -601,53 +601,57 @@ async def measure_prometheus(cx: Context) -> Measured:
 
 # --------------------------------------------------------------------------- transport floor
 
-FLOOR_SCRIPT = r"""
-import asyncio, random, ssl, sys, time, aiohttp
+# Both floor processes share the argument handling and the cycle driver; each supplies only
+# ``setup()``, which returns ``fetch(url) -> body | None``.
+FLOOR_HEAD = r"""
+import asyncio, random, ssl, sys, time, zlib
 urls_file, ca, token, resolution, stagger = sys.argv[1:6]
 urls = open(urls_file).read().split()
 resolution, stagger = float(resolution), float(stagger)
+token = open(token).read().strip()
+"""
+
+FLOOR_DRIVER = r"""
 async def main():
-    ctx = ssl.create_default_context(cafile=ca)
-    headers = {"Authorization": "Bearer " + open(token).read().strip(),
-               "Accept-Encoding": "gzip"}
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=1, keepalive_timeout=300)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-        print("ready", flush=True)
-        await asyncio.sleep(1)
-        rng = random.Random(1)
-        while True:
-            began = time.monotonic()
-            ok = size = 0
-            async def one(url):
-                nonlocal ok, size
-                await asyncio.sleep(rng.random() * stagger)
-                try:
-                    async with session.get(url, ssl=ctx) as resp:
-                        body = await resp.read()
-                        if resp.status == 200:
-                            ok += 1
-                            size += len(body)
-                except Exception:
-                    pass
-            await asyncio.gather(*(one(u) for u in urls))
-            took = time.monotonic() - began
-            print(f"cycle ok={ok} bytes={size} wall={took:.3f}", flush=True)
-            await asyncio.sleep(max(0.0, resolution - took))
+    fetch = await setup()
+    print("ready", flush=True)
+    await asyncio.sleep(1)
+    rng = random.Random(1)
+    while True:
+        began = time.monotonic()
+        ok = size = 0
+        async def one(url):
+            nonlocal ok, size
+            await asyncio.sleep(rng.random() * stagger)
+            try:
+                body = await fetch(url)
+            except Exception:
+                return
+            if body is not None:
+                ok += 1
+                size += len(body)
+        await asyncio.gather(*(one(u) for u in urls))
+        took = time.monotonic() - began
+        print(f"cycle ok={ok} bytes={size} wall={took:.3f}", flush=True)
+        await asyncio.sleep(max(0.0, resolution - took))
 asyncio.run(main())
 """
 
+FLOOR_SCRIPT = FLOOR_HEAD + r"""
+import aiohttp
+async def setup():
+    ctx = ssl.create_default_context(cafile=ca)
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=1, keepalive_timeout=300)
+    session = aiohttp.ClientSession(connector=connector, headers={
+        "Authorization": "Bearer " + token, "Accept-Encoding": "gzip"})
+    async def fetch(url):
+        async with session.get(url, ssl=ctx) as resp:
+            body = await resp.read()
+            return body if resp.status == 200 else None
+    return fetch
+""" + FLOOR_DRIVER
 
-RAW_FLOOR_SCRIPT = r"""
-import asyncio, random, ssl, sys, time, zlib
-urls_file, ca, token, resolution, stagger = sys.argv[1:6]
-targets = []
-for url in open(urls_file).read().split():
-    hostport = url.split("/")[2]
-    host, port = hostport.rsplit(":", 1)
-    targets.append((host, int(port), hostport))
-resolution, stagger = float(resolution), float(stagger)
-auth = "Authorization: Bearer " + open(token).read().strip()
-
+RAW_FLOOR_SCRIPT = FLOOR_HEAD + r"""
 class Fetch(asyncio.Protocol):
     # Content-Length framing only (what the kubelets send); no HTTP library
     def connection_made(self, transport):
@@ -677,38 +681,28 @@ class Fetch(asyncio.Protocol):
         if hasattr(self, "done") and not self.done.done():
             self.done.set_exception(ConnectionError("closed"))
 
-async def main():
+async def setup():
     loop = asyncio.get_running_loop()
     ctx = ssl.create_default_context(cafile=ca)
     conns = {}
-    print("ready", flush=True)
-    await asyncio.sleep(1)
-    rng = random.Random(1)
-    while True:
-        began = time.monotonic()
-        ok = size = 0
-        async def one(host, port, hostport):
-            nonlocal ok, size
-            await asyncio.sleep(rng.random() * stagger)
-            try:
-                proto = conns.get(hostport)
-                if proto is None or proto.transport.is_closing():
-                    _, proto = await loop.create_connection(Fetch, host, port, ssl=ctx)
-                    conns[hostport] = proto
-                done = proto.begin()
-                proto.transport.write((f"GET /metrics/resource HTTP/1.1\r\nHost: {hostport}\r\n"
-                                       f"{auth}\r\nAccept-Encoding: gzip\r\n\r\n").encode())
-                body = await done
-                ok += 1
-                size += len(body)
-            except Exception:
-                conns.pop(hostport, None)
-        await asyncio.gather(*(one(*t) for t in targets))
-        took = time.monotonic() - began
-        print(f"cycle ok={ok} bytes={size} wall={took:.3f}", flush=True)
-        await asyncio.sleep(max(0.0, resolution - took))
-asyncio.run(main())
-"""
+    async def fetch(url):
+        hostport = url.split("/")[2]
+        proto = conns.get(hostport)
+        try:
+            if proto is None or proto.transport.is_closing():
+                host, port = hostport.rsplit(":", 1)
+                _, proto = await loop.create_connection(Fetch, host, int(port), ssl=ctx)
+                conns[hostport] = proto
+            done = proto.begin()
+            proto.transport.write((f"GET /metrics/resource HTTP/1.1\r\nHost: {hostport}\r\n"
+                                   f"Authorization: Bearer {token}\r\n"
+                                   "Accept-Encoding: gzip\r\n\r\n").encode())
+            return await done
+        except Exception:
+            conns.pop(hostport, None)
+            raise
+    return fetch
+""" + FLOOR_DRIVER
 
 
 async def measure_floor(cx: Context, script: str = RAW_FLOOR_SCRIPT) -> Measured:
