@@ -2,10 +2,20 @@
 # The main job: sets up a virtual environment in .venv (first run only) and runs the demo.
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import metricsd, fakekubelet' 2>/dev/null; then
+venv=.venv
+if [ -f .venv ]; then
+  # a PEP 832 redirect file (newer tox writes one): use the environment it names
+  venv=$(sed -n 1p .venv)
+  case "$venv" in /*) ;; *) venv="./$venv" ;; esac
+fi
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import metricsd, fakekubelet' 2>/dev/null; then
+  if [ -f .venv ]; then
+    echo "demo: .venv points at $venv, which has no metricsd; remove the file .venv and run again" >&2
+    exit 1
+  fi
   echo "demo: installing into .venv (first run only) ..."
   python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e . >/dev/null
 fi
-exec .venv/bin/python -m scenarios.demo "$@"
+exec "$venv/bin/python" -m scenarios.demo "$@"

@@ -1,0 +1,49 @@
+"""demo.sh picks its Python environment: .venv, or the one a PEP 832 ``.venv`` redirect names.
+
+Newer tox writes such a redirect file (this project's tox.ini turns that off, but a user's own
+tox run elsewhere may not); demo.sh must then use the named environment instead of failing to
+create a directory over the file. Runs a copy of demo.sh with ``--help`` so nothing is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def demo_copy(tmp_path: Path) -> Path:
+    script = tmp_path / "demo.sh"
+    shutil.copy2(ROOT / "demo.sh", script)
+    return script
+
+
+def run(script: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True,
+                          timeout=120, cwd=script.parent)
+
+
+def test_a_redirect_file_to_a_working_environment_is_followed(tmp_path: Path) -> None:
+    script = demo_copy(tmp_path)
+    (tmp_path / ".venv").write_text(f"{sys.prefix}\n")  # this test's environment has metricsd
+    result = run(script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m scenarios.demo")
+    assert "installing" not in result.stdout + result.stderr
+
+
+def test_a_redirect_file_to_an_unusable_environment_is_a_clear_error(tmp_path: Path) -> None:
+    script = demo_copy(tmp_path)
+    (tmp_path / ".venv").write_text(".tox/gone\n")
+    result = run(script)
+    assert result.returncode == 1
+    assert result.stderr == ("demo: .venv points at ./.tox/gone, which has no metricsd; "
+                             "remove the file .venv and run again\n")
+    assert (tmp_path / ".venv").read_text() == ".tox/gone\n"  # the user's file is left alone
+
+
+def test_tox_is_told_not_to_write_the_redirect() -> None:
+    assert "venv_redirect = false" in (ROOT / "tox.ini").read_text()
