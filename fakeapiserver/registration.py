@@ -17,7 +17,6 @@ one event per real change.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -26,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fakeapiserver.rbac import Attributes, UserInfo
+from fakekubelet.passes import PassRunner
 
 log = logging.getLogger(__name__)
 
@@ -306,10 +306,9 @@ class FleetRegistration:
         self._dirty_nodes: dict[str, Any] = {}  # name → node, or None when removed
         self._dirty_pods: dict[tuple[str, str], Any] = {}  # (ns, name) → pod or None
         self._full = False
-        self._dirty = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
+        # a burst of events (a node with its pods) collapses into one pass
+        self._passes = PassRunner(self._pass, name="fleet registration", log=log,
+                                  yield_first=True)
         self._unsubscribe: Any = None
         self.passes = 0
 
@@ -318,17 +317,13 @@ class FleetRegistration:
         subscribe = getattr(self.cluster, "subscribe", None)
         if subscribe is not None:
             self._unsubscribe = subscribe(self._on_event)
-        self._task = asyncio.create_task(self._loop(), name="fleet-registration")
+        self._passes.start()
 
     async def stop(self) -> None:
         if callable(self._unsubscribe):
             with contextlib.suppress(Exception):
                 self._unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._passes.stop()
 
     def _on_event(self, *args: Any, **_kwargs: Any) -> None:
         event = args[0] if args else None
@@ -347,8 +342,7 @@ class FleetRegistration:
                     self._dirty_pods[key] = p
         else:
             self._full = True
-        self._idle.clear()
-        self._dirty.set()
+        self._passes.poke()
 
     def changed(self) -> None:
         """For callers that change the cluster without events: a full pass."""
@@ -356,25 +350,16 @@ class FleetRegistration:
 
     async def settled(self) -> None:
         """Wait until every change announced so far is in the store."""
-        await self._idle.wait()
+        await self._passes.settled()
 
-    async def _loop(self) -> None:
-        while True:
-            await self._dirty.wait()
-            self._dirty.clear()
-            await asyncio.sleep(0)  # let a burst of events collapse into one pass
-            try:
-                if self._full:
-                    self._full = False
-                    self._dirty_nodes.clear()
-                    self._dirty_pods.clear()
-                    self.sync()
-                else:
-                    self.apply_dirty()
-            except Exception:
-                log.exception("fleet registration pass failed")
-            if not self._dirty.is_set():
-                self._idle.set()
+    async def _pass(self) -> None:
+        if self._full:
+            self._full = False
+            self._dirty_nodes.clear()
+            self._dirty_pods.clear()
+            self.sync()
+        else:
+            self.apply_dirty()
 
     # -- desired objects ------------------------------------------------------------------
     def _node_obj(self, name: str, node: Any) -> Obj:

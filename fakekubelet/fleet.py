@@ -37,6 +37,7 @@ from typing import Any
 from fakekubelet.auth import KubeletAuth, Reviewer, StaticReviewer, User
 from fakekubelet.certs import ClusterCA, KeyPair, ServingCertIssuer
 from fakekubelet.kubelet import KubeletServer
+from fakekubelet.passes import PassRunner
 
 __all__ = ["CLIENT_COMMON_NAME", "CLIENT_GROUPS", "Fleet"]
 
@@ -111,9 +112,7 @@ class Fleet:
         self.control_url = ""
         self._clock_interval = clock_interval
         self._tasks: list[asyncio.Task[None]] = []
-        self._dirty = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._passes = PassRunner(self._reconcile_pass, name="fleet reconcile", log=log)
         self._lock = asyncio.Lock()
         self._modes: dict[str, str] = {}
         self._last_nodes_json = ""
@@ -150,13 +149,14 @@ class Fleet:
         subscribe = getattr(self.cluster, "subscribe", None)
         if subscribe is not None:
             self._unsubscribe = subscribe(self._on_event)
-        self._tasks.append(asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"))
+        self._passes.start()
         if self._clock_interval:
             self._tasks.append(asyncio.create_task(self._drive_clock(), name="fleet-clock"))
         self.started = True
         self.startup_seconds = time.perf_counter() - began
 
     async def stop(self) -> None:
+        await self._passes.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -243,8 +243,7 @@ class Fleet:
     def _on_event(self, *args: Any, **_kwargs: Any) -> None:
         if args and type(args[0]).__name__.startswith("Pod"):
             return  # pod events never change listeners
-        self._idle.clear()
-        self._dirty.set()
+        self._passes.poke()
 
     def changed(self) -> None:
         """Tell the fleet the cluster changed (for callers that mutate nodes directly)."""
@@ -252,19 +251,11 @@ class Fleet:
 
     async def settled(self) -> None:
         """Wait until changes announced so far are reflected in the listeners and state dir."""
-        await self._idle.wait()
+        await self._passes.settled()
 
-    async def _reconcile_loop(self) -> None:
-        while True:
-            await self._dirty.wait()
-            self._dirty.clear()
-            try:
-                await self.reconcile()
-                self.write_state()
-            except Exception:
-                log.exception("fleet reconcile failed")
-            if not self._dirty.is_set():
-                self._idle.set()
+    async def _reconcile_pass(self) -> None:
+        await self.reconcile()
+        self.write_state()
 
     async def reconcile(self) -> None:
         """Make listeners match the cluster: join, leave, rebind, refuse, cert-mode change."""
