@@ -28,7 +28,6 @@ import contextlib
 import ipaddress
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -563,36 +562,27 @@ def build_cluster(args: argparse.Namespace) -> Any:
 
 
 async def serve(args: argparse.Namespace, cluster: Any) -> int:
+    from fakekubelet import cli as fk
+
     plane = ControlPlane(
         args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster,
         untrusted_front_proxy_client=args.untrusted_front_proxy_client,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await plane.start()
-    except OSError as err:
-        with contextlib.suppress(Exception):
-            await plane.stop()
-        print(f"{PROG}: error: cannot listen: {err}", file=sys.stderr, flush=True)
-        return 1
-    if args.apiservice_backend is not None:
-        host, port = args.apiservice_backend
-        plane.register_metrics_server(host, port)
-        plane.probe_metrics_server(host, port)
-    print(
-        f"{PROG}: serving {plane.server.url} (Kubernetes {args.kube_version}), state in "
-        f"{args.state_dir}",
-        file=sys.stderr,
-        flush=True,
-    )
-    print(f"{PROG}: ready", flush=True)
-    await stop.wait()
-    await plane.stop()
-    print(f"{PROG}: stopped", file=sys.stderr, flush=True)
-    return 0
+
+    def announce() -> None:
+        if args.apiservice_backend is not None:
+            host, port = args.apiservice_backend
+            plane.register_metrics_server(host, port)
+            plane.probe_metrics_server(host, port)
+        print(
+            f"{PROG}: serving {plane.server.url} (Kubernetes {args.kube_version}), state in "
+            f"{args.state_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
+        print(f"{PROG}: ready", flush=True)
+
+    return await fk.run_until_signalled(PROG, plane.start, plane.stop, announce)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

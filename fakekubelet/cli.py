@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -197,27 +198,44 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
     limit_tls_read_buffer()
     state_dir = Path(args.state_dir)
     fleet = Fleet(cluster, state_dir, auth=not args.no_auth)
-    stop = asyncio.Event()
+
+    def announce() -> None:
+        print(
+            f"{PROG}: control endpoint {fleet.control_url}, state in {state_dir} "
+            f"(started in {fleet.startup_seconds:.2f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        print(f"{PROG}: {len(cluster.nodes)} nodes listening", flush=True)
+
+    return await run_until_signalled(PROG, fleet.start, fleet.stop, announce)
+
+
+async def run_until_signalled(prog: str, start: Callable[[], Awaitable[None]],
+                              stop: Callable[[], Awaitable[None]],
+                              announce: Callable[[], None]) -> int:
+    """The simulators' shared process lifecycle: start, announce, serve until SIGINT/SIGTERM,
+    stop. A start that cannot listen is ``<prog>: error: cannot listen: …`` and exit 1."""
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopping.set)
     try:
-        await fleet.start()
-    except OSError as err:
-        await fleet.stop()
-        print(f"{PROG}: error: cannot listen: {err}", file=sys.stderr, flush=True)
-        return 1
-    print(
-        f"{PROG}: control endpoint {fleet.control_url}, state in {state_dir} "
-        f"(started in {fleet.startup_seconds:.2f}s)",
-        file=sys.stderr,
-        flush=True,
-    )
-    print(f"{PROG}: {len(cluster.nodes)} nodes listening", flush=True)
-    await stop.wait()
-    await fleet.stop()
-    print(f"{PROG}: stopped", file=sys.stderr, flush=True)
-    return 0
+        try:
+            await start()
+        except OSError as err:
+            with contextlib.suppress(Exception):
+                await stop()
+            print(f"{prog}: error: cannot listen: {err}", file=sys.stderr, flush=True)
+            return 1
+        announce()
+        await stopping.wait()
+        await stop()
+        print(f"{prog}: stopped", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def prepare_state_dir(path: str | Path) -> Path:
