@@ -40,11 +40,11 @@ class Script:
 class ScriptedServer:
     def __init__(self, script: Callable[[], Script]) -> None:
         self.script = script
-        self.current: Script | None = None
         self.server: asyncio.Server | None = None
         self.port = 0
         self.writers: list[asyncio.StreamWriter] = []
         self.connections = 0
+        self.disconnected = asyncio.Event()  # set whenever a connection's handler ends
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -69,6 +69,7 @@ class ScriptedServer:
         finally:
             if not writer.is_closing():
                 writer.close()
+            self.disconnected.set()
 
     async def __aenter__(self) -> ScriptedServer:
         self.server = await asyncio.start_server(self._handle, HOST, 0)
@@ -320,8 +321,8 @@ async def test_unsolicited_bytes_on_an_idle_connection_drop_it() -> None:
         server.writers[0].write(b"HTTP/1.1 200 OK\r\n\r\n")  # nobody asked
         await server.writers[0].drain()
         (idle,) = pool._idle[(HOST, server.port)]
-        while not idle.closed:  # the client aborts the connection when the bytes arrive
-            await asyncio.sleep(0.005)
+        await server.disconnected.wait()  # the client aborted the connection on those bytes
+        assert idle.closed
         resp = await pool.get(HOST, server.port, head_for(server.port))
         assert resp.body == b"ok"
         assert server.connections == 2
@@ -340,16 +341,33 @@ async def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
         await pool.close()
 
 
+class SignallingProgress(Progress):
+    """Progress that also sets an event when the headers are in (so the test can await it)."""
+
+    def __init__(self) -> None:
+        self.headers = asyncio.Event()
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def headers_done(self) -> bool:
+        return bool(Progress.headers_done.__get__(self))  # type: ignore[attr-defined]
+
+    @headers_done.setter
+    def headers_done(self, value: bool) -> None:
+        Progress.headers_done.__set__(self, value)  # type: ignore[attr-defined]
+        if value:
+            self.headers.set()
+
+
 async def test_cancelled_request_reports_progress_and_never_reuses() -> None:
     hold = asyncio.Event()
     pieces = [b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", b"cd"]
     script = Script(pieces, hold=hold)
     async with ScriptedServer(lambda: script) as server:
         pool = ConnectionPool(None)
-        progress = Progress()
+        progress = SignallingProgress()
         task = asyncio.create_task(pool.get(HOST, server.port, head_for(server.port), progress))
-        while not progress.headers_done:
-            await asyncio.sleep(0.005)
+        await progress.headers.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
