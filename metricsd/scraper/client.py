@@ -370,8 +370,7 @@ class RedirectError(Exception):
 @functools.lru_cache(maxsize=16384)
 def request_target(url: str) -> tuple[str, str]:
     """The request target (path and query) and ``Host`` header of a kubelet URL."""
-    parsed = URL(url)
-    return parsed.raw_path_qs, join_host_port(parsed.raw_host or "", int(parsed.port or 0))
+    return URL(url).raw_path_qs, join_host_port(*host_port_of(url))
 
 
 @functools.lru_cache(maxsize=16384)
