@@ -15,7 +15,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from metricsd.clock import VirtualClock
+from metricsd.clock import RealClock, VirtualClock
 from metricsd.kubeconfig import RestConfig
 from metricsd.scraper.addresses import (
     NoAddressError,
@@ -216,8 +216,6 @@ async def test_scrape_success_headers_and_metrics(kubelet) -> None:
 
     port = await kubelet(handler)
     logs, rec = Logs(), Recorder()
-    from metricsd.clock import RealClock
-
     scraper = _scraper(HTTP, [_node("n1", port)], RealClock(), logs, rec)
     try:
         batch = await scraper.scrape()
@@ -244,8 +242,6 @@ async def test_bearer_token_and_annotation_path(kubelet) -> None:
         return web.Response(text=PAYLOAD)
 
     port = await kubelet(handler, path="/custom/n1")
-    from metricsd.clock import RealClock
-
     cfg = KubeletClientConfig(scheme="https", insecure=True, use_node_status_port=True,
                               preferred_address_types=("InternalIP",), bearer_token="sekret")
     ca = trustme.CA()
@@ -296,6 +292,9 @@ async def test_token_file_is_reread_at_most_once_a_minute(kubelet, tmp_path) -> 
     assert auths == ["Bearer first", "Bearer first", "Bearer second"]
 
 
+ANY_PATH = "/{tail:.*}"  # an aiohttp route that takes every path
+
+
 async def test_redirects_are_followed_as_go_does(kubelet) -> None:
     """Go's client follows redirects (token kept for the same host); the tenth is refused."""
     seen: list[tuple[str, str]] = []
@@ -310,13 +309,7 @@ async def test_redirects_are_followed_as_go_does(kubelet) -> None:
             raise web.HTTPFound(f"/loop{int(request.path[5:] or 0) + 1}")
         return web.Response(text=PAYLOAD)
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    port = await kubelet(handler, path=ANY_PATH)
     cfg = KubeletClientConfig(scheme="http", bearer_token="tok")
     client = KubeletClient(cfg, VirtualClock())
     try:
@@ -326,7 +319,6 @@ async def test_redirects_are_followed_as_go_does(kubelet) -> None:
             await client.get(f"http://127.0.0.1:{port}/loop", "127.0.0.1", port)
     finally:
         await client.close()
-        await runner.cleanup()
     # plain http carries no token at all (completely insecure); the hops are Go's
     assert [path for path, _ in seen[:3]] == ["/metrics/resource", "/moved", "/final"]
     assert [path for path, _ in seen[3:]] == ["/loop", *(f"/loop{i}" for i in range(1, 10))]
@@ -365,20 +357,13 @@ async def test_redirect_keeps_the_token_only_for_the_same_host(kubelet) -> None:
     ca = trustme.CA()
     sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(sctx)
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=sctx)
-    await site.start()
-    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    port = await kubelet(handler, sctx, path=ANY_PATH)
     cfg = KubeletClientConfig(scheme="https", insecure=True, bearer_token="tok")
     client = KubeletClient(cfg, VirtualClock())
     try:
         await client.get(f"https://127.0.0.1:{port}/metrics/resource", "127.0.0.1", port)
     finally:
         await client.close()
-        await runner.cleanup()
     assert auths == {f"127.0.0.1:{port}/metrics/resource": "Bearer tok",
                      f"127.0.0.1:{port}/same": "Bearer tok",
                      f"localhost:{port}/other": ""}
@@ -395,8 +380,6 @@ async def test_non_200_status(kubelet, status: int, reason: str, text: str) -> N
         return web.Response(status=status, reason=reason, text="no")
 
     port = await kubelet(handler)
-    from metricsd.clock import RealClock
-
     logs, rec = Logs(), Recorder()
     scraper = _scraper(HTTP, [_node("n1", port)], RealClock(), logs, rec)
     try:
@@ -416,8 +399,6 @@ async def test_parse_error_fails_only_that_node(kubelet) -> None:
         return web.Response(text=PAYLOAD)
 
     p1, p2 = await kubelet(bad), await kubelet(good)
-    from metricsd.clock import RealClock
-
     logs = Logs()
     scraper = _scraper(HTTP, [_node("bad", p1), _node("good", p2)], RealClock(), logs)
     try:
@@ -430,8 +411,6 @@ async def test_parse_error_fails_only_that_node(kubelet) -> None:
 
 
 async def test_no_address_counts_as_failed_request() -> None:
-    from metricsd.clock import RealClock
-
     logs, rec = Logs(), Recorder()
     node = Node("n1", [("Hostname", "n1")])
     cfg = KubeletClientConfig(preferred_address_types=("InternalIP", "ExternalIP"))
@@ -538,8 +517,6 @@ async def test_duplicate_pods_first_wins_and_logged(kubelet) -> None:
         return web.Response(text=PAYLOAD)
 
     port = await kubelet(handler)
-    from metricsd.clock import RealClock
-
     logs = Logs()
     scraper = _scraper(HTTP, [_node("a", port), _node("b", port)], RealClock(), logs)
     batch = await scraper.scrape()
@@ -636,8 +613,6 @@ async def test_v6_round_tripper_trace(kubelet) -> None:
         return web.Response(status=403, reason="Forbidden", text="no")
 
     port = await kubelet(handler)
-    from metricsd.clock import RealClock
-
     traces: list[str] = []
     client = KubeletClient(HTTP, RealClock(), traces.append)
     url = f"http://127.0.0.1:{port}/metrics/resource"
