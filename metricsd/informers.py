@@ -30,6 +30,7 @@ from typing import Any
 
 from metricsd.api.types import NodeMeta, PodMeta
 from metricsd.clock import Clock, RealClock
+from metricsd.kubeconfig import api_status_message
 from metricsd.scraper.addresses import METRICS_PATH_ANNOTATION
 from metricsd.scraper.batch import LogFn, no_log
 from metricsd.selectors import LabelSelector
@@ -112,14 +113,6 @@ class _Interner:
         self._seen = {k: v for k, v in self._seen.items() if id(v) in keep}
 
 
-def _status_error(body: bytes, status: int) -> str:
-    try:
-        doc = json.loads(body)
-        if isinstance(doc, dict) and doc.get("message"):
-            return str(doc["message"])
-    except ValueError:
-        pass
-    return f"the server responded with the status code {status}"
 
 
 class Reflector:
@@ -166,7 +159,7 @@ class Reflector:
             body = await response.read()
             if response.status != 200:
                 raise ListError(f"failed to list {self.resource}: "
-                                f"{_status_error(body, response.status)}")
+                                f"{api_status_message(body, response.status)}")
         finally:
             response.release()
         doc = json.loads(body)
@@ -191,10 +184,10 @@ class Reflector:
         self.watches += 1
         try:
             if response.status == 410:
-                raise WatchExpired(_status_error(await response.read(), 410))
+                raise WatchExpired(api_status_message(await response.read(), 410))
             if response.status != 200:
                 raise ListError(f"failed to watch {self.resource}: "
-                                f"{_status_error(await response.read(), response.status)}")
+                                f"{api_status_message(await response.read(), response.status)}")
             while True:
                 line = await response.content.readline()
                 if not line:

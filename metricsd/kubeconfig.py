@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import ssl
 import tempfile
@@ -190,6 +191,17 @@ def load_rest_config(kubeconfig: str) -> RestConfig:
     if kubeconfig:
         return load_kubeconfig(kubeconfig)
     return load_incluster()
+
+
+def api_status_message(body: bytes, status: int) -> str:
+    """client-go's text for a non-2xx API answer: the Status's ``message``, else a generic line."""
+    try:
+        doc = json.loads(body)
+        if isinstance(doc, dict) and doc.get("message"):
+            return str(doc["message"])
+    except ValueError:
+        pass
+    return f"the server responded with the status code {status}"
 
 
 async def describe_api_error(config: RestConfig, path: str, exc: BaseException) -> str:

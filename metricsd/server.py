@@ -38,6 +38,7 @@ from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
     api_client_configuration,
+    api_status_message,
     describe_api_error,
     load_kubeconfig,
     load_rest_config,
@@ -325,12 +326,7 @@ class MetricsServer:
             if response.status == 404:
                 return None
             if response.status != 200:
-                try:
-                    message = str(json.loads(body).get("message") or "")
-                except ValueError:
-                    message = ""
-                raise RuntimeError(message or f"the server responded with the status code "
-                                              f"{response.status}")
+                raise RuntimeError(api_status_message(body, response.status))
         finally:
             response.release()
         data = json.loads(body).get("data") or {}

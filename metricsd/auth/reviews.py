@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from metricsd.kubeconfig import RestConfig
+from metricsd.kubeconfig import RestConfig, api_status_message
 
 TOKEN_REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 SUBJECT_ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
@@ -56,7 +56,7 @@ class ReviewClient:
             async with self._ensure().post(url, data=json.dumps(body), headers=headers) as resp:
                 text = await resp.read()
                 if resp.status // 100 != 2:
-                    raise ReviewError(_status_message(text, resp.status))
+                    raise ReviewError(api_status_message(text, resp.status))
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             from metricsd.kubeconfig import describe_api_error
 
@@ -76,11 +76,3 @@ class ReviewClient:
             self._session = None
 
 
-def _status_message(body: bytes, status: int) -> str:
-    try:
-        doc = json.loads(body)
-        if isinstance(doc, dict) and doc.get("message"):
-            return str(doc["message"])
-    except ValueError:
-        pass
-    return f"the server responded with the status code {status}"

@@ -11,6 +11,7 @@ from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
     api_client_configuration,
+    api_status_message,
     load_incluster,
     load_kubeconfig,
 )
@@ -95,3 +96,17 @@ def test_incluster(tmp_path: Path) -> None:
         load_incluster({}, str(tmp_path))
     assert str(info.value) == ("unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST "
                                "and KUBERNETES_SERVICE_PORT must be defined")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"kind":"Status","message":"configmaps \\"x\\" is forbidden"}',
+         'configmaps "x" is forbidden'),
+        (b'{"kind":"Status"}', "the server responded with the status code 403"),
+        (b'["not", "a", "status"]', "the server responded with the status code 403"),
+        (b"<html>proxy error</html>", "the server responded with the status code 403"),
+    ],
+)
+def test_api_status_message(body: bytes, expected: str) -> None:
+    assert api_status_message(body, 403) == expected
