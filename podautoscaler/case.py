@@ -36,7 +36,8 @@ _CONTROLLER_KEYS = ("syncPeriod", "tolerance", "cpuInitializationPeriod",
                     "scaleUpLimitMinimum", "kubeVersion", "featureGates")
 _HISTORY_KEYS = ("recommendations", "scaleUpEvents", "scaleDownEvents")
 # gate: (first minor it exists in, first minor it defaults on in)
-_GATES = {"HPAConfigurableTolerance": (33, 35), "PodLevelResources": (32, 34)}
+_GATES = {"HPAConfigurableTolerance": (33, 35), "PodLevelResources": (32, 34),
+          "HPAScaleToZero": (16, 1000)}  # alpha since 1.16; only lets validation allow 0
 
 
 class CaseError(ValueError):
