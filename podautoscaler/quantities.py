@@ -49,9 +49,9 @@ class Quantity:
     def milli(self) -> int:
         """``MilliValue()``: value × 1000 rounded up, away from zero."""
         scaled = self.value * 1000
-        whole = scaled.numerator // scaled.denominator
-        if whole != scaled:
-            whole = whole + 1 if scaled > 0 else -((-scaled.numerator) // scaled.denominator)
+        whole = scaled.numerator // scaled.denominator  # floor: already away from zero if < 0
+        if whole != scaled and scaled > 0:
+            whole += 1
         return int(whole)
 
     def approximate_float(self) -> float:
