@@ -331,7 +331,7 @@ def _duration(value: object, path: str, default: int) -> int:
     if isinstance(value, int | float):
         if value < 0:
             raise CaseError(path, f"must not be negative, got {value!r}")
-        return int(round(value * gotime.SECOND))
+        return round(value * gotime.SECOND)
     if not isinstance(value, str):
         raise CaseError(path, f"expected a duration such as 5m or 30s, got {_type_name(value)}")
     try:
@@ -376,7 +376,7 @@ def parse_controller(value: object, path: str = "controller") -> ControllerConfi
     version = _kube_version(obj.get("kubeVersion"), f"{path}.kubeVersion")
     gates_in = _mapping(obj.get("featureGates"), f"{path}.featureGates")
     gates: dict[str, bool] = {}
-    for name, (since, on_by_default) in _GATES.items():
+    for name, (_since, on_by_default) in _GATES.items():
         gates[name] = version[1] >= on_by_default
     for name, enabled in gates_in.items():
         gpath = f"{path}.featureGates.{name}"

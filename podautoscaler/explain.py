@@ -20,8 +20,11 @@ _FLAG = {"tolerance": "--horizontal-pod-autoscaler-tolerance",
 
 
 def _q(milli: Any, resource: str | None = None) -> str:
+    """A milli-unit value for reading: CPU in millicores, memory BinarySI, others canonical."""
     if milli is None:
         return "-"
+    if resource == "cpu":
+        return f"{int(milli)}m"
     return format_milli(int(milli), resource == "memory")
 
 

@@ -54,7 +54,7 @@ def parse_rfc3339(text: str) -> int:
 def from_datetime(value: _dt.datetime) -> int:
     """A ``datetime`` (naive means UTC, as YAML loaders produce) to epoch nanoseconds."""
     if value.tzinfo is not None:
-        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
     days = value.date().toordinal() - _EPOCH_ORDINAL
     secs = (days * 24 + value.hour) * 3600 + value.minute * 60 + value.second
     return secs * SECOND + value.microsecond * 1000

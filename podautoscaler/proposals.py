@@ -220,7 +220,7 @@ def _resource(case: Case, spec: MetricSpec, scale: Scale, pods: list[Pod],
         trace["calculation"] = proposal.trace
         proposal.timestamp = rm.timestamp
         description = f"{res} resource"
-        current = {"averageValue": format_milli(proposal.usage, memory)}
+        current: dict[str, Any] = {"averageValue": format_milli(proposal.usage, memory)}
     elif target.average_utilization is None:
         raise failure("invalid resource metric source: neither an average utilization target "
                       "nor an average value (usage) target was set")

@@ -216,10 +216,12 @@ def from_label_selector(sel: Mapping[str, Any] | None) -> Selector | None:
     """``metav1.LabelSelectorAsSelector``; ``None`` stands for ``labels.Nothing()``."""
     if sel is None:
         return None
-    requirements = [Requirement(k, "=", (str(v),)) for k, v in (sel.get("matchLabels") or {}).items()]
+    labels = sel.get("matchLabels") or {}
+    requirements = [Requirement(k, "=", (str(v),)) for k, v in labels.items()]
     ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
     for expr in sel.get("matchExpressions") or []:
-        requirements.append(Requirement(str(expr.get("key", "")), ops.get(expr.get("operator"), "in"),
+        op = ops.get(str(expr.get("operator")), "in")
+        requirements.append(Requirement(str(expr.get("key", "")), op,
                                         tuple(str(v) for v in expr.get("values") or [])))
     requirements.sort(key=lambda r: r.key)
     return Selector(tuple(requirements))
@@ -233,8 +235,9 @@ def format_label_selector(sel: Mapping[str, Any] | None) -> str:
     label_text = "".join(f"{k}: {labels[k]}," for k in sorted(labels))
     exprs: Sequence[Mapping[str, Any]] = sel.get("matchExpressions") or []
     expr_text = "".join(
-        "LabelSelectorRequirement{Key:%s,Operator:%s,Values:[%s],}," % (
-            e.get("key", ""), e.get("operator", ""), " ".join(str(v) for v in e.get("values") or []))
+        "LabelSelectorRequirement{{Key:{},Operator:{},Values:[{}],}},".format(
+            e.get("key", ""), e.get("operator", ""),
+            " ".join(str(v) for v in e.get("values") or []))
         for e in exprs)
     return ("&LabelSelector{MatchLabels:map[string]string{" + label_text + "},"
             "MatchExpressions:[]LabelSelectorRequirement{" + expr_text + "},}")

@@ -142,9 +142,8 @@ def _source(errs: _Errors, field: str, src: Mapping[str, Any], path: str) -> Non
         return
     if not src.get("name"):
         errs.required(f"{path}.name", "must specify a resource name")
-    if field == "containerResource":
-        if not src.get("container"):
-            errs.required(f"{path}.container", "must specify a container")
+    if field == "containerResource" and not src.get("container"):
+        errs.required(f"{path}.container", "must specify a container")
     _target(errs, target, tpath)
     util, average = target.get("averageUtilization"), target.get("averageValue")
     if util is None and average is None:

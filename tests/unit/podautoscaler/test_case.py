@@ -142,7 +142,8 @@ def test_feature_gate_defaults_follow_the_version__s1_3() -> None:
 def test_scale_and_metrics_can_be_error_texts__s6() -> None:
     c = base()
     c["scale"] = 'deployments.apps "web" not found'
-    c["podMetrics"] = "the server is currently unable to handle the request (get pods.metrics.k8s.io)"
+    c["podMetrics"] = ("the server is currently unable to handle the request "
+                       "(get pods.metrics.k8s.io)")
     parsed = parse_case(c)
     assert parsed.scale == 'deployments.apps "web" not found'
     assert isinstance(parsed.pod_metrics, str)
@@ -183,5 +184,5 @@ def test_datetime_values_from_yaml_loaders_are_accepted() -> None:
     import datetime as dt
 
     c = base()
-    c["now"] = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    c["now"] = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
     assert parse_case(c).now == gotime.parse_rfc3339("2025-06-01T12:00:00Z")

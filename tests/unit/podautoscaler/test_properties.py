@@ -102,7 +102,7 @@ def test_scale_down_never_below_the_windows_highest_recommendation(c: dict[str, 
         window = [e["replicas"] for e in stab["entries"] if e["inWindow"]]
     else:
         window = [e["replicas"] for e in stab["entries"] if e["inDownWindow"]]
-    highest = max(window + [stab["prenormalized"]])
+    highest = max([*window, stab["prenormalized"]])
     floor = max(highest, c["hpa"]["spec"]["minReplicas"])
     assert to >= min(floor, current)
 
