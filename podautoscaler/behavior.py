@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import gotime
-from .case import Behavior, Policy, ScalingRules
 from .goarith import MAX_INT32, MIN_INT32, ceil_int32, to_int32
+from .model import Behavior, Policy, ScalingRules
 
 __all__ = ["Event", "Rec", "normalize_legacy", "normalize_with_behavior", "store_scale_event"]
 

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import gotime
-from .case import Container, MetricValue, Pod, PodMetrics
 from .goarith import MAX_INT64
+from .model import Container, MetricValue, Pod, PodMetrics
 
 __all__ = [
     "MetricsError",

@@ -17,7 +17,6 @@ from typing import Any
 
 from . import gotime
 from . import selectors as sel
-from .case import Case, MetricSpec, Pod, Scale
 from .conditions import MISSING_SELECTOR, SCALING_ACTIVE, UNABLE_TO_COMPUTE, event
 from .metrics import (
     MetricsError,
@@ -28,6 +27,7 @@ from .metrics import (
     pods_custom_metric,
     resource_metric,
 )
+from .model import Case, MetricSpec, Pod, Scale
 from .quantities import format_milli
 from .replicas import (
     CalcError,

@@ -26,7 +26,7 @@ from .behavior import (
     normalize_with_behavior,
     store_scale_event,
 )
-from .case import Case, History, Scale, parse_case
+from .case import parse_case
 from .conditions import (
     ABLE_TO_SCALE,
     FAILED_GET_SCALE,
@@ -39,6 +39,7 @@ from .conditions import (
     Conditions,
     event,
 )
+from .model import Case, History, Scale
 from .proposals import MetricsOutcome, compute_replicas_for_metrics
 from .quantities import QuantityError, canonical
 from .replicas import Tolerances

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import gotime
-from .case import Pod
 from .goarith import (
     MAX_INT32,
     MAX_INT64,
@@ -32,6 +31,7 @@ from .goarith import (
     go_float_text,
 )
 from .metrics import PodMetric
+from .model import Pod
 
 __all__ = ["CalcError", "Proposal", "Tolerances", "group_pods"]
 
