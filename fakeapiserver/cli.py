@@ -593,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.config is not None and not os.path.isfile(args.config):
             raise UsageError(f"--fleet-config: {args.config}: no such file")
         fk.prepare_state_dir(args.state_dir)
+        lock = fk.claim_state_dir(args.state_dir)
         cluster = build_cluster(args)
     except (UsageError, fk.UsageError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
@@ -602,6 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(args, cluster))
     except KeyboardInterrupt:
         return 0
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":

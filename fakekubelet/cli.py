@@ -250,6 +250,26 @@ def prepare_state_dir(path: str | Path) -> Path:
     return state_dir
 
 
+def claim_state_dir(path: str | Path) -> Any:
+    """Claim the state dir for this process (``fakekubelet.statedir``) before anything in it
+    is touched; ``UsageError`` naming the holder's PID when another instance has it.
+
+    Keep the returned lock referenced for as long as the process serves: the claim ends with
+    the process (or ``release()``).
+    """
+    from fakekubelet.statedir import StateDirBusy
+    from fakekubelet.statedir import claim_state_dir as claim
+
+    try:
+        return claim(path)
+    except StateDirBusy as err:
+        raise UsageError(
+            f"--state-dir: {err}; stop it, or choose another directory with --state-dir"
+        ) from None
+    except OSError as err:
+        raise UsageError(f"--state-dir: cannot lock {path}: {err.strerror}") from None
+
+
 def configure_logging(verbose: int) -> None:
     """``-v`` → INFO, ``-vv`` → DEBUG, on stderr (stdout carries the readiness line only)."""
     logging.basicConfig(
@@ -263,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         prepare_state_dir(args.state_dir)
+        lock = claim_state_dir(args.state_dir)
         cluster = build_cluster(args)
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
@@ -272,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(args, cluster))
     except KeyboardInterrupt:
         return 0
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import signal
 import ssl
 import sys
@@ -26,6 +25,7 @@ import aiohttp
 import yaml
 
 from fakekubelet.addresses import free_loopback_base
+from fakekubelet.statedir import StateDirBusy, claim_state_dir
 from scenarios.backends.base import (
     BackendUnreachable,
     CommandResult,
@@ -93,9 +93,7 @@ class SimBackend(ClusterBackend):
         return dict(spec)
 
     async def start(self) -> None:
-        if self.state.exists():
-            shutil.rmtree(self.state)
-        self.state.mkdir(parents=True)
+        self._clear_state_dir()
         self.home.mkdir(parents=True, exist_ok=True)
         spec_path = self.artifacts / "fleet.yaml"
         spec_path.write_text(yaml.safe_dump(self.fleet_spec(), sort_keys=False))
@@ -125,6 +123,21 @@ class SimBackend(ClusterBackend):
         ]
         control = json.loads((self.state / "control.json").read_text())
         self.control_url = control["url"]
+
+    def _clear_state_dir(self) -> None:
+        """Empty the state dir of an earlier run, never one a live control plane still uses.
+
+        The claim (``fakekubelet.statedir``) is held only while clearing: the fakeapiserver
+        started next claims the dir for itself.
+        """
+        try:
+            with claim_state_dir(self.state) as lock:
+                lock.clear()
+        except StateDirBusy as err:
+            raise BackendUnreachable(
+                f"sim backend: {err}: a control plane from another run still uses it; stop "
+                "it, or choose another directory with --artifacts"
+            ) from None
 
     async def _await_ready(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
