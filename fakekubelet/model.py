@@ -29,6 +29,7 @@ ContainerKind = Literal["regular", "init", "sidecar"]
 ContainerState = Literal["waiting", "running", "terminated"]
 
 DEFAULT_KUBELET_VERSION = "1.30.0"
+PAGE_SIZE = 4096  # a working set is counted in pages (cgroup memory.current - inactive_file)
 DEFAULT_METRICS_PATH = "/metrics/resource"
 DEFAULT_IMAGE = "registry.k8s.io/pause:3.9"
 METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
@@ -48,6 +49,11 @@ def format_memory(n: int) -> str:
         if n and n % factor == 0:
             return f"{n // factor}{suffix}"
     return str(n)
+
+
+def whole_pages(n_bytes: float) -> int:
+    """``n_bytes`` (>= 0) to the nearest whole number of pages, in bytes."""
+    return max(0, round(n_bytes / PAGE_SIZE)) * PAGE_SIZE
 
 
 @dataclass
@@ -202,10 +208,12 @@ class Run:
         return w.cpu.value(t - w.origin(self.epoch, self.start))
 
     def memory_bytes(self, t: float) -> int:
+        """The working set at t: the shape's level in whole 4 KiB pages (nearest page), as
+        a kubelet reports it; node and pod figures are sums, so pages too."""
         if not self.alive(t):
             return 0
         w = self.workload_at(t)
-        return max(0, round(w.memory.value(t - w.origin(self.epoch, self.start))))
+        return whole_pages(w.memory.value(t - w.origin(self.epoch, self.start)))
 
 
 # --------------------------------------------------------------------------- containers, pods

@@ -30,6 +30,7 @@ from fakekubelet.model import (
     Resources,
 )
 from fakekubelet.payload import KubeletVersion
+from fakekubelet.quantity import cpu_millicores, memory_bytes, parse_cpu, parse_memory
 from fakekubelet.workloads import (
     IDLE,
     Constant,
@@ -287,48 +288,8 @@ def generated_spec(
 
 # =============================================================================== quantities
 
-_BINARY = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60}
-_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
-_QTY = re.compile(
-    r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
-)
-
-
-def parse_cpu(value: object) -> float:
-    """Cores from a number (``0.25``) or a Kubernetes quantity (``250m``, ``2``)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a CPU amount")
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{value!r} is not a CPU amount >= 0")
-        return float(value)
-    if isinstance(value, str):
-        m = _QTY.match(value.strip())
-        if m and m.group(3) in (None, "m"):
-            n = float(m.group(1) + (f"e{m.group(2)}" if m.group(2) else ""))
-            if math.isfinite(n):
-                return n / 1000 if m.group(3) == "m" else n
-    raise ValueError(f"{value!r} is not a CPU amount")
-
-
-def parse_memory(value: object) -> float:
-    """Bytes from a number or a Kubernetes quantity (``128Mi``, ``1G``, ``1.5Gi``)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a memory amount")
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{value!r} is not a memory amount >= 0")
-        return float(value)
-    if isinstance(value, str):
-        m = _QTY.match(value.strip())
-        if m and m.group(3) != "m":
-            n = float(m.group(1) + (f"e{m.group(2)}" if m.group(2) else ""))
-            suffix = m.group(3)
-            if suffix:
-                n *= _BINARY.get(suffix) or _DECIMAL[suffix]
-            if math.isfinite(n):
-                return n
-    raise ValueError(f"{value!r} is not a memory amount")
+# parse_cpu / parse_memory live in fakekubelet.quantity (every apimachinery form); kept
+# importable from here for callers of the spec module.
 
 
 # =============================================================================== validation
@@ -467,9 +428,13 @@ class _Validator:
             out[key] = str(val)
         return out
 
-    def amount(self, node: yaml.Node, path: str, kind: Kind) -> float:
+    def amount(self, node: yaml.Node, path: str, kind: Kind, whole: bool = False) -> float:
+        """A CPU (cores) or memory (bytes) amount; ``whole``: millicores or bytes as an int,
+        rounded up like ``Quantity.MilliValue()`` / ``Value()``."""
         v = self.value(node)
         try:
+            if whole:
+                return cpu_millicores(v) if kind == "cpu" else memory_bytes(v)
             return parse_cpu(v) if kind == "cpu" else parse_memory(v)
         except ValueError:
             expected = (
@@ -610,17 +575,21 @@ class _Validator:
 
     def resources(self, node: yaml.Node, path: str) -> Resources:
         m = self.mapping(node, path, ["cpu", "memory"])
-        cpu = round(self.amount(m["cpu"], f"{path}.cpu", "cpu") * 1000) if "cpu" in m else None
-        mem = round(self.amount(m["memory"], f"{path}.memory", "memory")) if "memory" in m else None
+        cpu = int(self.amount(m["cpu"], f"{path}.cpu", "cpu", True)) if "cpu" in m else None
+        mem = (
+            int(self.amount(m["memory"], f"{path}.memory", "memory", True))
+            if "memory" in m
+            else None
+        )
         return Resources(cpu, mem)
 
     def capacity(self, node: yaml.Node, path: str, default: Capacity) -> Capacity:
         m = self.mapping(node, path, ["cpu", "memory", "pods"])
         return Capacity(
-            round(self.amount(m["cpu"], f"{path}.cpu", "cpu") * 1000)
+            int(self.amount(m["cpu"], f"{path}.cpu", "cpu", True))
             if "cpu" in m
             else default.cpu_millicores,
-            round(self.amount(m["memory"], f"{path}.memory", "memory"))
+            int(self.amount(m["memory"], f"{path}.memory", "memory", True))
             if "memory" in m
             else default.memory_bytes,
             self.int_(m["pods"], f"{path}.pods") if "pods" in m else default.pods,

@@ -18,6 +18,7 @@ from fakekubelet.clock import VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.model import (
     Faults,
+    whole_pages,
     NodeAdded,
     NodeAddressChanged,
     NodeRemoved,
@@ -125,7 +126,7 @@ def test_counters_equal_the_integral_exactly(w: Workload, steps: list[float]) ->
         mem, _ = series[
             ("container_memory_working_set_bytes", container_key("default", pod.name, "c"))
         ]
-        assert mem == max(0, round(w.memory.value(ts - T0)))
+        assert mem == whole_pages(w.memory.value(ts - T0))
         node_cpu, nts = series[("node_cpu_usage_seconds_total", ())]
         assert nts == ts
         assert node_cpu == pytest.approx(exact + 0.25 * (ts - T0), abs=2e-9)
@@ -177,7 +178,7 @@ def test_node_totals_are_pods_plus_overhead() -> None:
                 v for (n, _), (v, _) in series.items() if n == "pod_memory_working_set_bytes"
             )
             overhead = cluster.nodes[name].system_overhead
-            assert node_mem == pods_mem + round(overhead.memory.value(ts - T0))
+            assert node_mem == pods_mem + whole_pages(overhead.memory.value(ts - T0))
             overhead_cpu = overhead.cpu.cumulative(ts - T0) - overhead.cpu.cumulative(0)
             assert node_cpu == pytest.approx(pods_cpu + overhead_cpu, abs=1e-8)
             truth = cluster.truth
@@ -742,3 +743,34 @@ def test_cluster_payloads_pass_promtool(version: str, faults: dict[str, object])
         [promtool, "check", "metrics"], input=body, capture_output=True, timeout=30
     )
     assert result.returncode == 0 and result.stdout.strip() == b"", result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------------ memory pages
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32), st.lists(st.floats(0.5, 90), min_size=1, max_size=6),
+       st.sampled_from([0.0, 10.0]))
+def test_memory_figures_are_whole_pages_and_the_truth(
+    seed: int, steps: list[float], housekeeping: float
+) -> None:
+    """A kubelet's working set is a count of 4 KiB pages (cgroup usage minus inactive file),
+    so every served memory figure is a multiple of 4096 — which the Metrics API then shows
+    as ``…Ki`` — and the ground truth says the same figure at the sample's timestamp."""
+    cluster = churny(seed)
+    for step in steps:
+        cluster.advance(step)
+        for name in sorted(cluster.nodes):
+            cluster.set_node(name, housekeeping_seconds=housekeeping)
+            for (metric, labels), (value, ts) in parse(cluster.render_metrics(name)).items():
+                if not metric.endswith("_memory_working_set_bytes"):
+                    continue
+                assert ts is not None and value % 4096 == 0, (metric, labels, value)
+                lab = dict(labels)
+                entity = "/".join(
+                    lab[k] for k in ("namespace", "pod", "container") if k in lab) or name
+                assert value == cluster.truth.memory_bytes(entity, ts)
+    snap = cluster.truth.snapshot()
+    figures = [n["memoryBytes"] for n in snap["nodes"]] + [
+        f["memoryBytes"] for p in snap["pods"] for f in [p, *p["containers"]]]
+    assert figures and all(v % 4096 == 0 for v in figures)

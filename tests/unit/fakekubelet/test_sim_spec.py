@@ -333,7 +333,7 @@ def test_parse_memory(text: object, n: float) -> None:
     assert parse_memory(text) == n
 
 
-@pytest.mark.parametrize("bad", ["1x", "-1", "m", "", True, None, "1m", "1e400", float("inf")])
+@pytest.mark.parametrize("bad", ["1x", "-1", "m", "", True, None, "1e400", float("inf")])
 def test_parse_memory_rejects(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_memory(bad)
