@@ -136,6 +136,8 @@ def node_object(node: Any, created: float | None = None) -> Obj:
         cond["lastHeartbeatTime"] = now
         cond["lastTransitionTime"] = now
     meta: Obj = {"name": name, "labels": labels}
+    if now:
+        meta["creationTimestamp"] = now
     annotations = _get(node, "annotations")
     if isinstance(annotations, Mapping) and annotations:
         meta["annotations"] = {str(k): str(v) for k, v in annotations.items()}
@@ -192,13 +194,16 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
     init = list(_get(pod, "init_containers", default=[]) or [])
     sidecars = list(_get(pod, "sidecars", default=[]) or [])
     phase = str(_get(pod, "phase", default="Running"))
-    start = _ts(_get(pod, "start_time", "started_at", "created", "creation_time"))
+    created = _ts(_get(pod, "creation_time", "created"))
+    start = _ts(_get(pod, "start_time", "started_at"))
     ip = str(_get(pod, "ip", "pod_ip", default="") or "")
     meta: Obj = {
         "name": name,
         "namespace": namespace,
         "labels": {str(k): str(v) for k, v in (_get(pod, "labels", default={}) or {}).items()},
     }
+    if created:
+        meta["creationTimestamp"] = created
     uid = _get(pod, "uid")
     if uid:
         meta["annotations"] = {"fakekubelet/uid": str(uid)}
@@ -224,10 +229,11 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
         restarts = int(_get(c, "restart_count", "restarts", default=0) or 0)
         cstart = _ts(_get(c, "start_time", "started_at")) or start
         cstate = str(_get(c, "state", default="running" if running else "waiting"))
+        waiting = "PodInitializing" if start and init else "ContainerCreating"
         state: Obj = (
             {"running": {"startedAt": cstart}}
             if running and cstate == "running"
-            else {"waiting": {"reason": "ContainerCreating"}}
+            else {"waiting": {"reason": waiting}}
             if phase == "Pending" or cstate == "waiting"
             else {
                 "terminated": {
@@ -249,15 +255,9 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
                 "lastState": {},
             }
         )
-    cond_status = "True" if running else "False"
     status: Obj = {
         "phase": phase,
-        "conditions": [
-            {"type": "Initialized", "status": "True"},
-            {"type": "Ready", "status": cond_status},
-            {"type": "ContainersReady", "status": cond_status},
-            {"type": "PodScheduled", "status": "True"},
-        ],
+        "conditions": pod_conditions(pod, created, start, running, statuses),
         "hostIP": host_ip,
         "containerStatuses": statuses,
         "qosClass": "Burstable",
@@ -273,6 +273,56 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
             {**_container_obj(c), "restartPolicy": "Always"} for c in sidecars
         ]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
+
+
+def pod_conditions(
+    pod: Any, created: str | None, start: str | None, running: bool, statuses: list[Obj]
+) -> list[Obj]:
+    """The pod's conditions with the model's transition times, in the kubelet's order.
+
+    A pod the kubelet has not started yet (no ``start_time``) has only ``PodScheduled``, as a
+    bound pod before its kubelet syncs it. Then ``PodReadyToStartContainers`` at the start,
+    ``Initialized`` when the init containers are done, and ``ContainersReady``/``Ready`` at
+    the model's last Ready transition (``ready_time``).
+    """
+    scheduled = _ts(_get(pod, "scheduled_time")) or created
+    out: list[Obj] = []
+    if start:
+        initialized = _ts(_get(pod, "initialized_time"))
+        ready = bool(_get(pod, "ready", default=running))
+        ready_at = _ts(_get(pod, "ready_time")) or start
+        phase = str(_get(pod, "phase", default="Running"))
+        out.append(_condition("PodReadyToStartContainers", True, start))
+        if initialized or not _get(pod, "init_containers"):
+            out.append(_condition("Initialized", True, initialized or start))
+        else:
+            out.append(_condition("Initialized", False, start, "ContainersNotInitialized",
+                                  "containers with incomplete status: ["
+                                  + " ".join(str(_get(c, "name"))
+                                             for c in _get(pod, "init_containers")) + "]"))
+        if ready:
+            out += [_condition(t, True, ready_at) for t in ("Ready", "ContainersReady")]
+        else:
+            reason = "PodCompleted" if phase in ("Succeeded", "Failed") else "ContainersNotReady"
+            unready = " ".join(s["name"] for s in statuses if not s["ready"])
+            message = "" if reason == "PodCompleted" else (
+                f"containers with unready status: [{unready}]")
+            out += [_condition(t, False, ready_at, reason, message)
+                    for t in ("Ready", "ContainersReady")]
+    out.append(_condition("PodScheduled", True, scheduled))
+    return out
+
+
+def _condition(ctype: str, value: bool, since: str | None, reason: str = "",
+               message: str = "") -> Obj:
+    cond: Obj = {"type": ctype, "status": "True" if value else "False", "lastProbeTime": None}
+    if since:
+        cond["lastTransitionTime"] = since
+    if reason:
+        cond["reason"] = reason
+    if message:
+        cond["message"] = message
+    return cond
 
 
 def _pods_of(cluster: Any, node_name: str, node: Any) -> Iterable[Any]:

@@ -489,8 +489,11 @@ class Store:
         req = self.kind(kind)
         return self.view(req, self.create_stored(req, obj, namespace)).copy()
 
-    def create_stored(self, kind: Kind | str, obj: Obj, namespace: str | None = None
-                      ) -> StoredObject:
+    def create_stored(self, kind: Kind | str, obj: Obj, namespace: str | None = None,
+                      *, created: str | None = None) -> StoredObject:
+        """``created``: a harness-given ``creationTimestamp`` (objects of a simulation that
+        were created before this server started, e.g. a warm fleet); the API never passes it,
+        so a client's own ``creationTimestamp`` is overwritten as upstream does."""
         req = self.kind(kind)
         if req.virtual:
             raise ApiError.method_not_allowed()
@@ -525,7 +528,7 @@ class Store:
         if (ns, name) in self._bucket(k):
             raise ApiError.already_exists(k, name)
         meta["uid"] = str(self._rand())
-        meta["creationTimestamp"] = self._now()
+        meta["creationTimestamp"] = created if created is not None else self._now()
         meta.pop("deletionTimestamp", None)
         if k.has_status or "spec" in new:
             meta["generation"] = 1
@@ -719,13 +722,19 @@ class Store:
                         self.delete_stored(other, key[1], key[0])
 
     def replace(self, kind: Kind | str, obj: Obj) -> Obj:
-        """Harness write: create or overwrite everything, status included, no RV check."""
+        """Harness write: create or overwrite everything, status included, no RV check.
+
+        A ``metadata.creationTimestamp`` given on the first write is kept (the harness knows
+        when a simulated object was created); later writes keep the stored one."""
         k = self.storage_kind(kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if k.namespaced else ""
         old = self._bucket(k).get((ns, meta.get("name", "")))
+        given = meta.get("creationTimestamp")
         if old is None:
-            return self.create(k, obj)
+            created = (given if isinstance(given, str) and parse_rfc3339(given) is not None
+                       else None)
+            return self.view(k, self.create_stored(k, obj, created=created)).copy()
         body = json.loads(json.dumps(obj))
         body.setdefault("metadata", {}).pop("resourceVersion", None)
         new = self._check_shape(k, body)

@@ -186,7 +186,9 @@ class Cluster:
             cluster._churn_gen[group.name] = 0
         for group in spec.groups:
             for _ in range(group.count):
-                cluster._add_node_from_group(group, cluster.epoch, warmup=spec.warmup_seconds)
+                cluster._add_node_from_group(
+                    group, cluster.epoch, warmup=spec.warmup_seconds, initial=True
+                )
         cluster.sync()  # with a warm-up, lifecycles that began in the past catch up now
         for group in spec.groups:
             cluster._rearm_churn(group.name, cluster.epoch)
@@ -335,10 +337,13 @@ class Cluster:
         name: str | None = None,
         address: str | None = None,
         warmup: float = 0.0,
+        initial: bool = False,
     ) -> Node:
         """A node of ``group`` added at ``t``; with ``warmup`` it booted that long before and
         each of its pods was created at a random moment since (the clock's start is then a
-        snapshot of a cluster that has been running)."""
+        snapshot of a cluster that has been running). ``initial`` (the fleet's first nodes):
+        pods of templates with ``age_seconds`` were created exactly that long before ``t``,
+        and the node booted before its oldest pod."""
         if name is None:
             while True:
                 i = self._group_next[group.name]
@@ -353,6 +358,8 @@ class Cluster:
         else:
             self._check_free_address(address)
             self.addresses.reserve(address)
+        ages = [tm.age_seconds for tm in group.pods if tm.age_seconds is not None and tm.count]
+        booted = max([warmup, *ages]) if initial else warmup
         node = Node(
             name=name,
             internal_ip=address,
@@ -372,16 +379,18 @@ class Cluster:
             faults=dataclasses.replace(group.faults),
             metrics_path=group.metrics_path,
             group=group.name,
-            boot_time=t - warmup,
+            boot_time=t - booted,
             replay_dir=group.replay_dir,
             housekeeping_seconds=group.housekeeping_seconds,
         )
         if node.faults.stale_timestamps:
             node.stale_at = t
-        self._insert_node(node, t - warmup)
+        self._insert_node(node, t - booted)
         for tmpl in group.pods:
             for _ in range(tmpl.count):
                 created = t - self.rng.uniform(0, warmup) if warmup > 0 else t
+                if initial and tmpl.age_seconds is not None:
+                    created = t - tmpl.age_seconds
                 self._add_pod_from_template(node, tmpl, created)
         return node
 
@@ -586,6 +595,7 @@ class Cluster:
             owner_name=owner_name,
             phase="Pending",
             creation_time=t,
+            scheduled_time=t,
             containers=[make(c, "regular") for c in tmpl.containers],
             init_containers=[make(c, "init") for c in tmpl.init_containers],
             sidecars=[make(c, "sidecar") for c in tmpl.sidecars],
@@ -699,6 +709,8 @@ class Cluster:
     def _start_main(self, pod: Pod, gen: int, t: float) -> None:
         for c in pod.containers:
             self._start_container(pod, c, t)
+        pod.initialized_time = t
+        self._set_ready(pod, True, t)
         pod.phase = "Running"
         self._emit(PodUpdated(t, pod))
         if pod.run_seconds is not None:
@@ -709,8 +721,17 @@ class Cluster:
             return
         for c in pod.all_containers():
             self._stop_container(pod, c, t)
+        self._set_ready(pod, False, t)
         pod.phase = pod.final_phase
         self._emit(PodUpdated(t, pod))
+
+    @staticmethod
+    def _set_ready(pod: Pod, ready: bool, t: float) -> None:
+        """Record a Ready transition (the model has no readiness probes: a pod is ready while
+        its regular containers run)."""
+        if pod.ready != ready or pod.ready_time is None:
+            pod.ready = ready
+            pod.ready_time = t
 
     def set_pod_phase(self, namespace: str, name: str, phase: str) -> Pod:
         """Force a phase: Running starts every container now; Succeeded/Failed stop them all;
@@ -730,6 +751,9 @@ class Cluster:
                     self._start_container(pod, c, t)
             if pod.start_time is None:
                 pod.start_time = t
+            if pod.initialized_time is None:
+                pod.initialized_time = t
+            self._set_ready(pod, True, t)
             pod.phase = "Running"
             self._emit(PodUpdated(t, pod))
         elif phase == "Pending":
@@ -737,11 +761,14 @@ class Cluster:
                 self._stop_container(pod, c, t)
                 c.state = "waiting"
             pod.phase = "Pending"
+            pod.start_time = pod.initialized_time = None
+            self._set_ready(pod, False, t)
             self._emit(PodUpdated(t, pod))
             self._push(t + pod.pending_seconds, self._start_pod, pod, pod.lifecycle_gen)
         else:
             for c in pod.all_containers():
                 self._stop_container(pod, c, t)
+            self._set_ready(pod, False, t)
             pod.phase = phase  # type: ignore[assignment]
             self._emit(PodUpdated(t, pod))
         return pod
@@ -760,6 +787,8 @@ class Cluster:
         self._stop_container(pod, c, t)
         self._start_container(pod, c, t)
         c.restart_count += 1
+        if pod.ready and c.kind != "init":  # not ready for an instant, ready again now
+            pod.ready_time = t
         self._emit(PodUpdated(t, pod))
 
     def set_workload(

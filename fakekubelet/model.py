@@ -246,7 +246,13 @@ class Container:
 
 @dataclass
 class Pod:
-    """A pod bound to a node. ``start_time`` = when the kubelet started it (status.startTime)."""
+    """A pod bound to a node, with the instants its API object shows, in cluster order:
+    ``creation_time`` (metadata.creationTimestamp) ≤ ``scheduled_time`` (PodScheduled; the
+    model binds a pod when it is created) ≤ ``start_time`` (status.startTime: the kubelet
+    started it, after ``pending_seconds``) ≤ each container's ``start_time`` (startedAt) ≤
+    ``ready_time`` (the last Ready transition: True when the regular containers run, again
+    after a restart; False when the pod ends). ``initialized_time``: init containers done.
+    """
 
     namespace: str
     name: str
@@ -257,7 +263,11 @@ class Pod:
     owner_name: str | None = None
     phase: PodPhase = "Pending"
     creation_time: float = 0.0
+    scheduled_time: float | None = None
     start_time: float | None = None
+    initialized_time: float | None = None
+    ready: bool = False
+    ready_time: float | None = None
     containers: list[Container] = field(default_factory=list)
     init_containers: list[Container] = field(default_factory=list)
     sidecars: list[Container] = field(default_factory=list)

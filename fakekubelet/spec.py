@@ -75,6 +75,7 @@ class PodTemplate:
     final_phase: str = "Succeeded"
     spread: float = 0.0  # each pod's workloads scaled by a factor drawn from [1-spread, 1+spread]
     stagger_seconds: float = 0.0  # ... and delayed by a time drawn from [0, stagger_seconds)
+    age_seconds: float | None = None  # the fleet's initial pods were created this long before
 
 
 @dataclass(frozen=True)
@@ -637,6 +638,7 @@ class _Validator:
                 "finalPhase",
                 "spread",
                 "staggerSeconds",
+                "ageSeconds",
             ],
             ["name", "containers"],
         )
@@ -696,6 +698,9 @@ class _Validator:
             stagger_seconds=self.num(m["staggerSeconds"], f"{path}.staggerSeconds")
             if "staggerSeconds" in m
             else 0.0,
+            age_seconds=self.num(m["ageSeconds"], f"{path}.ageSeconds")
+            if "ageSeconds" in m
+            else None,
         )
 
     def pods(self, node: yaml.Node, path: str) -> tuple[PodTemplate, ...]:
