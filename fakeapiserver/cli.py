@@ -29,6 +29,7 @@ import ipaddress
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -271,7 +272,10 @@ class ControlPlane:
     ) -> None:
         self.state_dir = Path(state_dir)
         self.untrusted_front_proxy_client = untrusted_front_proxy_client
-        self.server = APIServer(self.state_dir, kube_version, host=host, port=port)
+        # one clock for the whole control plane: creationTimestamp (store), PodScheduled
+        # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster
+        clock = local_clock.now if local_clock is not None else time.time
+        self.server = APIServer(self.state_dir, kube_version, host=host, port=port, clock=clock)
         self.cluster = cluster
         self.fleet_auth_ttls = fleet_auth_ttls
         self.with_controllers = with_controllers

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,31 @@ async def test_logs_tail_and_follow(setup: tuple[ControlPlane, VirtualClock, Rea
     rest, _ = await asyncio.wait_for(follow.communicate(), 30)
     assert rest == b"line 1\nline 2\nlast line\n"
     assert follow.returncode == 0
+
+
+def _at(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+async def test_local_pod_timestamps_in_cluster_order(
+    setup: tuple[ControlPlane, VirtualClock, Readiness]
+) -> None:
+    """creation ≤ PodScheduled ≤ startTime ≤ startedAt ≤ Ready, all on the control plane's
+    one clock (here virtual): the readiness transition lands where the probe passed."""
+    plane, clock, prober = setup
+    prober.result = ProbeResult(True)
+    local = plane.local_pods.add(
+        metrics_server_pod(), [PY, "-c", "import time; time.sleep(300)"], pod_ip="127.0.0.1")
+    await until(local, lambda: local.state.running_since is not None)
+    await clock.advance(20)  # initialDelaySeconds: the first probe passes
+    await until(local, lambda: local.state.ready)
+    pod = plane.store.get("pods", "metrics-server-6d94bc8694-x2x7k", "kube-system")
+    conds = {c["type"]: c for c in pod["status"]["conditions"]}
+    created = _at(pod["metadata"]["creationTimestamp"])
+    scheduled = _at(conds["PodScheduled"]["lastTransitionTime"])
+    start = _at(pod["status"]["startTime"])
+    started = _at(pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"])
+    ready = _at(conds["Ready"]["lastTransitionTime"])
+    assert created <= scheduled <= start <= started <= ready
+    assert ready - started >= 20  # the probe's initial delay, on the same clock
+    assert conds["Ready"]["status"] == "True"
