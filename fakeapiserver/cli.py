@@ -284,6 +284,11 @@ class ControlPlane:
         self.aggregation: AggregationWiring | None = None
         self.endpoints = EndpointsController(self.server.store)
         self.local_pods = LocalPods(self.server.store, local_clock, local_prober or http_probe)
+        if cluster is not None and local_clock is None:
+            # the fleet's kubelets serve these processes with their real figures (real clock)
+            from fakeapiserver.localmetrics import FleetProcessMetrics
+
+            self.local_pods.observer = FleetProcessMetrics(cluster)
         self.fleet: Any = None
         self.registration: FleetRegistration | None = None
         self._tasks: list[asyncio.Task[None]] = []

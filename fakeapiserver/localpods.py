@@ -69,6 +69,17 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
 
+class ProcessObserver(Protocol):
+    """Told when a local pod's process starts and exits, and when the pod stops (the fleet's
+    kubelet serves such processes: :mod:`fakeapiserver.localmetrics`)."""
+
+    def process_started(self, pod: LocalPod) -> None: ...
+
+    def process_exited(self, pod: LocalPod) -> None: ...
+
+    def pod_stopped(self, pod: LocalPod) -> None: ...
+
+
 class RealClock:
     def now(self) -> float:
         return time.time()
@@ -270,8 +281,10 @@ class LocalPod:
         clock: Clock | None = None,
         prober: Prober = http_probe,
         grace_seconds: float = 5.0,
+        observer: ProcessObserver | None = None,
     ) -> None:
         self.store = store
+        self.observer = observer
         self.argv = list(argv)
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
@@ -325,6 +338,7 @@ class LocalPod:
     async def stop(self) -> None:
         self._stopping = True
         await self._kill()
+        self._notify("pod_stopped")
         for task in [*self._tasks, *self._probe_tasks]:
             task.cancel()
         for task in [*self._tasks, *self._probe_tasks]:
@@ -430,8 +444,17 @@ class LocalPod:
         self.state.waiting_message = ""
         self._liveness_killed = False
         self._write_status(phase="Running")
+        self._notify("process_started")
         self._start_probes()
         return True
+
+    def _notify(self, what: str) -> None:
+        if self.observer is not None:
+            try:
+                getattr(self.observer, what)(self)
+            except Exception:
+                log.exception("process observer failed on %s of %s/%s", what, self.namespace,
+                              self.name)
 
     async def _run_until_exit(self) -> int:
         proc = self.process
@@ -442,6 +465,7 @@ class LocalPod:
                 break
             self.logs.append(self.clock.now(), line.decode("utf-8", "replace").rstrip("\n"))
         code = await proc.wait()
+        self._notify("process_exited")
         self.logs.close()
         for task in self._probe_tasks:
             task.cancel()
@@ -951,16 +975,19 @@ class EndpointsController:
 class LocalPods:
     """All local-process pods of one control plane, and their ``pods/log`` handler."""
 
-    def __init__(self, store: Any, clock: Clock | None = None, prober: Prober = http_probe) -> None:
+    def __init__(self, store: Any, clock: Clock | None = None, prober: Prober = http_probe,
+                 observer: ProcessObserver | None = None) -> None:
         self.store = store
         self.clock: Clock = clock or RealClock()
         self.prober = prober
+        self.observer = observer
         self.pods: dict[tuple[str, str], LocalPod] = {}
 
     def add(self, pod: Obj, argv: Sequence[str], **kwargs: Any) -> LocalPod:
         """Create (or adopt) the pod object and start supervising its process."""
         kwargs.setdefault("clock", self.clock)
         kwargs.setdefault("prober", self.prober)
+        kwargs.setdefault("observer", self.observer)
         local = LocalPod(self.store, pod, argv, **kwargs)
         self.pods[(local.namespace, local.name)] = local
         local.start()

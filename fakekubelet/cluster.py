@@ -46,6 +46,7 @@ from fakekubelet.model import (
     PodUpdated,
     Run,
 )
+from fakekubelet.processes import ProcessPod, ProcessRun
 from fakekubelet.spec import (
     ContainerTemplate,
     FleetSpec,
@@ -134,7 +135,8 @@ class Cluster:
         self.addresses = AddressPool(address_base)
         self.truth = Truth(self)
         self._pods: dict[str, Pod] = {}
-        self._pod_runs: dict[str, list[Run]] = {}
+        self._pod_runs: dict[str, list[Any]] = {}  # Run, or ProcessRun for process pods
+        self._process_pods: dict[str, ProcessPod] = {}
         self._ledgers: dict[str, NodeLedger] = {}
         self._group_next: dict[str, int] = {}
         self._churn_gen: dict[str, int] = {}
@@ -302,8 +304,13 @@ class Cluster:
             if led.removed_at is not None and led.removed_at < floor:
                 del self._ledgers[name]
         for key, runs in list(self._pod_runs.items()):
-            if key not in self._pods and all(r.end is not None and r.end < floor for r in runs):
+            if key in self._pods or key in self._process_pods:
+                continue
+            if all(r.end is not None and r.end < floor for r in runs):
                 del self._pod_runs[key]
+        for pp in self._process_pods.values():
+            for run in pp.runs:
+                run.prune(floor)
 
     # ================================================================ reads
 
@@ -450,6 +457,8 @@ class Cluster:
     def _remove_node(self, node: Node, t: float) -> None:
         for key in sorted(node.pods):
             self._remove_pod(node.pods[key], t)
+        for pp in [p for p in self._process_pods.values() if p.node_name == node.name]:
+            self._remove_process_pod(pp, t)
         del self.nodes[node.name]
         led = self._ledgers[node.name]
         led.overhead.end = t
@@ -805,6 +814,92 @@ class Cluster:
         self._emit(PodUpdated(self.clock.now(), pod))
         return c
 
+    # ================================================================ local processes
+
+    @property
+    def process_pods(self) -> dict[str, ProcessPod]:
+        """Pods the control plane runs as local processes, by ``namespace/name``
+        (``fakekubelet.processes``); not in ``pods`` — they are not the fleet's."""
+        return self._process_pods
+
+    def node_of(self, namespace: str, name: str) -> str | None:
+        """The node a fleet pod or a process pod runs on (None: no such pod)."""
+        key = f"{namespace}/{name}"
+        pod = self._pods.get(key)
+        if pod is not None:
+            return pod.node_name
+        pp = self._process_pods.get(key)
+        return pp.node_name if pp is not None else None
+
+    def attach_process(
+        self, node_name: str, namespace: str, pod: str, container: str, *, pid: int,
+        start_time: float,
+    ) -> bool:
+        """Serve ``container`` of ``namespace/pod`` on ``node_name``'s kubelet with the real
+        figures of process ``pid`` (which started at ``start_time``). A new process for the
+        same container is a restart: a new run, its counter from zero.
+
+        Returns False (and serves nothing) on a virtual clock, where payload timestamps are
+        not the instants a process could be read.
+        """
+        self.sync()
+        self.node(node_name)
+        if isinstance(self.clock, VirtualClock):
+            return False
+        key = f"{namespace}/{pod}"
+        if key in self._pods:
+            raise ValueError(f'pod "{key}" is a fleet pod, not a local process')
+        t = self.clock.now()
+        pp = self._process_pods.get(key)
+        if pp is not None and pp.node_name != node_name:
+            self._remove_process_pod(pp, t)
+            pp = None
+        if pp is None:
+            pp = self._process_pods[key] = ProcessPod(namespace, pod, node_name)
+            self._pod_runs[key] = pp.runs  # the truth finds its runs like a fleet pod's
+        old = pp.current.pop(container, None)
+        if old is not None:
+            self._end_process_run(old, t)
+        run = ProcessRun(node_name, key, container, pid, min(start_time, t), self.clock)
+        pp.runs.append(run)
+        pp.current[container] = run
+        self._ledgers[node_name].open.append(run)
+        return True
+
+    def detach_process(self, namespace: str, pod: str, container: str | None = None) -> None:
+        """The process of ``container`` (default: every container) has exited."""
+        self.sync()
+        pp = self._process_pods.get(f"{namespace}/{pod}")
+        if pp is None:
+            return
+        t = self.clock.now()
+        for name in [container] if container is not None else list(pp.current):
+            run = pp.current.pop(name, None)
+            if run is not None:
+                self._end_process_run(run, t)
+
+    def remove_process_pod(self, namespace: str, pod: str) -> None:
+        """The pod is gone: nothing of it is served any more (its truth stays for the
+        history period)."""
+        self.sync()
+        pp = self._process_pods.get(f"{namespace}/{pod}")
+        if pp is not None:
+            self._remove_process_pod(pp, self.clock.now())
+
+    def _remove_process_pod(self, pp: ProcessPod, t: float) -> None:
+        for run in pp.current.values():
+            self._end_process_run(run, t)
+        pp.current.clear()
+        self._process_pods.pop(pp.key, None)
+
+    def _end_process_run(self, run: ProcessRun, t: float) -> None:
+        run.observe()
+        last = run.samples[-1][0] if run.samples else run.start
+        run.end = max(t, last)
+        led = self._ledgers.get(run.node_name)
+        if led is not None and run in led.open:
+            led.close(run)
+
     # ================================================================ churn
 
     def set_churn(self, group: str | None = None, **changes: Any) -> dict[str, ChurnSpec]:
@@ -909,6 +1004,12 @@ class Cluster:
         led = self._ledgers[node_name]
         if faults.scrape_error:
             return pl.NodeSnapshot(0.0, 0, ts, scrape_error=True)
+        procs = [self._process_pods[k] for k in sorted(self._process_pods)
+                 if self._process_pods[k].node_name == node_name]
+        if at is None and node.stale_at is None:
+            for pp in procs:  # read the processes once, now: every figure below uses it
+                for prun in pp.current.values():
+                    prun.observe()
         node_cpu_ns = max(0, round(led.cpu_counter(te) * 1e9))
         last = self._last_node_cpu.get(node_name)
         if last is not None and last[0] <= ts and last[1] > node_cpu_ns:
@@ -918,7 +1019,10 @@ class Cluster:
         snap = pl.NodeSnapshot(
             cpu_seconds=node_cpu_ns / 1e9, memory_bytes=led.memory_bytes(te), timestamp_ms=ts
         )
-        missing = _missing(node, faults)
+        missing = _missing(node, faults, [pp.key for pp in procs])
+        for pp in procs:
+            if pp.key not in missing:
+                self._process_samples(snap, pp, t, period, faults.zero_memory)
         for key in sorted(node.pods):
             if key in missing:
                 continue
@@ -956,6 +1060,40 @@ class Cluster:
                 )
             )
         return snap
+
+    @staticmethod
+    def _process_samples(snap: pl.NodeSnapshot, pp: ProcessPod, t: float, period: float,
+                         zero_memory: bool) -> None:
+        """The container and pod series of a process pod (``fakekubelet.processes``)."""
+        shown = 0
+        for name in sorted(pp.current):
+            run = pp.current[name]
+            tc = _stats_time(t, period, f"{pp.key}/{name}")
+            if not run.alive(tc):
+                continue
+            shown += 1
+            snap.containers.append(
+                pl.ContainerSample(
+                    namespace=pp.namespace,
+                    pod=pp.name,
+                    container=name,
+                    cpu_seconds=pl.ns_seconds(run.counter(tc)),
+                    memory_bytes=0 if zero_memory else run.memory_bytes(tc),
+                    start_time=run.start,
+                    timestamp_ms=pl.ms(tc),
+                )
+            )
+        if shown:
+            tp = _stats_time(t, period, pp.key)
+            snap.pods.append(
+                pl.PodSample(
+                    namespace=pp.namespace,
+                    pod=pp.name,
+                    cpu_seconds=pl.ns_seconds(sum(r.counter(tp) for r in pp.runs)),
+                    memory_bytes=0 if zero_memory else sum(r.memory_bytes(tp) for r in pp.runs),
+                    timestamp_ms=pl.ms(tp),
+                )
+            )
 
     def render_metrics(self, node_name: str) -> bytes:
         """The exact ``/metrics/resource`` body of a node's kubelet now, with payload faults.
@@ -1004,12 +1142,13 @@ def _run_at(pod: Pod, container: str, t: float) -> Run | None:
     return None
 
 
-def _missing(node: Node, faults: Faults) -> set[str]:
+def _missing(node: Node, faults: Faults, extra: list[str] | None = None) -> set[str]:
     mp = faults.missing_pods
     if isinstance(mp, float):
         if mp <= 0:
             return set()
-        return {k for k in node.pods if zlib.crc32(k.encode()) / 2**32 < mp}
+        keys = [*node.pods, *(extra or ())]
+        return {k for k in keys if zlib.crc32(k.encode()) / 2**32 < mp}
     return set(mp)
 
 

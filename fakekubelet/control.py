@@ -425,8 +425,12 @@ class ClusterOps:
         if kind == "node":
             node = name
         else:
-            pod = self.cluster.pods.get(f"{namespace}/{name}")
-            node = getattr(pod, "node_name", None) if pod is not None else None
+            node_of = getattr(self.cluster, "node_of", None)
+            if node_of is not None:
+                node = node_of(namespace, name)
+            else:
+                pod = self.cluster.pods.get(f"{namespace}/{name}")
+                node = getattr(pod, "node_name", None) if pod is not None else None
         served = getattr(self.fleet, "served_sample_times", None)
         if node is None or served is None:
             return start, end

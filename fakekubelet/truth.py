@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fakekubelet.model import Run
+from fakekubelet.processes import ProcessRun
+
+#: a simulated container run, or a local process's (same queries, samples from /proc)
+AnyRun = Run | ProcessRun
 
 if TYPE_CHECKING:
     from fakekubelet.cluster import Cluster
@@ -33,13 +37,13 @@ class NodeLedger:
     """
 
     overhead: Run
-    open: list[Run] = field(default_factory=list)
-    closed: list[Run] = field(default_factory=list)
+    open: list[AnyRun] = field(default_factory=list)
+    closed: list[AnyRun] = field(default_factory=list)
     closed_cpu: float = 0.0
     pruned_before: float = float("-inf")
     removed_at: float | None = None
 
-    def close(self, run: Run) -> None:
+    def close(self, run: AnyRun) -> None:
         self.open.remove(run)
         self.closed.append(run)
         self.closed_cpu += run.counter(run.end if run.end is not None else run.start)
@@ -91,7 +95,7 @@ class NodeLedger:
             raise ValueError(f"no ground truth before {self.pruned_before:.3f} (history expired)")
 
 
-def _sum_cpu(runs: Iterable[Run], t0: float, t1: float) -> float:
+def _sum_cpu(runs: Iterable[AnyRun], t0: float, t1: float) -> float:
     return sum(r.cpu_seconds(t0, t1) for r in runs)
 
 
@@ -109,7 +113,7 @@ class Truth:
             raise KeyError(f'node "{name}"')
         return led
 
-    def _runs(self, entity: str) -> list[Run]:
+    def _runs(self, entity: str) -> list[AnyRun]:
         parts = entity.split("/")
         if len(parts) == 2:
             runs = self._cluster._pod_runs.get(entity)
@@ -192,7 +196,9 @@ class Truth:
                     "memoryBytes": led.memory_bytes(at),
                 }
             )
-            for key in sorted(self._cluster.nodes[name].pods):
+            process_pods = [k for k, pp in self._cluster.process_pods.items()
+                            if pp.node_name == name]
+            for key in sorted([*self._cluster.nodes[name].pods, *process_pods]):
                 runs = self._cluster._pod_runs.get(key, [])
                 containers = []
                 for cname in sorted({r.container for r in runs}):

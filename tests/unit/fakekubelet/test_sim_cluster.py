@@ -18,13 +18,13 @@ from fakekubelet.clock import VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.model import (
     Faults,
-    whole_pages,
     NodeAdded,
     NodeAddressChanged,
     NodeRemoved,
     PodAdded,
     PodRemoved,
     PodUpdated,
+    whole_pages,
 )
 from fakekubelet.replay import record
 from fakekubelet.spec import (
