@@ -156,7 +156,8 @@ def shell(clone: Clone, command: str, timeout: float = 300,
 
 
 def shown(res: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {res.returncode}\n--- stdout\n{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-6000:]}"
+    return (f"exit {res.returncode}\n--- stdout\n{res.stdout[-6000:]}\n"
+            f"--- stderr\n{res.stderr[-6000:]}")
 
 
 @pytest.mark.timeout(1200)
