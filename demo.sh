@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: sets up a virtual environment in .venv (first run only) and runs the demo.
 set -euo pipefail
+here=$PWD  # the demo runs here, so that a relative --artifacts DIR is where the user typed it
 cd "$(dirname "$0")"
+root=$PWD
 venv=.venv
 if [ -f .venv ]; then
   # a PEP 832 redirect file (newer tox writes one): use the environment it names
@@ -18,4 +20,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import metricsd, fake
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e . >/dev/null
 fi
-exec "$venv/bin/python" -m scenarios.demo "$@"
+case "$venv" in /*) ;; *) venv="$root/${venv#./}" ;; esac
+cd "$here"
+# -P: the user's directory is not put on sys.path (a "scenarios" folder there would shadow ours)
+exec "$venv/bin/python" -P -m scenarios.demo "$@"

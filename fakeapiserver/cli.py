@@ -513,7 +513,7 @@ def _port(text: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    from fakekubelet.cli import add_fleet_arguments
+    from fakekubelet.cli import absolute_path, add_fleet_arguments
 
     parser = _Parser(
         prog=PROG,
@@ -525,6 +525,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--state-dir",
         required=True,
+        type=absolute_path,
         metavar="DIR",
         help="where kubeconfig, CA certificates and the fleet's files go",
     )

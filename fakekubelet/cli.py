@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -147,6 +148,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--state-dir",
         required=True,
+        type=absolute_path,
         metavar="DIR",
         help="where ca.crt, client.crt/.key, nodes.json, control.json go",
     )
@@ -236,6 +238,12 @@ async def run_until_signalled(prog: str, start: Callable[[], Awaitable[None]],
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def absolute_path(text: str) -> str:
+    """A path flag made absolute once, as it is parsed, against the directory it was typed in:
+    what reads it later (a pod's process, with a working directory of its own) is elsewhere."""
+    return os.path.abspath(text)
 
 
 def prepare_state_dir(path: str | Path) -> Path:

@@ -1,19 +1,27 @@
 """`python -m scenarios`: run scenario files against the simulation or a kind cluster.
 
 Exit status: 0 every expectation held, 1 one failed, 2 schema or usage error, 3 the backend
-cannot be reached.
+cannot be reached; 130 or 143 stopped by SIGINT or SIGTERM (everything it started is stopped).
+
+Paths given on the command line are made absolute here, once: the processes a run starts (the
+simulated control plane, metricsd's pods) work in other directories, where a relative path
+would name another file.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from scenarios import stopping
 from scenarios.backends.base import Backend, BackendUnreachable
 from scenarios.kubectl import kubectl_versions
+from scenarios.progress import Progress, Quiet, Status
 from scenarios.report import failure_text, write_junit
 from scenarios.runner import Runner, ScenarioResult
 from scenarios.schema import Scenario, load_scenario
@@ -37,6 +45,11 @@ def shipped_files() -> list[Path]:
     return sorted(SHIPPED.glob("*.yaml"))
 
 
+def absolute_path(text: str) -> Path:
+    """A path argument, absolute against the directory the command was typed in."""
+    return Path(os.path.abspath(text))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m scenarios",
@@ -52,23 +65,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=["sim", "kind"], default="sim")
     run.add_argument("--kubectl", metavar="VERSION|all",
                      help="kubectl version for every kubectl step (overrides the files)")
-    run.add_argument("--junit-xml", type=Path, metavar="PATH")
-    run.add_argument("--artifacts", type=Path, metavar="DIR",
-                     help="keep every log, kubeconfig and output here")
+    run.add_argument("--junit-xml", type=absolute_path, metavar="PATH")
+    run.add_argument("--artifacts", type=absolute_path, metavar="DIR",
+                     help="keep every log, kubeconfig and output here "
+                          "(default: artifacts/scenarios)")
     run.add_argument("--parallel", type=int, default=4, metavar="N",
                      help="scenario files run at once (default 4)")
     sub.add_parser("list", help="print the shipped scenarios, one per line: name: description")
     return parser
 
 
-def default_backend_factory(backend: str) -> BackendFactory:
+def default_backend_factory(backend: str, kubectl: str | None = None) -> BackendFactory:
+    """Backends whose own kubectl calls (install, uninstall, logs, ...) use ``--kubectl``."""
     if backend == "kind":
         from scenarios.backends.kind import KindBackend
 
-        return lambda scenario, artifacts, slot: KindBackend(scenario, artifacts)
+        return lambda scenario, artifacts, slot: KindBackend(scenario, artifacts, kubectl=kubectl)
     from scenarios.backends.sim import SimBackend
 
-    return lambda scenario, artifacts, slot: SimBackend(scenario, artifacts, slot)
+    return lambda scenario, artifacts, slot: SimBackend(scenario, artifacts, slot,
+                                                        kubectl=kubectl)
 
 
 async def run_files(
@@ -79,27 +95,32 @@ async def run_files(
     kubectl_override: str | None,
     parallel: int,
     progress: Callable[[str], None],
+    status: Status | None = None,
 ) -> tuple[list[ScenarioResult], bool]:
     """Run scenarios concurrently; returns the results and whether a backend was unreachable."""
     semaphore = asyncio.Semaphore(max(1, parallel))
     unreachable = False
+    shown: Status = status if status is not None else Quiet()
 
     async def one(slot: int, scenario: Scenario) -> ScenarioResult:
         nonlocal unreachable
         async with semaphore:
             backend = factory(scenario, artifacts / scenario.name, slot)
             progress(f"[{scenario.name}] starting on {backend.name}: {scenario.description}")
-            try:
-                await backend.start()
-            except BackendUnreachable as err:
-                unreachable = True
-                result = ScenarioResult(scenario, backend.name, error=str(err))
-                await backend.stop()
-                return result
-            try:
-                runner = Runner(scenario, backend, kubectl_versions, kubectl_override, progress)
+            try:  # stopped whatever happens, a cancellation (Ctrl-C) during start included
+                shown.waiting(scenario.name, f"[{scenario.name}]",
+                              f"the {backend.name} cluster to start")
+                try:
+                    await backend.start()
+                except BackendUnreachable as err:
+                    unreachable = True
+                    return ScenarioResult(scenario, backend.name, error=str(err))
+                finally:
+                    shown.done(scenario.name)
+                runner = Runner(scenario, backend, kubectl_versions, kubectl_override, progress,
+                                status=shown)
                 result = await runner.run()
-                await keep_metricsd_log(backend)
+                result.log_file = await keep_metricsd_log(backend)
                 return result
             finally:
                 await backend.stop()
@@ -108,17 +129,27 @@ async def run_files(
     return list(results), unreachable
 
 
-async def keep_metricsd_log(backend: Backend) -> None:
+async def keep_metricsd_log(backend: Backend) -> Path:
     """Save metricsd's log beside the other artifacts (best effort: the cluster may be gone)."""
     try:
         log = await backend.metricsd_log()
     except Exception as err:
         log = f"(could not read metricsd's log: {err})\n"
     backend.artifacts.mkdir(parents=True, exist_ok=True)
-    (backend.artifacts / "metricsd.log").write_text(log)
+    path = backend.artifacts / "metricsd.log"
+    path.write_text(log)
+    return path
 
 
 def main(argv: Sequence[str] | None = None, factory: BackendFactory | None = None) -> int:
+    try:
+        return _main(argv, factory)
+    except KeyboardInterrupt:  # Ctrl-C before the run started (nothing to stop yet)
+        print("scenarios: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv: Sequence[str] | None, factory: BackendFactory | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
         for path in shipped_files():
@@ -148,11 +179,27 @@ def main(argv: Sequence[str] | None = None, factory: BackendFactory | None = Non
     for s in scenarios:
         if s not in runnable:
             print(f"[{s.name}] skipped: not meant for the {args.backend} backend")
-    artifacts = args.artifacts or Path("artifacts") / "scenarios"
-    results, unreachable = asyncio.run(
-        run_files(runnable, factory or default_backend_factory(args.backend), artifacts,
-                  versions, args.kubectl, args.parallel, lambda line: print(line, flush=True))
-    )
+    artifacts = args.artifacts or absolute_path(os.path.join("artifacts", "scenarios"))
+    helpers = args.kubectl if args.kubectl not in (None, "all") else None
+    chosen = factory or default_backend_factory(args.backend, helpers)
+    display = Progress(sys.stdout)
+
+    async def go() -> tuple[list[ScenarioResult], bool]:
+        async with display:
+            return await run_files(runnable, chosen, artifacts, versions, args.kubectl,
+                                   args.parallel, display.line, display)
+
+    def note(text: str) -> None:
+        display.close()  # the live line first: the note goes to the same terminal
+        print(f"scenarios: {text}", file=sys.stderr, flush=True)
+
+    outcome = stopping.run(go(), note)
+    if outcome.signal is not None:
+        print(f"scenarios: stopped by {stopping.signal_name(outcome.signal)} before the end; "
+              "no verdict", file=sys.stderr)
+        return outcome.exit_status
+    assert outcome.value is not None
+    results, unreachable = outcome.value
     if args.junit_xml:
         write_junit(results, args.junit_xml)
     failed = [r for r in results if not r.passed]

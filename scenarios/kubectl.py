@@ -11,6 +11,9 @@ import re
 import shutil
 from pathlib import Path
 
+#: The kubectl a scenario uses when nothing chooses one (`kubectl: default`, the demo).
+DEFAULT_KUBECTL = "1.30"
+
 
 def kubectl_dir() -> Path | None:
     """Directory holding `kubectl.1.NN` (beside the resolved `kubectl`), or $KUBECTL_DIR."""

@@ -7,9 +7,30 @@ from pathlib import Path
 
 from scenarios.runner import ScenarioResult
 
+#: Lines of metricsd's log a failure report shows: the first ones (where an error that stopped
+#: it is: a crash-looping pod prints its error, then the whole usage text), and the last ones.
+LOG_HEAD, LOG_TAIL = 15, 8
+
+
+def log_excerpt(log: str, kept: Path | None = None) -> list[str]:
+    """The first LOG_HEAD and last LOG_TAIL lines of ``log``, what was left out said plainly."""
+    lines = log.rstrip("\n").splitlines()
+    if not lines:
+        return [" metricsd's log is empty"]
+    if len(lines) <= LOG_HEAD + LOG_TAIL + 1:
+        count = f"{len(lines)} line" + ("s" if len(lines) > 1 else "")
+        return [f" metricsd's log ({count}):", *("  | " + line for line in lines)]
+    where = f"; all of it is in {kept}" if kept is not None else ""
+    return [
+        f" metricsd's log, first {LOG_HEAD} and last {LOG_TAIL} of {len(lines)} lines:",
+        *("  | " + line for line in lines[:LOG_HEAD]),
+        f"  | ... {len(lines) - LOG_HEAD - LOG_TAIL} lines not shown{where} ...",
+        *("  | " + line for line in lines[-LOG_TAIL:]),
+    ]
+
 
 def failure_text(result: ScenarioResult) -> str:
-    """What was expected, what happened, and the last lines of metricsd's log."""
+    """What was expected, what happened, and metricsd's log (its first and last lines)."""
     lines = [f"FAILED {result.scenario.name} ({result.scenario.path}) on {result.backend}"]
     if result.error:
         lines.append(f"  {result.error}")
@@ -20,9 +41,8 @@ def failure_text(result: ScenarioResult) -> str:
         if step.message:
             lines.append(f"  {step.message}")
         lines.extend(f.render() for f in step.failures)
-    if result.log_tail:
-        lines.append(" last lines of metricsd's log:")
-        lines.extend("  | " + line for line in result.log_tail.splitlines())
+    if not result.error:  # a step failed: what metricsd said
+        lines.extend(log_excerpt(result.log, result.log_file))
     return "\n".join(lines)
 
 
@@ -62,7 +82,7 @@ def write_junit(results: list[ScenarioResult], path: Path) -> None:
                 ET.SubElement(case, "skipped", message=step.message)
             if step.outputs:
                 ET.SubElement(case, "system-out").text = "\n".join(step.outputs)
-        if result.log_tail:
-            ET.SubElement(suite, "system-err").text = result.log_tail
+        if result.log:
+            ET.SubElement(suite, "system-err").text = result.log
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

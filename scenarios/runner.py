@@ -15,6 +15,7 @@ import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scenarios.args import apply_changes
@@ -27,12 +28,13 @@ from scenarios.expectations import (
     metric_value,
     text_matches,
 )
+from scenarios.kubectl import DEFAULT_KUBECTL
+from scenarios.progress import Quiet, Status
 from scenarios.schema import SIM_ONLY_STEPS, Scenario
 from scenarios.toptable import Tolerance, TopTableError, cpu_matches, memory_matches, parse_top
 
 DEFAULT_WAIT = 120.0
 POLL_INTERVAL = 0.25
-DEFAULT_KUBECTL = "1.30"
 
 
 @dataclass
@@ -52,7 +54,8 @@ class ScenarioResult:
     backend: str
     steps: list[StepResult] = field(default_factory=list)
     error: str = ""
-    log_tail: str = ""
+    log: str = ""  # metricsd's whole log, read when the scenario failed
+    log_file: Path | None = None  # where the run kept it (the artifacts), when it did
 
     @property
     def passed(self) -> bool:
@@ -62,6 +65,24 @@ class ScenarioResult:
 def step_title(step: dict[str, Any]) -> str:
     if step.get("name"):
         return str(step["name"])
+    return step_action(step)
+
+
+def wait_target(body: dict[str, Any]) -> str:
+    """What a `wait` step waits for: ``pod ready=True``, ``2 scrape cycle(s)``, …"""
+    what = next(k for k, v in body.items() if v is not None)
+    want = body[what]
+    if what == "scrapes":
+        return f"{want} scrape cycle(s)"
+    if what == "log":
+        shown = "; ".join(f"{k} {v!r}" for k, v in want.items())
+        return f"metricsd's log: {shown}"
+    shown = ", ".join(f"{k}={v}" for k, v in want.items() if v is not None)
+    return f"{what} {shown}"
+
+
+def step_action(step: dict[str, Any]) -> str:
+    """What a step does, in words (its title when it has no ``name``)."""
     kind = step["kind"]
     body = step[kind]
     if kind == "kubectl":
@@ -69,22 +90,15 @@ def step_title(step: dict[str, Any]) -> str:
     if kind in ("probe", "metricsApi"):
         return f"{kind} {body['path']}"
     if kind == "wait":
-        what = next(k for k, v in body.items() if v is not None)
-        want = body[what]
-        if what == "scrapes":
-            return f"wait for {want} scrape cycle(s)"
-        if what == "log":
-            shown = "; ".join(f"{k} {v!r}" for k, v in want.items())
-            return f"wait for metricsd's log: {shown}"
-        shown = ", ".join(f"{k}={v}" for k, v in want.items() if v is not None)
-        return f"wait for {what} {shown}"
+        return "wait for " + wait_target(body)
     if kind == "sleep":
         return f"sleep {body:g}s"
     return kind
 
 
 class Runner:
-    """Executes a scenario on a started backend. ``progress`` receives one line per event."""
+    """Executes a scenario on a started backend. ``progress`` receives one line per event;
+    ``status`` is told what a waiting step waits for and what it sees (scenarios.progress)."""
 
     def __init__(
         self,
@@ -94,6 +108,7 @@ class Runner:
         kubectl_override: str | None = None,
         progress: Callable[[str], None] = print,
         echo: bool = False,
+        status: Status | None = None,
     ) -> None:
         self.scenario = scenario
         self.backend = backend
@@ -101,7 +116,9 @@ class Runner:
         self.kubectl_override = kubectl_override
         self.progress = progress
         self.echo = echo
+        self.status: Status = status if status is not None else Quiet()
         self.args: list[str] = []
+        self._label = ""  # the current step, as its waits are shown
 
     # -- kubectl version choice -------------------------------------------------------------
 
@@ -128,6 +145,9 @@ class Runner:
                 self.progress("\n" + _wrap(str(step["say"])))
             started = time.monotonic()
             outcome = StepResult(index, title, "passed")
+            self._label = (
+                "   " if self.echo else f"[{self.scenario.name}] step {index}/{total} {title}"
+            )
             only = step.get("only")
             if only and only != self.backend.name:
                 outcome.status = "skipped"
@@ -144,6 +164,8 @@ class Runner:
                 except Exception as err:  # a broken step must not hide the others' verdicts
                     outcome.status = "error"
                     outcome.message = f"{type(err).__name__}: {err}"
+                finally:
+                    self.status.done(self.scenario.name)
             outcome.seconds = time.monotonic() - started
             result.steps.append(outcome)
             mark = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "error": "ERROR"}
@@ -161,10 +183,9 @@ class Runner:
                 break
         if not result.passed:
             try:
-                log = await self.backend.metricsd_log()
+                result.log = await self.backend.metricsd_log()
             except Exception as err:
-                log = f"(could not read metricsd's log: {err})"
-            result.log_tail = "\n".join(log.splitlines()[-25:])
+                result.log = f"(could not read metricsd's log: {err})"
         return result
 
     async def _run_step(self, step: dict[str, Any], outcome: StepResult) -> None:
@@ -185,7 +206,10 @@ class Runner:
         failures = await attempt()
         if failures and timeout and kind not in ("install", "uninstall", "sleep"):
             deadline = time.monotonic() + timeout
+            key = self.scenario.name
+            self.status.waiting(key, self._label, f"its expectations to hold (up to {timeout:g}s)")
             while failures and time.monotonic() < deadline:
+                self.status.observed(key, f"{failures[0].where}: got {failures[0].actual}")
                 await asyncio.sleep(POLL_INTERVAL * 4)
                 failures = await attempt()
         if failures:
@@ -420,6 +444,8 @@ class Runner:
                 return now >= base + want, f"{now - base} scrape cycle(s) completed"
 
         deadline = time.monotonic() + timeout
+        key = self.scenario.name
+        self.status.waiting(key, self._label, wait_target(body))
         while True:
             try:
                 ok, last = await check()
@@ -429,6 +455,7 @@ class Runner:
                 ok, last = False, f"{type(err).__name__}: {err}"
             if ok:
                 return
+            self.status.observed(key, last)
             if time.monotonic() >= deadline:
                 outcome.status = "failed"
                 outcome.failures = [

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from scenarios.backends.base import CommandResult, HttpResult, PodState, Truth, Unsupported
-from scenarios.kubectl import kubectl_binary, kubectl_versions
+from scenarios.kubectl import DEFAULT_KUBECTL, kubectl_binary, kubectl_versions
 
 NAMESPACE = "kube-system"
 DEPLOYMENT = "metrics-server"
@@ -60,13 +60,20 @@ def pod_state_from(pod: dict[str, Any]) -> PodState:
 
 
 class ClusterBackend:
-    """kubectl-driven operations; subclasses provide the cluster and the simulation hooks."""
+    """kubectl-driven operations; subclasses provide the cluster and the simulation hooks.
+
+    ``kubectl`` (``python -m scenarios run --kubectl VERSION``, the demo's ``--kubectl``) is
+    the version of every kubectl call the backend makes for itself: kustomize, apply and delete
+    when installing and uninstalling, reading the pod, its log, events and the APIService.
+    Without it they use the cluster's own minor version when installed, else the newest.
+    """
 
     name = "cluster"
 
-    def __init__(self, scenario: Any, artifacts: Path) -> None:
+    def __init__(self, scenario: Any, artifacts: Path, kubectl: str | None = None) -> None:
         self.scenario = scenario
         self.artifacts = artifacts
+        self.kubectl_version = DEFAULT_KUBECTL if kubectl == "default" else kubectl
         self.kubeconfig: Path | None = None
         self.context: str | None = None
         self.home = artifacts / "home"
@@ -77,6 +84,8 @@ class ClusterBackend:
     # -- kubectl ----------------------------------------------------------------------------
 
     def default_kubectl(self) -> str:
+        if self.kubectl_version is not None:
+            return self.kubectl_version
         versions = kubectl_versions()
         if not versions:
             raise Unsupported("no kubectl.1.NN binary is installed")
@@ -117,6 +126,11 @@ class ClusterBackend:
             proc.kill()
             await proc.wait()
             return CommandResult(argv, 124, "", f"kubectl timed out after {timeout:g}s\n")
+        except asyncio.CancelledError:  # the run is being stopped: so is this kubectl
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+            raise
         result = CommandResult(argv, proc.returncode or 0, out.decode(), err.decode())
         self._record(result)
         return result

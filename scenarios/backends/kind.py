@@ -18,8 +18,8 @@ from scenarios.kubectl import kubectl_versions
 class KindBackend(ClusterBackend):
     name = "kind"
 
-    def __init__(self, scenario: Any, artifacts: Path) -> None:
-        super().__init__(scenario, artifacts)
+    def __init__(self, scenario: Any, artifacts: Path, kubectl: str | None = None) -> None:
+        super().__init__(scenario, artifacts, kubectl)
         kubeconfig = os.environ.get("KUBECONFIG")
         self.kubeconfig = Path(kubeconfig) if kubeconfig else None
         self.home = Path(os.environ.get("HOME", str(artifacts / "home")))

@@ -59,13 +59,31 @@ COMPONENTS = REPO / "kind" / "manifests" / "components.yaml"
 
 READY_LINE = "fakeapiserver: ready"
 START_TIMEOUT = 90.0
+STOP_TIMEOUT = 15.0  # fakeapiserver gives each pod 5 s after SIGTERM
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc; empty where there is none)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 class SimBackend(ClusterBackend):
     name = "sim"
 
-    def __init__(self, scenario: Any, artifacts: Path, slot: int = 0) -> None:
-        super().__init__(scenario, artifacts)
+    def __init__(self, scenario: Any, artifacts: Path, slot: int = 0,
+                 kubectl: str | None = None) -> None:
+        super().__init__(scenario, artifacts, kubectl)
         self.slot = slot
         self.state = artifacts / "state"
         self.proc: asyncio.subprocess.Process | None = None
@@ -160,20 +178,32 @@ class SimBackend(ClusterBackend):
                 out.flush()
 
     async def stop(self) -> None:
+        """Stop the control plane (it stops its pods and fleet). A cancellation arriving
+        meanwhile (the run being stopped) does not cut this short: it is passed on after."""
+        try:
+            await self._stop()
+        except asyncio.CancelledError:
+            await self._stop()
+            raise
+
+    async def _stop(self) -> None:
         if self._session is not None:
-            await self._session.close()
-            self._session = None
+            session, self._session = self._session, None
+            await session.close()
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.proc.wait(), 15)
+                await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+                # Its pods run in sessions of their own: killed here, or they would outlive it.
+                for pid in [self.proc.pid, *child_pids(self.proc.pid)]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
                 await self.proc.wait()
         if self._tmp is not None:
             self._tmp.cleanup()
+            self._tmp = None
 
     # -- direct HTTP to metricsd and the fleet ----------------------------------------------
 
