@@ -134,10 +134,10 @@ class Progress:
         now = self.clock()
         for wait in self._waits.values():
             if now >= wait.next_due:
-                seconds = round(wait.next_due - wait.started)
-                self.stream.write(wait.text(seconds) + "\n")
-                while wait.next_due <= now:
+                while wait.next_due + self.interval <= now:  # a late tick: the latest due line
                     wait.next_due += self.interval
+                self.stream.write(wait.text(round(wait.next_due - wait.started)) + "\n")
+                wait.next_due += self.interval
         self.stream.flush()
 
     # -- lifecycle ------------------------------------------------------------------------
