@@ -47,3 +47,29 @@ def test_a_redirect_file_to_an_unusable_environment_is_a_clear_error(tmp_path: P
 
 def test_tox_is_told_not_to_write_the_redirect() -> None:
     assert "venv_redirect = false" in (ROOT / "tox.ini").read_text()
+
+
+FAKE_PYTHON = """#!/bin/sh
+[ "$1" = "-c" ] && exit 0   # demo.sh's check that the environment has metricsd
+echo "cwd=$PWD args=$*"
+"""
+
+
+def test_the_demo_runs_where_it_was_started_so_relative_paths_stay_the_users(
+        tmp_path: Path) -> None:
+    """demo.sh goes to its own directory to find or make .venv, then back: ``./demo.sh
+    --artifacts demo-out`` typed elsewhere keeps demo-out there, not in the repository."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    script = demo_copy(repo)
+    env = repo / "env" / "bin"
+    env.mkdir(parents=True)
+    (env / "python").write_text(FAKE_PYTHON)
+    (env / "python").chmod(0o755)
+    (repo / ".venv").write_text("env\n")  # a relative redirect: resolved before going back
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(["bash", str(script), "--artifacts", "demo-out"], cwd=elsewhere,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"cwd={elsewhere} args=-P -m scenarios.demo --artifacts demo-out\n"
