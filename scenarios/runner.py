@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +29,14 @@ from scenarios.expectations import (
 from scenarios.kubectl import DEFAULT_KUBECTL
 from scenarios.progress import Quiet, Status
 from scenarios.schema import SIM_ONLY_STEPS, Scenario
+from scenarios.steptext import (
+    indent,
+    pretty,
+    show_command,
+    step_title,
+    wait_target,
+    wrap,
+)
 from scenarios.toptable import Tolerance, TopTableError, cpu_matches, memory_matches, parse_top
 
 DEFAULT_WAIT = 120.0
@@ -60,40 +66,6 @@ class ScenarioResult:
     @property
     def passed(self) -> bool:
         return not self.error and all(s.status in ("passed", "skipped") for s in self.steps)
-
-
-def step_title(step: dict[str, Any]) -> str:
-    if step.get("name"):
-        return str(step["name"])
-    return step_action(step)
-
-
-def wait_target(body: dict[str, Any]) -> str:
-    """What a `wait` step waits for: ``pod ready=True``, ``2 scrape cycle(s)``, …"""
-    what = next(k for k, v in body.items() if v is not None)
-    want = body[what]
-    if what == "scrapes":
-        return f"{want} scrape cycle(s)"
-    if what == "log":
-        shown = "; ".join(f"{k} {v!r}" for k, v in want.items())
-        return f"metricsd's log: {shown}"
-    shown = ", ".join(f"{k}={v}" for k, v in want.items() if v is not None)
-    return f"{what} {shown}"
-
-
-def step_action(step: dict[str, Any]) -> str:
-    """What a step does, in words (its title when it has no ``name``)."""
-    kind = step["kind"]
-    body = step[kind]
-    if kind == "kubectl":
-        return "kubectl " + " ".join(body["args"])
-    if kind in ("probe", "metricsApi"):
-        return f"{kind} {body['path']}"
-    if kind == "wait":
-        return "wait for " + wait_target(body)
-    if kind == "sleep":
-        return f"sleep {body:g}s"
-    return kind
 
 
 class Runner:
@@ -142,7 +114,7 @@ class Runner:
         for index, step in enumerate(self.scenario.steps, start=1):
             title = step_title(step)
             if self.echo and step.get("say"):
-                self.progress("\n" + _wrap(str(step["say"])))
+                self.progress("\n" + wrap(str(step["say"])))
             started = time.monotonic()
             outcome = StepResult(index, title, "passed")
             self._label = (
@@ -178,7 +150,7 @@ class Runner:
                     f"{mark[outcome.status]} ({outcome.seconds:.1f}s){note}"
                 )
             if self.echo and outcome.outputs:
-                self.progress(_indent(outcome.outputs[-1]))
+                self.progress(indent(outcome.outputs[-1]))
             if outcome.status in ("failed", "error"):
                 break
         if not result.passed:
@@ -224,18 +196,18 @@ class Runner:
             args = apply_changes(self.args, body.get("args"))
             self.args = args
             res = await self.backend.install(args)
-            outcome.outputs.append(_show_command(res))
+            outcome.outputs.append(show_command(res))
             failures += self._check_command(expect, res, "")
             if res.exit_code != 0 and "exitCode" not in expect:
                 failures.append(Failure("install", "kubectl apply to succeed", res.stderr.strip()))
         elif kind == "uninstall":
             res = await self.backend.uninstall()
-            outcome.outputs.append(_show_command(res))
+            outcome.outputs.append(show_command(res))
             failures += self._check_command(expect, res, "")
         elif kind == "kubectl":
             for version in self.versions_for(body.get("version")):
                 res = await self.backend.kubectl(body["args"], version, body.get("stdin"))
-                outcome.outputs.append(_show_command(res))
+                outcome.outputs.append(show_command(res))
                 tag = f"[kubectl {version}] "
                 failures += self._check_command(expect, res, tag)
                 if "top" in expect and expect["top"] is not None:
@@ -245,7 +217,7 @@ class Runner:
                 http = await self.backend.probe(body["path"])
             else:
                 http = await self.backend.metrics_api(body["path"], body["via"])
-            outcome.outputs.append(f"GET {body['path']}\nHTTP {http.status}\n{_pretty(http.body)}")
+            outcome.outputs.append(f"GET {body['path']}\nHTTP {http.status}\n{pretty(http.body)}")
             failures += self._check_http(expect, http)
         elif kind == "fault":
             nodes = [body["node"]] if body.get("node") else list(body["nodes"])
@@ -470,30 +442,3 @@ class Runner:
             return 0
         value = metric_value(http.body, "metrics_server_manager_tick_duration_seconds_count")
         return int(value or 0)
-
-
-def _pretty(body: str) -> str:
-    """JSON bodies indented for reading; anything else as it came."""
-    try:
-        return json.dumps(json.loads(body), indent=1)
-    except ValueError:
-        return body
-
-
-def _wrap(text: str, width: int = 92) -> str:
-    return "\n".join(textwrap.wrap(" ".join(text.split()), width))
-
-
-def _indent(text: str, limit: int = 40) -> str:
-    lines = text.rstrip("\n").splitlines()
-    if len(lines) > limit:
-        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
-    return "\n".join("    " + line for line in lines)
-
-
-def _show_command(res: CommandResult) -> str:
-    """The command as a terminal transcript: `$ kubectl.1.30 top nodes`, output, exit status."""
-    words = [os.path.basename(res.argv[0])] if res.argv else []
-    words += [a for a in res.argv[1:] if not a.startswith(("--kubeconfig=", "--context="))]
-    status = f"(exit status {res.exit_code})\n" if res.exit_code else ""
-    return f"$ {' '.join(words)}\n{res.stdout}{res.stderr}{status}"
