@@ -15,7 +15,8 @@ drift from what users read:
   the same with ``--artifacts out/`` (through a pipe: a progress line every 5 s);
 * the blocks of "The parts alone", each run by bash as pasted. The only change made to their
   text: ``/tmp/`` becomes this test's temporary directory and metricsd's port 4443 a free port,
-  so that two runs on one machine do not share state or a port.
+  so that two runs on one machine do not share state or a port; and the one-liner the parts
+  table prints for podautoscaler.
 
 Not run here: tox, kind, bench, ``--kubectl all`` over a directory, ``pytest scenarios/``.
 
@@ -322,6 +323,15 @@ def run_block(clone: Clone, block: str, tmp: Path,
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), left
 
 
+def run_it_alone(part: str) -> str:
+    """The command of the parts table's "run it alone" cell for ``part`` (e.g. podautoscaler/)."""
+    for row in section(readme(), "## The parts").splitlines():
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if cells and cells[0].startswith(f"`{part}`"):
+            return re.findall(r"`([^`]+)`", cells[1])[0]
+    raise AssertionError(f"no row for {part} in the parts table")
+
+
 def parts_blocks() -> list[str]:
     return code_blocks(section(readme(), "### The parts alone"))
 
@@ -360,3 +370,13 @@ def test_part_metricsd_installed_into_fakeapiserver(clone: Clone, tmp_path: Path
     rows = re.findall(r"^(node-\d)\s+(\d+)m\s+\d+%\s+(\d+)Mi\s+\d+%", res.stdout, re.M)
     assert sorted(name for name, _, _ in rows) == ["node-1", "node-2", "node-3"], shown(res)
     assert not left  # the metricsd pod's process stopped with the control plane
+
+
+@pytest.mark.timeout(1200)
+def test_part_podautoscaler_alone(clone: Clone) -> None:
+    command = run_it_alone("podautoscaler/")
+    assert command.startswith("python -m podautoscaler explain ")
+    res = shell(clone, command, timeout=120)
+    assert res.returncode == 0, shown(res)
+    assert res.stdout.strip(), shown(res)
+    assert not settled(clone.root)
