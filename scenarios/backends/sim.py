@@ -198,8 +198,11 @@ class SimBackend(ClusterBackend):
             except TimeoutError:
                 # Its pods run in sessions of their own: killed here, or they would outlive it.
                 for pid in [self.proc.pid, *child_pids(self.proc.pid)]:
-                    with contextlib.suppress(ProcessLookupError):
+                    try:  # a pod leads its own process group; anything else, by its PID
                         os.killpg(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
                 await self.proc.wait()
         if self._tmp is not None:
             self._tmp.cleanup()
