@@ -406,7 +406,11 @@ class Runner:
 
             async def check() -> tuple[bool, str]:
                 log = await self.backend.metricsd_log()
-                return text_matches(want, log), f"log tail: {log[-300:]!r}"
+                lines = log.rstrip("\n").splitlines()
+                if not lines:
+                    return text_matches(want, log), "no log yet"
+                return text_matches(want, log), (
+                    f"{len(lines)} log line(s), the last: {lines[-1][:300]}")
 
         else:  # scrapes
             base = await self._ticks()

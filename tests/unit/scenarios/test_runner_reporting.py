@@ -199,3 +199,17 @@ def test_keep_metricsd_log_says_where(tmp_path: Path) -> None:
     backend = ScriptedBackend(load_scenario(path), tmp_path / "art", 0)
     kept = asyncio.run(keep_metricsd_log(backend))
     assert kept == tmp_path / "art" / "metricsd.log" and "Failed to scrape" in kept.read_text()
+
+
+async def test_a_log_wait_shows_the_last_line_it_saw(tmp_path: Path) -> None:
+    path = tmp_path / "log.yaml"
+    path.write_text("name: log\ndescription: d\ncluster: {}\nsteps:\n"
+                    "- wait: {log: {contains: never}}\n  timeout: 0.3s\n")
+    scenario = load_scenario(path)
+    status = Recorder()
+    result = await Runner(scenario, ScriptedBackend(scenario, tmp_path, 0), ["1.30"],
+                          progress=lambda _: None, status=status).run()
+    assert not result.passed
+    assert ("observed", "log", '1 log line(s), the last: E1125 11:00:00.000000       1 '
+            'scraper.go:149] "Failed to scrape node"') in status.calls
+    assert result.steps[0].failures[0].actual.startswith("after 0.3s: 1 log line(s), the last:")
