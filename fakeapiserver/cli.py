@@ -30,7 +30,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -254,7 +254,13 @@ def write_backend_endpoints(store: Any, host: str, port: int, ready: bool) -> No
 
 
 class ControlPlane:
-    """APIServer + RBAC/reviews + aggregation + endpoints + local pods (+ a fleet)."""
+    """APIServer + RBAC/reviews + aggregation + endpoints + local pods (+ a fleet).
+
+    ``local_clock`` (``now``, ``monotonic``, ``sleep``; default wall time) is the whole control
+    plane's clock: the local pods', the store's timestamps, the controllers', availability
+    conditions, service-account tokens and the kubelets' auth-cache TTLs. Sleeps are
+    ``asyncio.sleep``: on ``scenarios.simtime``'s loop they are virtual too.
+    """
 
     def __init__(
         self,
@@ -276,6 +282,10 @@ class ControlPlane:
         # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster
         clock = local_clock.now if local_clock is not None else time.time
         self.server = APIServer(self.state_dir, kube_version, host=host, port=port, clock=clock)
+        # the kubelets' auth-cache TTLs follow that clock too when it is given (virtual time)
+        self.clock: Callable[[], float] | None = (
+            local_clock.now if local_clock is not None else None
+        )
         self.cluster = cluster
         self.fleet_auth_ttls = fleet_auth_ttls
         self.with_controllers = with_controllers
@@ -352,6 +362,7 @@ class ControlPlane:
             client_ca=client_ca,
             reviewer=ControlPlaneReviewer(self.server),
             auth_ttls=self.fleet_auth_ttls,
+            auth_clock=self.clock,
         )
         await self.fleet.start()
         # the fleet skips its identity files when ca.crt already exists: write them here

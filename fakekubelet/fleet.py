@@ -30,6 +30,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -64,6 +65,8 @@ class Fleet:
     answers TokenReview/SubjectAccessReview (default: a static token table and allow-list).
     ``auth=False`` serves anyone. ``clock_interval`` is how often (real seconds) the fleet
     lets a real-clock cluster advance (churn, restarts); ``None`` leaves time to the caller.
+    ``auth_clock`` times the auth caches' TTLs (default ``time.monotonic``; a virtual clock
+    for accelerated experiments, so a cached review expires in simulated time).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class Fleet:
         control: bool = True,
         clock_interval: float | None = 1.0,
         auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
+        auth_clock: Callable[[], float] | None = None,
     ) -> None:
         self.cluster = cluster
         self.served: dict[str, collections.deque[int]] = {}
@@ -100,6 +104,7 @@ class Fleet:
                 authn_ttl=authn_ttl,
                 authz_allowed_ttl=allowed_ttl,
                 authz_denied_ttl=denied_ttl,
+                clock=auth_clock or time.monotonic,
             )
             if auth
             else None

@@ -1,0 +1,260 @@
+"""An asyncio event loop whose time is virtual and moves only at quiescence.
+
+Why this shape: an experiment runs the fleet, the control plane and metricsd in ONE process
+on ONE loop, and each of them already waits on time through something asyncio-shaped
+(``asyncio.sleep`` in aiohttp and fakeapiserver, an injected clock whose sleeps we can make
+asyncio sleeps, ``loop.time()`` deadlines in watches, keep-alives and timeouts). So the loop's
+own clock is made virtual — ``time()`` returns virtual seconds — and every timer of every
+component, ours or a library's, is a deadline on that one clock, in one heap, in one order.
+Nothing else needs a hook to be fast-forwarded, and nothing real is left to race with.
+
+**The quiescence rule.** asyncio calls ``selector.select(timeout)`` with ``timeout > 0`` (or
+``None``) only when no callback is ready: every task is waiting — on a timer, on I/O, on a
+future. The wrapping selector then decides whether anything but time can still make progress:
+
+1. a zero-timeout poll of the real selector reports an event → process it, time stands still;
+2. executor work is outstanding (``run_in_executor``, which ``getaddrinfo`` and
+   ``asyncio.to_thread`` use, is counted) → wait for it in real time;
+3. a socket is registered for writing (a connect in progress, a transport with buffered
+   output) → wait in real time;
+4. bytes are in flight between two sockets (:mod:`.inflight`: unacknowledged bytes whose
+   receiver does not hold them yet) → wait in real time;
+5. otherwise the process is quiescent. Waiters of :meth:`SimEventLoop.settled` are released
+   first, one at a time in their order (so observers run after everything due at this instant
+   and before time moves); with none left, time jumps to the earliest timer and ``select``
+   returns ``[]``, so asyncio fires exactly the timers now due.
+
+So a jump never lands while a request is being written, read, handled or answered: in one
+process that is the same as "every task is waiting on the clock". Limits: work done outside
+the loop and outside the executor (a thread of its own, another process) is invisible unless
+it keeps bytes in flight to us; a subprocess or thread must be wrapped in ``run_in_executor``
+or :meth:`SimEventLoop.hold`. A simulated delay (``latencySeconds``, ``hang``) is an
+``asyncio.sleep`` and therefore virtual: a scrape of a 2 s-latency kubelet takes exactly 2
+virtual seconds, and other deadlines inside that span fire at their own times.
+
+**Why not ``looptime``** (PyPI; ARCHITECTURE.md suggests evaluating it): it fast-forwards the
+same way — a virtual ``loop.time()`` and a patched ``select`` — but it decides on a zero-timeout
+poll alone after 42 no-op loop cycles, which on a loaded machine can jump while loopback bytes
+are still in the kernel (rule 4), and while executor work runs it moves virtual time in step
+with real time, where we want virtual time frozen (rule 2). It is also a pytest plugin first
+(it patches a running loop's class), and the 42 cycles per jump cost more than our check.
+What we took from it: integer time (nanoseconds here) so that a jump lands exactly on its
+deadline whatever path led there, which keeps runs byte-identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import selectors
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from scenarios.simtime.inflight import StreamSocket, classify, in_flight
+
+__all__ = ["SimEventLoop", "SimStats", "SimulationStalled"]
+
+T = TypeVar("T")
+
+#: Real seconds to wait for I/O while something is in flight (any event ends it early).
+BUSY_POLL_SECONDS = 0.005
+#: Real seconds per poll while quiescent with nothing scheduled at all.
+STALL_POLL_SECONDS = 0.05
+
+
+class SimulationStalled(RuntimeError):
+    """Nothing is running, nothing is scheduled and nothing is in flight: it never ends."""
+
+
+@dataclass
+class SimStats:
+    """Counters for benchmarks and tests."""
+
+    jumps: int = 0  # times virtual time moved
+    settles: int = 0  # settled() waiters released at quiescence
+    checks: int = 0  # quiescence checks (loop blocked, nothing ready to read or write)
+    busy: int = 0  # checks that found something still in flight
+    busy_seconds: float = 0.0  # real seconds spent waiting for in-flight work
+
+
+class _QuiescenceSelector(selectors.BaseSelector):
+    """Delegates to a real selector; ``select`` applies the quiescence rule."""
+
+    def __init__(self, loop: SimEventLoop) -> None:
+        self._loop = loop
+        self._real = selectors.DefaultSelector()
+        self._streams: dict[int, StreamSocket | None] = {}
+
+    # -- delegation --------------------------------------------------------------------
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        key = self._real.register(fileobj, events, data)
+        if key.fd not in self._streams:
+            self._streams[key.fd] = classify(key.fd)
+        return key
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        key = self._real.unregister(fileobj)
+        self._streams.pop(key.fd, None)
+        return key
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.modify(fileobj, events, data)
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._real.get_key(fileobj)
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._real.get_map()
+
+    def close(self) -> None:
+        self._real.close()
+
+    # -- the rule ----------------------------------------------------------------------
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        real = self._real
+        if timeout is not None and timeout <= 0:
+            return real.select(0)
+        events = real.select(0)
+        if events:
+            self._loop._stall_started = None
+            return events
+        loop = self._loop
+        stats = loop.stats
+        stats.checks += 1
+        if not self._quiescent():
+            stats.busy += 1
+            began = time.perf_counter()
+            events = real.select(BUSY_POLL_SECONDS)
+            stats.busy_seconds += time.perf_counter() - began
+            loop._stall_started = None
+            return events
+        if loop._release_settled():
+            stats.settles += 1
+            loop._stall_started = None
+            return []
+        if timeout is None:
+            loop._note_stall()
+            return real.select(STALL_POLL_SECONDS)
+        loop._stall_started = None
+        loop._jump(timeout)
+        return []
+
+    def _quiescent(self) -> bool:
+        if self._loop._outside:
+            return False
+        suspects: list[StreamSocket] = []
+        for key in self._real.get_map().values():
+            if key.events & selectors.EVENT_WRITE:
+                return False
+            stream = self._streams.get(key.fd)
+            if stream is not None and stream.unacked():
+                suspects.append(stream)
+        if not suspects:
+            return True
+        by_local: dict[tuple[object, ...], StreamSocket] = {}
+        for key in self._real.get_map().values():
+            stream = self._streams.get(key.fd)
+            if stream is not None:
+                local, _ = stream.names()
+                if local is not None:
+                    by_local[local] = stream
+        return not any(in_flight(s, by_local) for s in suspects)
+
+
+class SimEventLoop(asyncio.SelectorEventLoop):
+    """A selector event loop on virtual time (see the module docstring for the rule).
+
+    ``time()`` starts at 0 virtual seconds; :attr:`clock` (a
+    :class:`scenarios.simtime.clock.SimClock`) maps it to Unix time from ``start``.
+    ``stall_timeout``: real seconds the loop may sit quiescent with nothing scheduled before
+    :class:`SimulationStalled` is raised out of ``run_until_complete``.
+    """
+
+    def __init__(self, start: float | None = None, *, stall_timeout: float = 10.0) -> None:
+        from scenarios.simtime.clock import DEFAULT_START, SimClock
+
+        self._ns = 0
+        self._outside = 0  # executor jobs and holds still running
+        self._settle_seq = itertools.count()
+        self._settle_waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._stall_started: float | None = None
+        self.stall_timeout = stall_timeout
+        self.stats = SimStats()
+        self.on_jump: Callable[[float], None] | None = None  # called with the new time()
+        super().__init__(_QuiescenceSelector(self))
+        self.clock = SimClock(self, DEFAULT_START if start is None else start)
+
+    # -- virtual time ------------------------------------------------------------------
+    def time(self) -> float:
+        return self._ns / 1e9
+
+    @property
+    def time_ns(self) -> int:
+        """Virtual time in integer nanoseconds (what ``time()`` is derived from)."""
+        return self._ns
+
+    def _jump(self, seconds: float) -> None:
+        # whole nanoseconds: the jump lands on round(deadline × 1e9) whatever path led here
+        self._ns += max(0, round(seconds * 1e9))
+        self.stats.jumps += 1
+        if self.on_jump is not None:
+            self.on_jump(self._ns / 1e9)
+
+    # -- work outside the loop ---------------------------------------------------------
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Executor | None, func: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        future = super().run_in_executor(executor, func, *args)
+        self._outside += 1
+        future.add_done_callback(self._outside_done)
+        return future
+
+    def _outside_done(self, _future: object = None) -> None:
+        self._outside -= 1
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep virtual time still while the block waits on something outside the loop."""
+        self._outside += 1
+        try:
+            yield
+        finally:
+            self._outside -= 1
+
+    # -- observers ---------------------------------------------------------------------
+    def settled(self, order: float = 0.0) -> asyncio.Future[None]:
+        """A future resolved at the next quiescence, before virtual time moves again.
+
+        Waiters are released one per quiescence, lowest ``order`` first (ties: first come),
+        so each runs alone after everything due at this instant has finished.
+        """
+        future: asyncio.Future[None] = self.create_future()
+        heapq.heappush(self._settle_waiters, (order, next(self._settle_seq), future))
+        return future
+
+    def _release_settled(self) -> bool:
+        waiters = self._settle_waiters
+        while waiters:
+            _, _, future = heapq.heappop(waiters)
+            if not future.done():
+                future.set_result(None)
+                return True
+        return False
+
+    def _note_stall(self) -> None:
+        now = time.monotonic()
+        if self._stall_started is None:
+            self._stall_started = now
+        elif now - self._stall_started > self.stall_timeout:
+            self._stall_started = None
+            raise SimulationStalled(
+                f"nothing ran, nothing was scheduled and nothing was in flight for "
+                f"{self.stall_timeout:g} s of real time at virtual time "
+                f"{self.clock.elapsed:.3f} s: every task waits for something that never "
+                "happens (or for work outside the loop that was not wrapped in hold())"
+            )
