@@ -79,7 +79,7 @@ class SimClock:
         """Wait until ``elapsed`` virtual seconds since the start."""
         self._check_loop()
         while (delay := elapsed - self.elapsed) > 0:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(max(delay, 1e-9))  # a jump is whole nanoseconds
         await asyncio.sleep(0)
 
     async def settled(self, order: float = 0.0) -> None:

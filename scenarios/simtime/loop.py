@@ -55,7 +55,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from scenarios.simtime.inflight import StreamSocket, classify, in_flight
+from scenarios.simtime.inflight import StreamSocket, classify, tcp_counters, undelivered
 
 __all__ = ["SimEventLoop", "SimStats", "SimulationStalled"]
 
@@ -88,18 +88,25 @@ class _QuiescenceSelector(selectors.BaseSelector):
     def __init__(self, loop: SimEventLoop) -> None:
         self._loop = loop
         self._real = selectors.DefaultSelector()
-        self._streams: dict[int, StreamSocket | None] = {}
+        self._streams: dict[int, StreamSocket | None] = {}  # registered fds
+        self._parked: dict[int, StreamSocket] = {}  # unregistered (paused or closed) sockets
+        self._busy_since: float | None = None
+        self.busy_reason = ""
 
     # -- delegation --------------------------------------------------------------------
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         key = self._real.register(fileobj, events, data)
-        if key.fd not in self._streams:
-            self._streams[key.fd] = classify(key.fd)
+        self._parked.pop(key.fd, None)
+        self._streams[key.fd] = classify(key.fd)
         return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         key = self._real.unregister(fileobj)
-        self._streams.pop(key.fd, None)
+        stream = self._streams.pop(key.fd, None)
+        if stream is not None:  # a paused transport keeps its socket: its peer may need it
+            self._parked[key.fd] = stream
+            if len(self._parked) > 256:
+                self._parked = {fd: s for fd, s in self._parked.items() if s.alive()}
         return key
 
     def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
@@ -120,19 +127,22 @@ class _QuiescenceSelector(selectors.BaseSelector):
         if timeout is not None and timeout <= 0:
             return real.select(0)
         events = real.select(0)
-        if events:
-            self._loop._stall_started = None
-            return events
         loop = self._loop
+        if events:
+            loop._stall_started = self._busy_since = None
+            return events
         stats = loop.stats
         stats.checks += 1
-        if not self._quiescent():
+        reason = self._busy()
+        if reason:
             stats.busy += 1
             began = time.perf_counter()
             events = real.select(BUSY_POLL_SECONDS)
             stats.busy_seconds += time.perf_counter() - began
             loop._stall_started = None
+            self._note_busy(reason, bool(events))
             return events
+        self._busy_since = None
         if loop._release_settled():
             stats.settles += 1
             loop._stall_started = None
@@ -144,26 +154,59 @@ class _QuiescenceSelector(selectors.BaseSelector):
         loop._jump(timeout)
         return []
 
-    def _quiescent(self) -> bool:
+    def _note_busy(self, reason: str, progressed: bool) -> None:
+        """Sockets that stay "in flight" with nothing arriving for ``stall_timeout`` real
+        seconds mean a peer outside the loop, or a bug: say so instead of spinning."""
+        if progressed or reason == "work outside the loop":
+            self._busy_since = None
+            return
+        now = time.monotonic()
+        if self._busy_since is None:
+            self._busy_since = now
+        elif now - self._busy_since > self._loop.stall_timeout:
+            self._busy_since = None
+            raise SimulationStalled(
+                f"virtual time held for {self._loop.stall_timeout:g} s of real time by "
+                f"{reason}, and nothing arrived"
+            )
+
+    def _busy(self) -> str:
+        """Why virtual time must not move now ("" when the process is quiescent)."""
         if self._loop._outside:
-            return False
-        suspects: list[StreamSocket] = []
+            return "work outside the loop"
+        suspects: list[tuple[StreamSocket, bool]] = []
         for key in self._real.get_map().values():
-            if key.events & selectors.EVENT_WRITE:
-                return False
             stream = self._streams.get(key.fd)
-            if stream is not None and stream.unacked():
-                suspects.append(stream)
+            writing = bool(key.events & selectors.EVENT_WRITE)
+            if stream is None:
+                if writing:  # a pipe or Unix socket waiting to write: its reader is not ours
+                    return f"fd {key.fd} waiting to write"
+                continue
+            if writing or stream.unacked():
+                suspects.append((stream, writing))
         if not suspects:
-            return True
+            return ""
+        return self._undelivered(suspects)
+
+    def _undelivered(self, suspects: list[tuple[StreamSocket, bool]]) -> str:
         by_local: dict[tuple[object, ...], StreamSocket] = {}
-        for key in self._real.get_map().values():
-            stream = self._streams.get(key.fd)
-            if stream is not None:
-                local, _ = stream.names()
-                if local is not None:
-                    by_local[local] = stream
-        return not any(in_flight(s, by_local) for s in suspects)
+        for group in (self._parked.values(), self._streams.values()):  # live ones win
+            for stream in group:
+                if stream is not None:
+                    local, _ = stream.names()
+                    if local is not None:
+                        by_local[local] = stream
+        for stream, writing in suspects:
+            _, peer = stream.names()
+            receiver = by_local.get(peer) if peer is not None else None
+            if receiver is not None and receiver.fd in self._parked and not receiver.alive():
+                del self._parked[receiver.fd]
+                receiver = None
+            mine = tcp_counters(stream.fd)
+            theirs = tcp_counters(receiver.fd) if receiver is not None else None
+            if undelivered(mine, theirs, unacked=stream.unacked(), pending=writing):
+                return f"bytes in flight from {stream.local} to {peer}"
+        return ""
 
 
 class SimEventLoop(asyncio.SelectorEventLoop):
