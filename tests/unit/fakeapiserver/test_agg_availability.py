@@ -10,6 +10,7 @@ import trustme
 from aiohttp import web
 
 from fakeapiserver.aggregation import (
+    PROBE_PARALLELISM,
     AvailabilityController,
     DiscoveryProber,
     ObjectReader,
@@ -172,6 +173,34 @@ async def test_prober_messages(ca: trustme.CA) -> None:
     far = "https://10.1.2.3:443/apis/metrics.k8s.io/v1beta1"
     assert await prober(far) == (f'Get "{far}": dial tcp 10.1.2.3:443: connect: network is '
                                  "unreachable")
+    await prober.close()
+
+
+async def test_prober_keeps_connections_alive_like_the_aggregators_transport(
+    ca: trustme.CA,
+) -> None:
+    """Five parallel probes per check, check after check, over the same connections: a TLS
+    handshake only when the backend closed them (upstream: one client-go transport)."""
+    peers: set[tuple[str, int]] = set()
+
+    async def ok(request: web.Request) -> web.Response:
+        peers.add(request.transport.get_extra_info("peername"))  # type: ignore[union-attr]
+        return web.Response(text="{}")
+
+    runner, port = await serve(ca, ok)
+    prober = DiscoveryProber(None)
+    url = f"https://127.0.0.1:{port}/apis/metrics.k8s.io/v1beta1"
+    try:
+        for _ in range(3):
+            results = await asyncio.gather(*(prober(url) for _ in range(PROBE_PARALLELISM)))
+            assert results == [None] * PROBE_PARALLELISM
+        assert 1 <= len(peers) <= PROBE_PARALLELISM  # 15 probes, at most 5 connections
+    finally:
+        await runner.cleanup()
+    # the backend went away: its connections are gone with it, the next probe dials again
+    assert await prober(url) == (f'Get "{url}": dial tcp 127.0.0.1:{port}: connect: '
+                                 "connection refused")
+    await prober.close()
 
 
 async def test_prober_timeout(ca: trustme.CA) -> None:
@@ -189,6 +218,7 @@ async def test_prober_timeout(ca: trustme.CA) -> None:
                                      "(Client.Timeout exceeded while awaiting headers)")
     finally:
         gate.set()
+        await prober.close()
         await runner.cleanup()
 
 
