@@ -47,6 +47,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the N most expensive functions of the run phase")
+    parser.add_argument("--profile-out", default="", metavar="FILE",
+                        help="with --profile: also write the pstats file")
     args = parser.parse_args()
 
     handshakes = 0
@@ -102,6 +104,8 @@ def main() -> int:
           f"{figures['handshakes'] / hours:.0f} TLS handshakes (both ends counted)")
     if profiler is not None:
         out = io.StringIO()
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.profile)
         print(out.getvalue())
     return 0

@@ -26,7 +26,7 @@ import io
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,8 +38,25 @@ __all__ = ["HEADER", "Recorder", "main", "run_metrics_probe"]
 HEADER = "elapsed_s,pod,truth_cores,api_cores,api_time_s,window_s,scrapes,status"
 
 
+_CPU_SUFFIX = {"n": 1, "u": 1_000, "m": 1_000_000}
+
+
+def _nanocores(text: str) -> int:
+    """A CPU quantity as served (``415m``, ``2500u``, ``156466250n``, ``1``) → nanocores."""
+    scale = _CPU_SUFFIX.get(text[-1:])
+    if scale is not None and text[:-1].isdigit():
+        return int(text[:-1]) * scale
+    if text.isdigit():
+        return int(text) * 1_000_000_000
+    from metricsd.quantity import parse_cpu_nanocores
+
+    return parse_cpu_nanocores(text)
+
+
 def _go_duration_seconds(text: str) -> float:
     """``15s``, ``14.998s``, ``1m0s``, ``500ms`` → seconds."""
+    if text[-1:] == "s" and text[:-1].replace(".", "", 1).isdigit():
+        return float(text[:-1])  # the common shape, fast
     total = 0.0
     number = ""
     units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9}
@@ -86,8 +103,6 @@ class Recorder:
         )
 
     async def sample(self, elapsed: float) -> None:
-        from metricsd.quantity import parse_cpu_nanocores
-
         c = self.cluster
         params = {"labelSelector": self.selector_text} if self.selector_text else {}
         served: dict[str, tuple[float, str, str]] = {}
@@ -99,10 +114,9 @@ class Recorder:
         else:
             for item in body.get("items") or []:
                 name = item["metadata"]["name"]
-                nanocores = sum(parse_cpu_nanocores(ct["usage"]["cpu"])
+                nanocores = sum(_nanocores(ct["usage"]["cpu"])
                                 for ct in item.get("containers") or [])
-                stamp = datetime.strptime(item["timestamp"], "%Y-%m-%dT%H:%M:%SZ")
-                offset = stamp.replace(tzinfo=UTC).timestamp() - c.clock.start
+                offset = datetime.fromisoformat(item["timestamp"]).timestamp() - c.clock.start
                 served[name] = (nanocores / 1e9, f"{offset:.0f}",
                                 f"{_go_duration_seconds(item['window']):.3f}")
         now = c.clock.now()

@@ -39,6 +39,7 @@ _SENT = 200  # __u64 tcpi_bytes_sent (Linux 4.19+), then __u64 tcpi_bytes_retran
 _INFO_LEN = 216
 
 Address = tuple[object, ...]
+_BUF = array.array("i", [0])  # the ioctl's result (one loop thread uses it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +109,11 @@ class StreamSocket:
         self.peer: Address | None = None
 
     def unacked(self) -> int:
-        buf = array.array("i", [0])
         try:
-            fcntl.ioctl(self.fd, SIOCOUTQ, buf)
+            fcntl.ioctl(self.fd, SIOCOUTQ, _BUF)
         except OSError:
             return 0  # closed under us: nothing more will come from it
-        return int(buf[0])
+        return _BUF[0]
 
     def names(self) -> tuple[Address | None, Address | None]:
         """(local, peer) addresses, read once the socket is connected."""

@@ -89,6 +89,7 @@ class _QuiescenceSelector(selectors.BaseSelector):
         self._loop = loop
         self._real = selectors.DefaultSelector()
         self._streams: dict[int, StreamSocket | None] = {}  # registered fds
+        self._events: dict[int, int] = {}  # registered fd → events (cheaper than get_map())
         self._parked: dict[int, StreamSocket] = {}  # unregistered (paused or closed) sockets
         self._busy_since: float | None = None
         self.busy_reason = ""
@@ -98,10 +99,12 @@ class _QuiescenceSelector(selectors.BaseSelector):
         key = self._real.register(fileobj, events, data)
         self._parked.pop(key.fd, None)
         self._streams[key.fd] = classify(key.fd)
+        self._events[key.fd] = events
         return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         key = self._real.unregister(fileobj)
+        self._events.pop(key.fd, None)
         stream = self._streams.pop(key.fd, None)
         if stream is not None:  # a paused transport keeps its socket: its peer may need it
             self._parked[key.fd] = stream
@@ -110,7 +113,9 @@ class _QuiescenceSelector(selectors.BaseSelector):
         return key
 
     def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
-        return self._real.modify(fileobj, events, data)
+        key = self._real.modify(fileobj, events, data)
+        self._events[key.fd] = events
+        return key
 
     def get_key(self, fileobj: Any) -> selectors.SelectorKey:
         return self._real.get_key(fileobj)
@@ -175,12 +180,13 @@ class _QuiescenceSelector(selectors.BaseSelector):
         if self._loop._outside:
             return "work outside the loop"
         suspects: list[tuple[StreamSocket, bool]] = []
-        for key in self._real.get_map().values():
-            stream = self._streams.get(key.fd)
-            writing = bool(key.events & selectors.EVENT_WRITE)
+        streams = self._streams
+        for fd, events in self._events.items():
+            stream = streams[fd]
+            writing = bool(events & selectors.EVENT_WRITE)
             if stream is None:
                 if writing:  # a pipe or Unix socket waiting to write: its reader is not ours
-                    return f"fd {key.fd} waiting to write"
+                    return f"fd {fd} waiting to write"
                 continue
             if writing or stream.unacked():
                 suspects.append((stream, writing))
