@@ -14,12 +14,12 @@ future. The wrapping selector then decides whether anything but time can still m
 
 1. a zero-timeout poll of the real selector reports an event → process it, time stands still;
 2. executor work is outstanding (``run_in_executor``, which ``getaddrinfo`` and
-   ``asyncio.to_thread`` use, is counted) → wait for it in real time;
-3. a socket is registered for writing (a connect in progress, a transport with buffered
-   output) → wait in real time;
-4. bytes are in flight between two sockets (:mod:`.inflight`: unacknowledged bytes whose
-   receiver does not hold them yet) → wait in real time;
-5. otherwise the process is quiescent. Waiters of :meth:`SimEventLoop.settled` are released
+   ``asyncio.to_thread`` use, is counted) or a :meth:`SimEventLoop.hold` block runs → wait
+   for it in real time;
+3. a TCP socket has unacknowledged bytes, buffered output or a connect in progress, and
+   :mod:`.inflight` finds bytes on the wire that its peer has not received (or a SYN on its
+   way) → wait in real time; bytes that wait for a busy or sleeping reader are not in flight;
+4. otherwise the process is quiescent. Waiters of :meth:`SimEventLoop.settled` are released
    first, one at a time in their order (so observers run after everything due at this instant
    and before time moves); with none left, time jumps to the earliest timer and ``select``
    returns ``[]``, so asyncio fires exactly the timers now due.
@@ -28,16 +28,18 @@ So a jump never lands while a request is being written, read, handled or answere
 process that is the same as "every task is waiting on the clock". Limits: work done outside
 the loop and outside the executor (a thread of its own, another process) is invisible unless
 it keeps bytes in flight to us; a subprocess or thread must be wrapped in ``run_in_executor``
-or :meth:`SimEventLoop.hold`. A simulated delay (``latencySeconds``, ``hang``) is an
-``asyncio.sleep`` and therefore virtual: a scrape of a 2 s-latency kubelet takes exactly 2
-virtual seconds, and other deadlines inside that span fire at their own times.
+or :meth:`SimEventLoop.hold`. Nothing scheduled at all, or sockets "in flight" with nothing
+arriving, for ``stall_timeout`` real seconds raise :class:`SimulationStalled`. A simulated
+delay (``latencySeconds``, ``hang``) is an ``asyncio.sleep`` and therefore virtual: a scrape
+of a 2 s-latency kubelet takes exactly 2 virtual seconds, and other deadlines inside that
+span fire at their own times.
 
 **Why not ``looptime``** (PyPI; ARCHITECTURE.md suggests evaluating it): it fast-forwards the
 same way — a virtual ``loop.time()`` and a patched ``select`` — but it decides on a zero-timeout
 poll alone after 42 no-op loop cycles, which on a loaded machine can jump while loopback bytes
-are still in the kernel (rule 4), and while executor work runs it moves virtual time in step
-with real time, where we want virtual time frozen (rule 2). It is also a pytest plugin first
-(it patches a running loop's class), and the 42 cycles per jump cost more than our check.
+or a SYN are still in the kernel (rule 3), and while executor work runs it moves virtual time
+in step with real time, where we want virtual time frozen (rule 2). It is also a pytest plugin
+first (it patches a running loop's class), and 42 cycles per jump cost more than our check.
 What we took from it: integer time (nanoseconds here) so that a jump lands exactly on its
 deadline whatever path led there, which keeps runs byte-identical.
 """

@@ -102,13 +102,15 @@ def test_no_virtual_time_passes_inside_a_scrape_even_with_real_delays_and_deadli
     assert out["ticks"] == [i * 0.25 for i in range(len(out["ticks"]))]
 
 
-def test_a_simulated_latency_takes_exactly_its_virtual_seconds() -> None:
-    async def main() -> tuple[list[float], float, str]:
+def test_simulated_latency_and_hang_take_exactly_their_virtual_seconds() -> None:
+    async def main() -> tuple[dict[str, list[float]], str, int]:
         async with simtime.SimCluster(FLEET, resolution=R) as c:
-            node = sorted(c.cluster.nodes)[1]
+            slow, stuck, _ = sorted(c.cluster.nodes)
             await c.run_until(20)
-            c.cluster.set_faults(node, latency_seconds=2.5)
-            durations: list[float] = []
+            c.cluster.set_faults(slow, latency_seconds=2.5)
+            c.cluster.set_faults(stuck, hang=True)
+            durations: dict[str, list[float]] = {slow: [], stuck: []}
+            hosts = {c.cluster.nodes[n].internal_ip: n for n in durations}
             real_get = c.metrics_server.loop.scraper.client.get
 
             async def timed(url: str, host: str, port: int, timeout_s: float | None = None
@@ -117,18 +119,25 @@ def test_a_simulated_latency_takes_exactly_its_virtual_seconds() -> None:
                 try:
                     return await real_get(url, host, port, timeout_s)
                 finally:
-                    if host == c.cluster.nodes[node].internal_ip:
-                        durations.append(c.elapsed - began)
+                    if host in hosts:
+                        durations[hosts[host]].append(c.elapsed - began)
 
             c.metrics_server.loop.scraper.client.get = timed
             await c.run_until(80)
-            body = await c.api.get("/apis/metrics.k8s.io/v1beta1/nodes/" + node)
-            return durations, c.elapsed, body["window"]
+            body = await c.api.get("/apis/metrics.k8s.io/v1beta1/nodes/" + slow)
+            status, _ = await c.api.request("GET", "/apis/metrics.k8s.io/v1beta1/nodes/" + stuck)
+            # copies: the request still hanging is cancelled on the way out
+            return ({"slow": list(durations[slow]), "stuck": list(durations[stuck])},
+                    body["window"], status)
 
-    durations, _, window = simtime.run(main())
-    assert len(durations) >= 3
-    assert all(abs(d - 2.5) < 1e-6 for d in durations)
+    durations, window, stuck_status = simtime.run(main())
+    assert len(durations["slow"]) >= 3
+    assert all(abs(d - 2.5) < 1e-6 for d in durations["slow"])
     assert abs(_go_duration_seconds(window) - R) < 0.1  # the slow node is still served
+    # a hanging kubelet: metricsd gives up after exactly --kubelet-request-timeout (10 s)
+    assert len(durations["stuck"]) >= 3
+    assert all(abs(d - 10.0) < 1e-6 for d in durations["stuck"]), durations["stuck"]
+    assert stuck_status == 404  # dropped from the API after a failed scrape (§4.7)
 
 
 def test_a_chain_of_reactions_settles_before_time_moves() -> None:

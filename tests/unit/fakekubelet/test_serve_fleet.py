@@ -190,3 +190,32 @@ async def test_given_cluster_ca_client_ca_and_reviewer(
                     fleet.url("node-0"), ssl=client_ssl_context(given, wrong)
                 ) as resp:
                     await resp.read()
+
+
+async def test_auth_cache_ttls_follow_the_given_auth_clock(tmp_path: Path) -> None:
+    """``Fleet(auth_clock=)``: cached TokenReviews expire on that clock (a virtual one in
+    accelerated experiments), not on the process's monotonic clock."""
+    from fakekubelet.auth import StaticReviewer, User
+    from fakekubelet.cluster import Cluster
+
+    reviews: list[str] = []
+
+    class Counting(StaticReviewer):
+        async def authenticate_token(self, token: str) -> User | None:
+            reviews.append(token)
+            return await super().authenticate_token(token)
+
+    now = [1000.0]
+    fleet = Fleet(Cluster.generate(nodes=1, pods_per_node=0), tmp_path,
+                  reviewer=Counting({"tok": User("alice")}, allowed_users={"alice"}),
+                  auth_clock=lambda: now[0])
+    assert fleet.auth is not None
+    for _ in range(3):
+        assert (await fleet.auth.authenticate(None, "Bearer tok")) == User("alice")
+    assert reviews == ["tok"]  # cached
+    now[0] += 119.0
+    await fleet.auth.authenticate(None, "Bearer tok")
+    assert reviews == ["tok"]  # still inside the 120 s TTL
+    now[0] += 2.0
+    await fleet.auth.authenticate(None, "Bearer tok")
+    assert reviews == ["tok", "tok"]  # expired on the given clock

@@ -1,0 +1,68 @@
+"""How SimCluster composes the parts: metricsd's arguments, the control plane's clock hook."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fakeapiserver.cli import ControlPlane
+from metricsd.options import parse_args, validate
+from scenarios.simtime.cluster import MANIFEST_ARGS, SimCluster
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_metricsd_runs_with_the_manifests_arguments() -> None:
+    doc = yaml.safe_load((REPO / "kind/manifests/base/deployment.yaml").read_text())
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    assert tuple(container["args"]) == MANIFEST_ARGS
+
+
+def test_metricsd_argv_keeps_the_manifest_and_sets_this_runs_paths(tmp_path: Path) -> None:
+    c = SimCluster("unused.yaml", resolution=30, metricsd_args=("--kubelet-insecure-tls",))
+    c.state_dir = tmp_path
+    argv = c.metricsd_argv("127.9.8.7", 10250)
+    assert argv == [
+        "--kubelet-use-node-status-port",
+        f"--cert-dir={tmp_path / 'metricsd-certs'}",
+        "--secure-port=10250",
+        "--bind-address=127.9.8.7",
+        f"--kubeconfig={tmp_path / 'metrics-server.kubeconfig'}",
+        "--metric-resolution=30s",
+        "--kubelet-preferred-address-types=InternalIP",
+        "--kubelet-insecure-tls",
+    ]
+    options, _ = parse_args(argv)
+    assert validate(options) is None
+    assert options.metric_resolution_seconds == 30
+    assert tuple(options.kubelet_preferred_address_types) == ("InternalIP",)
+
+
+def test_simcluster_refuses_a_loop_without_virtual_time() -> None:
+    async def main() -> None:
+        async with SimCluster("unused.yaml"):
+            pass
+
+    with pytest.raises(RuntimeError, match=r"scenarios\.simtime\.run"):
+        asyncio.run(main())
+
+
+async def test_control_plane_clock_stamps_objects_and_conditions(tmp_path: Path) -> None:
+    plane = ControlPlane(tmp_path, clock=lambda: 1_000_000_000.0)
+    await plane.start()
+    try:
+        created = plane.store.create("configmaps", {"metadata": {"name": "x"}}, "default")
+        assert created["metadata"]["creationTimestamp"] == "2001-09-09T01:46:40Z"
+        token = plane.register_metrics_server("127.0.0.1", 4443)
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert claims["iat"] == 1_000_000_000  # tokens are issued on the same clock
+    finally:
+        await plane.stop()
+    assert ControlPlane(tmp_path / "default").server.clock is time.time  # default unchanged
