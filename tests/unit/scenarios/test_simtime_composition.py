@@ -53,8 +53,23 @@ def test_simcluster_refuses_a_loop_without_virtual_time() -> None:
         asyncio.run(main())
 
 
-async def test_control_plane_clock_stamps_objects_and_conditions(tmp_path: Path) -> None:
-    plane = ControlPlane(tmp_path, clock=lambda: 1_000_000_000.0)
+class FixedClock:
+    """A control-plane clock (localpods' shape) stopped at 2001-09-09T01:46:40Z."""
+
+    def now(self) -> float:
+        return 1_000_000_000.0
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_control_plane_clock_stamps_objects_and_times_the_kubelet_caches(
+    tmp_path: Path,
+) -> None:
+    plane = ControlPlane(tmp_path, local_clock=FixedClock())
     await plane.start()
     try:
         created = plane.store.create("configmaps", {"metadata": {"name": "x"}}, "default")
@@ -63,6 +78,8 @@ async def test_control_plane_clock_stamps_objects_and_conditions(tmp_path: Path)
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         assert claims["iat"] == 1_000_000_000  # tokens are issued on the same clock
+        assert plane.clock is not None and plane.clock() == 1_000_000_000.0  # → Fleet(auth_clock)
     finally:
         await plane.stop()
-    assert ControlPlane(tmp_path / "default").server.clock is time.time  # default unchanged
+    default = ControlPlane(tmp_path / "default")
+    assert default.server.clock is time.time and default.clock is None  # defaults unchanged
