@@ -117,8 +117,9 @@ class SimCluster:
     ``metricsd_args``: more metricsd flags (``--kubelet-insecure-tls`` for fleets whose
     certificates the cluster CA did not sign, ``-v=2``, …). ``state_dir``: where the control
     plane writes its files (default: a temporary directory, removed on exit); metricsd's log
-    goes to ``state_dir/metricsd.log``, with virtual timestamps. The spec's ``startTime`` is not
-    used: virtual time starts where the loop's clock starts (``scenarios.simtime.run(start=…)``).
+    goes to ``state_dir/metricsd.log``, with virtual timestamps. ``probe_period``: the
+    readiness probe's period (the manifest's 10 s). The spec's ``startTime`` is not used:
+    virtual time starts where the loop's clock starts (``scenarios.simtime.run(start=…)``).
     """
 
     def __init__(

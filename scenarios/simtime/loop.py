@@ -236,7 +236,6 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self._stall_started: float | None = None
         self.stall_timeout = stall_timeout
         self.stats = SimStats()
-        self.on_jump: Callable[[float], None] | None = None  # called with the new time()
         super().__init__(_QuiescenceSelector(self))
         self.clock = SimClock(self, DEFAULT_START if start is None else start)
 
@@ -253,8 +252,6 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         # whole nanoseconds: the jump lands on round(deadline × 1e9) whatever path led here
         self._ns += max(0, round(seconds * 1e9))
         self.stats.jumps += 1
-        if self.on_jump is not None:
-            self.on_jump(self._ns / 1e9)
 
     # -- work outside the loop ---------------------------------------------------------
     def run_in_executor(  # type: ignore[override]

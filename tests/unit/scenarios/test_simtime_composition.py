@@ -83,3 +83,23 @@ async def test_control_plane_clock_stamps_objects_and_times_the_kubelet_caches(
         await plane.stop()
     default = ControlPlane(tmp_path / "default")
     assert default.server.clock is time.time and default.clock is None  # defaults unchanged
+
+
+def test_the_probe_cli_rejects_bad_input_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scenarios.simtime.driver import main
+
+    assert main([str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("simtime: error: ") and "missing.yaml" in err
+    assert err.count("\n") == 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nodeGroups:\n  - name: n\n    count: two\n")
+    assert main([str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml:3" in err and "count" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(bad), "--duration", "0"])
+    assert exit_info.value.code == 2
+    assert "--duration: must be > 0" in capsys.readouterr().err

@@ -337,10 +337,8 @@ def test_a_loop_with_nothing_scheduled_raises_instead_of_hanging() -> None:
     async def main() -> None:
         await asyncio.Event().wait()  # nothing will ever set it
 
-    began = time.monotonic()
     with pytest.raises(SimulationStalled, match="nothing was scheduled"):
         _run(main(), stall_timeout=0.2)
-    assert time.monotonic() - began < 5
 
 
 # ------------------------------------------------------------------------------ in flight
