@@ -141,33 +141,56 @@ def test_simulated_latency_and_hang_take_exactly_their_virtual_seconds() -> None
 
 
 def test_a_chain_of_reactions_settles_before_time_moves() -> None:
-    """fleet pod added → registration → store → watch over HTTPS → metricsd's informer, and
-    the Endpoints controller's write — all at the same virtual instant."""
+    """Two chains started at one instant, both finished before time moves: a fleet pod added →
+    registration → store → watch over HTTPS → metricsd's pod informer; a Deployment POSTed →
+    deployment, replicaset and scheduler controllers → bound pods."""
 
     async def main() -> dict[str, Any]:
         async with simtime.SimCluster(FLEET, resolution=R) as c:
             node = sorted(c.cluster.nodes)[0]
             seen: dict[str, Any] = {}
 
-            def add(t: float) -> None:
-                pod = c.cluster.add_pod(node, name="late-1")
-                seen["pod"] = pod.key
+            async def start(t: float) -> None:
+                seen["pod"] = c.cluster.add_pod(node, name="late-1").key
+                status, _ = await c.api.request("POST", "/apis/apps/v1/namespaces/default/"
+                                                "deployments", DEPLOYMENT)
+                seen["created"] = status
 
             def check(t: float) -> None:
                 ns, name = seen["pod"].split("/")
                 seen["elapsed"] = c.elapsed
                 seen["store"] = c.store.try_get("pods", name, ns) is not None
                 seen["informer"] = c.metrics_server.pods.get_pod(ns, name) is not None
+                pods = [p for p in c.store.list("pods", "default")
+                        if p["metadata"].get("labels", {}).get("app") == "chain"]
+                seen["bound"] = sorted(bool(p["spec"].get("nodeName")) for p in pods)
 
-            c.at(42.5, add)
-            c.at(42.5, check)  # registered later: runs after add's consequences settled
+            c.at(42.5, start)
+            c.at(42.5, check)  # registered later: runs after start's consequences settled
             await c.run_until(43)
             return seen
 
     seen = simtime.run(main())
+    assert seen["created"] == 201
     assert seen["elapsed"] == 42.5
     assert seen["store"] is True
     assert seen["informer"] is True
+    assert seen["bound"] == [True, True]
+
+
+DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "chain"},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "chain"}},
+        "template": {
+            "metadata": {"labels": {"app": "chain"}},
+            "spec": {"containers": [{"name": "app", "image": "registry.example/chain:1"}]},
+        },
+    },
+}
 
 
 def test_the_api_lags_the_truth_by_the_resolution_and_matches_the_window_mean() -> None:
