@@ -380,3 +380,17 @@ def test_part_podautoscaler_alone(clone: Clone) -> None:
     assert res.returncode == 0, shown(res)
     assert res.stdout.strip(), shown(res)
     assert not settled(clone.root)
+
+
+@pytest.mark.timeout(1200)
+def test_part_simtime_alone(clone: Clone) -> None:
+    command = run_it_alone("scenarios/simtime/")
+    assert command.startswith("python -m scenarios.simtime ")
+    res = shell(clone, command, timeout=600)
+    assert res.returncode == 0, shown(res)
+    assert "simtime: 600/600 s simulated" in res.stderr, shown(res)
+    csv = (clone.root / "probe.csv").read_text().splitlines()
+    assert csv[0] == "elapsed_s,pod,truth_cores,api_cores,api_time_s,window_s,scrapes,status"
+    assert len(csv) == 1 + 40 * 100  # every 15 s for 600 s, 100 pods
+    assert csv[-1].endswith(",ok")
+    assert not settled(clone.root)
