@@ -184,6 +184,8 @@ class MetricsServer:
                 preferred_address_types=tuple(o.kubelet_preferred_address_types),
                 timeout_s=o.kubelet_request_timeout_seconds,
                 user_agent=user_agent(),
+                max_body_bytes=o.kubelet_max_body_bytes,
+                max_body_text=o.kubelet_max_body_size,
             )
             trace = None
             if self.log.enabled(6, "transport/round_trippers.go:553"):
