@@ -16,9 +16,9 @@ bookkeeping) costs about as much CPU as TLS itself. ``bench/metricsd_vs_promethe
 * a reused connection that the peer closed before answering is retried once on a new one, as
   Go's transport retries an idempotent request;
 * a :class:`BodyLimit` bounds each body twice, as received and as inflated, both counted while
-  it arrives: gzip is inflated piece by piece with ``max_length`` set to what the bound still
-  allows, so a small body that inflates to gigabytes costs at most the bound before it fails
-  (Go's transport has no such bound; metricsd's ``--kubelet-max-body-size``).
+  it arrives: gzip is inflated piece by piece, at most 1 MiB per call (``max_length``) and never
+  past the bound, so a small body that inflates to gigabytes costs about the bound before it
+  fails (Go's transport has no such bound; metricsd's ``--kubelet-max-body-size``).
 
 Errors are :class:`ResponseError` with Go's texts (``EOF``, ``unexpected EOF``,
 ``malformed HTTP response …``) and whether the headers had arrived; dial and TLS errors
@@ -47,6 +47,9 @@ __all__ = [
 IDLE_TIMEOUT_S = 90.0  # Go's http.Transport IdleConnTimeout in client-go's default transport
 MAX_HEADER_BYTES = 1 << 20  # Go allows 10 MB; a kubelet's headers are a few hundred bytes
 _SWEEP_EVERY_S = 10.0
+#: gzip is inflated at most this much per call: zlib's output buffer then never holds more
+#: than one step on top of the body kept so far (a normal kubelet body is one step).
+_INFLATE_STEP = 1 << 20
 
 
 class ResponseError(Exception):
@@ -296,21 +299,23 @@ class _Connection(asyncio.Protocol):
             return
         if inflater.eof:
             return  # bytes after the gzip member: ignored, as before the bound existed
+        data = piece
         try:
-            if bound:
-                allowed = bound - self._inflated
-                # one byte more than allowed tells "over" from "exactly at" the bound
-                out = inflater.decompress(piece, allowed + 1)
-                if len(out) > allowed:
-                    raise self.limit.inflated_error()
-            else:
-                out = inflater.decompress(piece)
+            while True:
+                # at most one step, and one byte more than the bound allows ("over" vs "at")
+                want = min(_INFLATE_STEP, bound - self._inflated + 1) if bound else _INFLATE_STEP
+                out = inflater.decompress(data, want)
+                if out:
+                    self._inflated += len(out)
+                    if bound and self._inflated > bound:
+                        raise self.limit.inflated_error()
+                    self._chunks.append(out)
+                if len(out) < want or inflater.eof:
+                    return  # this piece is used up
+                data = inflater.unconsumed_tail  # the output was capped: more may follow
         except zlib.error as err:
             text = "gzip: invalid header" if "header" in str(err) else "flate: corrupt input"
             raise ResponseError(text, body_started=True, debug=f"zlib.error: {err}") from None
-        if out:
-            self._inflated += len(out)
-            self._chunks.append(out)
 
     def _head(self, head: bytes) -> bool:
         """Parse the status line and headers; True when the response is already complete."""
@@ -424,6 +429,8 @@ class _Connection(asyncio.Protocol):
             except ResponseError as err:  # a gzip body cut short by the close
                 waiter.set_exception(err)
             return
+        self._chunks = []  # the body is lost: do not keep it alive with the error
+        self._inflater = None
         if self._state == _HEAD:
             if exc is None or isinstance(exc, ssl.SSLEOFError):
                 exc = ResponseError("EOF", body_started=False, debug=f"connection closed: {exc!r}")
@@ -439,6 +446,11 @@ class _Connection(asyncio.Protocol):
         self.abort()
 
     def abort(self) -> None:
+        # A failed request's error (its traceback) keeps this connection alive in a cycle
+        # through the waiter: let go of the body now, not at the next full garbage collection
+        # (up to the bound per failure).
+        self._chunks = []
+        self._inflater = None
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
