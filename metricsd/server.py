@@ -440,6 +440,7 @@ async def run(options: Options) -> int:
     # informers have synced, cut a 1,000-node cycle's CPU by about 0.1 s (bench/hotpaths_bench.py
     # and bench/metricsd_bench.py: 1.02 CPU-s as is, 0.93 with this threshold, 0.86 without GC).
     gc.set_threshold(100_000, 50, 100)
+    klog.route_python_logging()  # a library's traceback never reaches stderr raw
     server = MetricsServer(options)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -126,3 +126,86 @@ async def test_gzip_bomb_fails_only_its_node_and_memory_stays_near_the_bound(
             assert "bomb" not in body and body.count('"name":"node-') == 2
         finally:
             assert await proc.stop() == 0, proc.tail()
+
+
+# ------------------------------------------------------------------ the HTTP surface
+
+
+KLOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] ")
+
+
+async def _answer(reader: asyncio.StreamReader, timeout: float) -> bytes:
+    """One answer: its head, then Content-Length bytes or everything up to the close."""
+    async with asyncio.timeout(timeout):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as err:
+            return err.partial
+        match = re.search(rb"\r\nContent-Length: (\d+)\r\n", head)
+        if match is None:
+            return head + await reader.read()
+        return head + await reader.readexactly(int(match.group(1)))
+
+
+async def _send(port: int, data: bytes, timeout: float = 20) -> bytes:
+    _, context = None, _insecure()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await _answer(reader, timeout)
+    except (ConnectionError, TimeoutError):
+        return b""
+    finally:
+        writer.close()
+
+
+def _request(*lines: bytes, start: bytes = b"GET /livez HTTP/1.1") -> bytes:
+    return b"\r\n".join((start, b"Host: 127.0.0.1", *lines)) + b"\r\n\r\n"
+
+
+SURFACE = [
+    # (request, expected status line prefix)
+    (_request(b"X-Big: " + b"a" * 1_000_000), b"HTTP/1.1 200 OK"),
+    (_request(b"X-Big: " + b"a" * (2 << 20)), b"HTTP/1.1 431 Request Header Fields Too Large"),
+    (_request(*(b"X-%d: 1" % i for i in range(300))), b"HTTP/1.1 200 OK"),
+    (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n"),
+    (_request(start=b"GET /livez HTTP/9.9"), b"HTTP/1.1 505 HTTP Version Not Supported"),
+    (b"GET /livez HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 Bad Request: missing required Host header"),
+    (_request(b"Content-Length: abc", start=b"POST /livez HTTP/1.1"),
+     b"HTTP/1.1 400 Bad Request\r\n"),
+    (_request(b"Transfer-Encoding: gzip", start=b"POST /livez HTTP/1.1"),
+     b"HTTP/1.1 501 Not Implemented"),
+    (_request(b"Bad Name: v"), b"HTTP/1.1 400 Bad Request: invalid header name"),
+    (bytes(range(256)) + b"\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n"),
+]
+
+
+async def test_http_surface_answers_as_go_and_logs_no_traceback(tmp_path: Path) -> None:
+    import random
+
+    async with control_plane(tmp_path, "ca-signed", nodes=1, pods=1) as cp:
+        proc, port = await start_metricsd(cp, tmp_path, "--kubelet-insecure-tls")
+        try:
+            await proc.wait_for(re.escape("Serving securely on 127.0.0.1:"))
+            for request, status in SURFACE:
+                got = await _send(port, request)
+                assert got.startswith(status), (request[:60], got[:200])
+            # and a few hundred mutations of them: whatever the answer, nothing breaks
+            rng = random.Random(11)
+            for _ in range(40):
+                base = bytearray(rng.choice(SURFACE)[0][:3000])
+                for _ in range(rng.randint(1, 8)):
+                    base[rng.randrange(len(base))] = rng.randrange(256)
+                if rng.random() < 0.3:
+                    del base[rng.randrange(len(base)):]
+                got = await _send(port, bytes(base) + b"\r\n\r\n", timeout=1)
+                assert got == b"" or got.startswith((b"HTTP/1.1 ", b"HTTP/1.0 ")), got[:100]
+            status, _ = await _get(f"https://127.0.0.1:{port}/livez", _insecure())
+            assert status == 200
+        finally:
+            assert await proc.stop() == 0, proc.tail()
+    stray = [line for line in proc.lines if not KLOG_LINE.match(line)
+             and not line.startswith(("\t", " >"))]
+    assert stray == [], "\n".join(stray[:40])
+    assert not any("Traceback" in line for line in proc.lines)
