@@ -15,7 +15,10 @@ help line say "metricsd only, not upstream":
   metricsd inflate gigabytes (metrics-server has no such bound).
 
 Flags that upstream accepts but metricsd does not act on (audit log, profiling, SNI certs,
-HTTP/2 stream limits, …) are accepted and listed in ``docs/metricsd-flags.md``.
+HTTP/2 stream limits, …) are accepted and listed in ``docs/metricsd-flags.md``. The serving
+flags (``--tls-cipher-suites``, ``--tls-min-version``, ``--secure-port``) are checked where
+upstream checks them, in the serving options' ``ApplyTo`` right after the listener is created
+(:func:`metricsd.servingcerts.server_ssl_context`, :mod:`metricsd.tlsciphers`), not here.
 """
 
 from __future__ import annotations
@@ -254,8 +257,7 @@ def build_flagset() -> FlagSet:
            "and --tls-private-key-file are not provided, a self-signed certificate and key are "
            "generated for the public address and saved to the directory specified by "
            "--cert-dir."),
-        _f("tls-cipher-suites", "strings", (), _CIPHERS_HELP,
-           implemented=False, note="accepted; Python's default TLS ciphers are used"),
+        _f("tls-cipher-suites", "strings", (), _CIPHERS_HELP),
         _f("tls-min-version", "string", "",
            "Minimum TLS version supported. Possible values: VersionTLS10, VersionTLS11, "
            "VersionTLS12, VersionTLS13"),
