@@ -278,6 +278,22 @@ async def test_server_picks_in_gos_order(pairs: dict[str, ServingCert], ca: trus
         assert await handshake(server.port, ca, client) == (expected, "TLSv1.2")
 
 
+@pytest.mark.parametrize(
+    "client",
+    ["ECDHE-RSA-AES128-SHA:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256",
+     "AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256"],
+)
+async def test_known_difference_a_client_preferring_neither_aes_gcm_nor_chacha(
+        pairs: dict[str, ServingCert], ca: trustme.CA, client: str) -> None:
+    """Documented deviation: Go (no-AES order, the client's first suite is not ECDHE AES-GCM)
+    answers ECDHE-RSA-CHACHA20-POLY1305; OpenSSL's PRIORITIZE_CHACHA only looks at the
+    client's first suite, so metricsd answers ECDHE-RSA-AES128-GCM-SHA256."""
+    ctx = server_ssl_context(pairs["RSA"])
+    async with Server(ctx) as server:
+        assert await handshake(server.port, ca, client) == ("ECDHE-RSA-AES128-GCM-SHA256",
+                                                            "TLSv1.2")
+
+
 async def test_the_flags_order_does_not_matter(pairs: dict[str, ServingCert],
                                                ca: trustme.CA) -> None:
     flag = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")
