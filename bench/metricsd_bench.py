@@ -6,7 +6,8 @@ Kubelets run in ANOTHER process so only metricsd's side is measured here:
   addresses, mTLS with its ``client.crt``; nodes from its ``nodes.json``.
 * ``--fleet builtin``: one HTTPS server (trustme cert) serving a kubelet-shaped payload per
   node under ``/n<i>/metrics/resource``; the node annotation selects the path (the upstream
-  ``metrics.k8s.io/resource-metrics-path`` trick), so one listener stands in for N kubelets.
+  ``metrics.k8s.io/resource-metrics-path`` trick), so one listener stands in for N kubelets;
+  ``--gzip`` makes it answer gzip (level 6) when asked, as a kubelet does.
 
 For each cycle it measures process CPU (user+sys, ``getrusage``) of (a) the transport floor —
 every payload fetched over the kept-alive pool, not parsed — and (b) a full metricsd cycle —
@@ -40,9 +41,10 @@ from metricsd.scraper.scraper import Scraper
 from metricsd.storage import Storage
 
 BUILTIN_SERVER = r'''
-import asyncio, ssl, sys, time, trustme
+import asyncio, gzip, ssl, sys, time, trustme
 from aiohttp import web
 nodes, pods, certdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+use_gzip = sys.argv[4:] == ["gzip"]
 ca = trustme.CA(); cert = ca.issue_cert("127.0.0.1")
 ca.cert_pem.write_to_path(certdir + "/ca.crt")
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH); cert.configure_cert(ctx)
@@ -66,7 +68,12 @@ def payload(i):
                f"node_memory_working_set_bytes 2e+09 {ms}\n")
     return "".join(out)
 async def handle(request):
-    return web.Response(text=payload(int(request.match_info["i"])))
+    text = payload(int(request.match_info["i"]))
+    if use_gzip and "gzip" in request.headers.get("Accept-Encoding", ""):
+        # as a kubelet's promhttp handler: gzip at the default level
+        return web.Response(body=gzip.compress(text.encode(), 6, mtime=0),
+                            headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"})
+    return web.Response(text=text)
 async def main():
     app = web.Application(); app.router.add_get("/n{i}/metrics/resource", handle)
     runner = web.AppRunner(app, access_log=None); await runner.setup()
@@ -98,9 +105,10 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def start_builtin(nodes: int, pods: int, workdir: str) -> Fleet:
+def start_builtin(nodes: int, pods: int, workdir: str, use_gzip: bool = False) -> Fleet:
+    extra = ["gzip"] if use_gzip else []
     proc = subprocess.Popen([sys.executable, "-c", BUILTIN_SERVER, str(nodes), str(pods),
-                             workdir], stdout=subprocess.PIPE)
+                             workdir, *extra], stdout=subprocess.PIPE)
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     infos = [NodeInfo(f"node-{i}", {}, (("InternalIP", "127.0.0.1"),), port,
@@ -145,8 +153,10 @@ async def transport_floor(client: KubeletClient, nodes: list[NodeInfo]) -> int:
 
 async def bench(args: argparse.Namespace) -> None:
     workdir = tempfile.mkdtemp(prefix="metricsd-bench-")
-    fleet = (start_builtin if args.fleet == "builtin" else start_fakekubelet)(
-        args.nodes, args.pods, workdir)
+    if args.fleet == "builtin":
+        fleet = start_builtin(args.nodes, args.pods, workdir, args.gzip)
+    else:
+        fleet = start_fakekubelet(args.nodes, args.pods, workdir)
     try:
         rss_idle = _rss_mb()
         clock = RealClock()
@@ -298,6 +308,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--fleet", choices=("fakekubelet", "builtin"), default="builtin")
+    parser.add_argument("--gzip", action="store_true",
+                        help="builtin fleet: answer gzip when asked, as kubelets do "
+                             "(the fakekubelet fleet always does)")
     parser.add_argument("--prometheus", action="store_true",
                         help="also measure Debian's prometheus scraping the same kubelets "
                              "(adds 20 s + 15 s per cycle)")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -54,6 +55,7 @@ __all__ = [
     "info",
     "infof",
     "logger",
+    "route_python_logging",
 ]
 
 try:  # one "pre-rendered value" type shared with the decoder/storage sink
@@ -422,6 +424,45 @@ def error(msg: str, /, *kvs: Any, err: Any = None, at: str | None = None, **kw: 
 def infof(text: str, /, *, v: int = 0, at: str | None = None) -> None:
     """printf-style info line on the process-wide logger."""
     logger.infof(text, v=v, at=at)
+
+
+class _PythonLogging(logging.Handler):
+    """Python ``logging`` records (asyncio, aiohttp, uvloop, warnings) as one klog line each:
+    warnings and errors at their severity, the rest at ``-v=4``; an exception as its type and
+    message (``err="SSLError: …"``), never a multi-line traceback."""
+
+    def __init__(self, target: Logger) -> None:
+        super().__init__(logging.DEBUG)
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            at = f"{record.filename}:{record.lineno}"
+            pairs: dict[str, Any] = {"logger": record.name}
+            exc = record.exc_info[1] if record.exc_info else None
+            if exc is not None:
+                pairs["err"] = f"{type(exc).__name__}: {exc}"
+            text = record.getMessage()
+            if record.levelno >= logging.ERROR:
+                err = pairs.pop("err", None)
+                self.target.error(text, err=err, at=at, **pairs)
+            elif record.levelno >= logging.WARNING:
+                self.target.warning(text, at=at, **pairs)
+            else:
+                self.target.info(text, v=4, at=at, **pairs)
+        except Exception:  # logging must never raise into the caller
+            pass
+
+
+def route_python_logging(target: Logger | None = None) -> None:
+    """Send Python ``logging`` (and ``warnings``) through ``target`` (the process-wide logger):
+    without it, a library's ``logger.exception`` reaches stderr as a bare traceback."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _PythonLogging):
+            root.removeHandler(handler)
+    root.addHandler(_PythonLogging(target or logger))
+    logging.captureWarnings(True)
 
 
 @contextlib.contextmanager

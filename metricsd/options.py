@@ -3,16 +3,22 @@
 Names, types, defaults, help texts and help sections are upstream's (``--help`` of v0.7.1), so
 manifests and runbooks written for metrics-server work unchanged.  :func:`validate` applies
 upstream's checks once, in upstream's order, and reports only the first failure with upstream's
-text.  Two flags are metricsd's own; they live in a separate help section whose title and every
+text.  Three flags are metricsd's own; they live in a separate help section whose title and every
 help line say "metricsd only, not upstream":
 
 * ``--simulation-min-metric-resolution`` (default ``10s``, upstream's fixed minimum) lowers the
   smallest accepted ``--metric-resolution`` so simulations can tick faster;
 * ``--storage-readiness`` (``v0.7`` default: storage is ready when nodes OR pods have a rate;
-  ``v0.9``: nodes AND pods, as metrics-server v0.9.0).
+  ``v0.9``: nodes AND pods, as metrics-server v0.9.0);
+* ``--kubelet-max-body-size`` (quantity, default ``64Mi``; ``0`` = no bound, as upstream) bounds
+  every kubelet response body, as received and after gzip, so a hostile kubelet cannot make
+  metricsd inflate gigabytes (metrics-server has no such bound).
 
 Flags that upstream accepts but metricsd does not act on (audit log, profiling, SNI certs,
-HTTP/2 stream limits, …) are accepted and listed in ``docs/metricsd-flags.md``.
+HTTP/2 stream limits, …) are accepted and listed in ``docs/metricsd-flags.md``. The serving
+flags (``--tls-cipher-suites``, ``--tls-min-version``, ``--secure-port``) are checked where
+upstream checks them, in the serving options' ``ApplyTo`` right after the listener is created
+(:func:`metricsd.servingcerts.server_ssl_context`, :mod:`metricsd.tlsciphers`), not here.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 from metricsd.durations import SECOND, format_duration
 from metricsd.flagset import Flag, FlagSet, ParseResult
+from metricsd.quantity import QuantityError, parse_quantity
 
 __all__ = [
     "READINESS_V07",
@@ -46,6 +53,8 @@ LONG_DESCRIPTION = "Launch metrics-server"
 USAGE_HEADER = "Usage:\n   [flags]\n"
 
 METRICSD_ONLY = "(metricsd only, not upstream)"
+#: ``--kubelet-max-body-size``'s default: far above the ~20 KB a 30-pod kubelet sends.
+DEFAULT_KUBELET_MAX_BODY_SIZE = "64Mi"
 
 
 class StartupError(Exception):
@@ -248,8 +257,7 @@ def build_flagset() -> FlagSet:
            "and --tls-private-key-file are not provided, a self-signed certificate and key are "
            "generated for the public address and saved to the directory specified by "
            "--cert-dir."),
-        _f("tls-cipher-suites", "strings", (), _CIPHERS_HELP,
-           implemented=False, note="accepted; Python's default TLS ciphers are used"),
+        _f("tls-cipher-suites", "strings", (), _CIPHERS_HELP),
         _f("tls-min-version", "string", "",
            "Minimum TLS version supported. Possible values: VersionTLS10, VersionTLS11, "
            "VersionTLS12, VersionTLS13"),
@@ -351,6 +359,11 @@ def build_flagset() -> FlagSet:
            f"{METRICSD_ONLY} When metric-storage-ready passes: \"v0.7\" once node OR pod "
            "metrics are stored (metrics-server v0.7.1), \"v0.9\" once node AND pod metrics are "
            "stored (metrics-server v0.9.0).", f'"{READINESS_V07}"'),
+        _f("kubelet-max-body-size", "quantity", DEFAULT_KUBELET_MAX_BODY_SIZE,
+           f"{METRICSD_ONLY} Largest kubelet response body accepted, counted as received and "
+           "again after gzip decompression; a larger one fails that node's scrape. Bytes as a "
+           "quantity (512Ki, 64Mi, 1G); 0 means no bound, as metrics-server.",
+           DEFAULT_KUBELET_MAX_BODY_SIZE),
     ])
     return fs
 
@@ -451,6 +464,7 @@ class Options:
     # metricsd only, not upstream
     simulation_min_metric_resolution: int = 10 * SECOND
     storage_readiness: str = READINESS_V07
+    kubelet_max_body_size: str = DEFAULT_KUBELET_MAX_BODY_SIZE
 
     @property
     def metric_resolution_seconds(self) -> float:
@@ -459,6 +473,12 @@ class Options:
     @property
     def kubelet_request_timeout_seconds(self) -> float:
         return self.kubelet_request_timeout / SECOND
+
+    @property
+    def kubelet_max_body_bytes(self) -> int:
+        """``--kubelet-max-body-size`` in bytes (0: no bound); valid after :func:`validate`."""
+        size = _whole_bytes(self.kubelet_max_body_size)
+        return size if size is not None else 0
 
     @property
     def ready_semantics(self) -> str:
@@ -553,13 +573,30 @@ def _logging_errors(o: Options) -> list[str]:
     return ["[" + ", ".join(errs) + "]"]
 
 
+def _whole_bytes(quantity: str) -> int | None:
+    """A quantity as a non-negative whole number of bytes, or None when it is not one."""
+    try:
+        value = parse_quantity(quantity)
+    except QuantityError:
+        return None
+    if value < 0 or value.denominator != 1:
+        return None
+    return int(value)
+
+
 def _metricsd_errors(o: Options) -> list[str]:
+    errors = []
     if o.storage_readiness not in (READINESS_V07, READINESS_V09):
-        return [
+        errors.append(
             f'storage-readiness must be "{READINESS_V07}" or "{READINESS_V09}", but value '
             f'"{o.storage_readiness}" provided'
-        ]
-    return []
+        )
+    if _whole_bytes(o.kubelet_max_body_size) is None:
+        errors.append(
+            "kubelet-max-body-size must be 0 (no bound) or a whole number of bytes, but value "
+            f'"{o.kubelet_max_body_size}" provided'
+        )
+    return errors
 
 
 def validation_errors(o: Options) -> list[str]:

@@ -1,9 +1,12 @@
 """The HTTPS surface: authentication → authorization → route, and the ``"HTTP"`` request log.
 
-One catch-all aiohttp handler, so the filter order is exactly the generic apiserver's (authn,
-then authz, then the handler) for every path, including health and ``/metrics``. Bodies come
-from the pure modules (``api``, ``health``, ``monitoring``); this module only routes, encodes
-JSON the way Go's encoder does (compact, newline-terminated) and logs.
+One catch-all handler on aiohttp's low-level server, so the filter order is exactly the
+generic apiserver's (authn, then authz, then the handler) for every path, including health and
+``/metrics``; connections are read the way Go's net/http reads them (:mod:`metricsd.gohttp`:
+header limits and timeouts, Go's answers to requests that do not parse). Bodies come from the
+pure modules (``api``, ``health``, ``monitoring``); this module only routes, encodes JSON the
+way Go's encoder does (compact, newline-terminated) and logs. An error escaping a handler is
+answered and logged as the apiserver's panic filter does (``apiserver panic'd``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from metricsd.auth import Authenticator, Authorizer, forbidden_body, request_att
 from metricsd.auth.authenticator import unauthorized_body
 from metricsd.auth.authorizer import internal_error_body
 from metricsd.clock import Clock
+from metricsd.gohttp import GoServer
 from metricsd.health import HealthEndpoints
 from metricsd.klog import GoDuration
 from metricsd.monitoring import SelfMetrics
@@ -72,15 +76,13 @@ class HTTPApp:
         self.authz = authz
         self.clock = clock
         self.log = log
-        self.app = web.Application()
-        self.app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def serve(self, sock: socket.socket, ssl_context: ssl.SSLContext) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=5.0)
+        self._runner = web.ServerRunner(GoServer(self.handle, log=self.log),
+                                        handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.SockSite(self._runner, sock, ssl_context=ssl_context)
         await site.start()
@@ -93,7 +95,7 @@ class HTTPApp:
     # ------------------------------------------------------------------ request path
 
     @staticmethod
-    def _peer_cert(request: web.Request) -> x509.Certificate | None:
+    def _peer_cert(request: web.BaseRequest) -> x509.Certificate | None:
         transport = request.transport
         ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
         if ssl_object is None:
@@ -101,7 +103,7 @@ class HTTPApp:
         der = ssl_object.getpeercert(binary_form=True)
         return x509.load_der_x509_certificate(der) if der else None
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         start = self.clock.monotonic()
         # like the apiserver's audit filter: keep the caller's (the aggregator's) Audit-ID
         audit_id = request.headers.get("Audit-ID", "").strip() or str(uuid.uuid4())
@@ -110,6 +112,8 @@ class HTTPApp:
             response, log_verb = await self._handle(request)
         except web.HTTPException as exc:
             response = exc
+        except Exception as exc:  # the apiserver's panic filter
+            response = self._panicked(request, audit_id, exc)
         response.headers["Audit-Id"] = audit_id
         if self.log.enabled(3, "httplog/httplog.go:132"):
             peer = request.transport.get_extra_info("peername") if request.transport else None
@@ -121,7 +125,21 @@ class HTTPApp:
                           at="httplog/httplog.go:132")
         return response
 
-    async def _handle(self, request: web.Request) -> tuple[web.StreamResponse, str]:
+    def _panicked(self, request: web.BaseRequest, audit_id: str,
+                  exc: Exception) -> web.Response:
+        """WithPanicRecovery: runtime's ``Observed a panic`` line, then the filter's own line
+        and its plain-text 500 (one line each: no Python traceback reaches the log)."""
+        self.log.errorf(f"Observed a panic: {exc!r} ({type(exc).__name__}: {exc})",
+                        at="runtime/runtime.go:79")
+        self.log.error("apiserver panic'd", "method", request.method, "URI", request.raw_path,
+                       "auditID", audit_id, at="filters/wrap.go:57")
+        response = web.Response(status=500, text="This request caused apiserver to panic. "
+                                "Look in the logs for details.\n")
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    async def _handle(self, request: web.BaseRequest) -> tuple[web.StreamResponse, str]:
         result = await self.authn.authenticate(request.headers, self._peer_cert(request))
         if result.user is None:
             if result.error:
@@ -152,7 +170,7 @@ class HTTPApp:
         response.headers["Cache-Control"] = "no-cache, private"
         return response
 
-    def _route(self, request: web.Request, query: dict[str, str]) -> web.StreamResponse:
+    def _route(self, request: web.BaseRequest, query: dict[str, str]) -> web.StreamResponse:
         path = request.path
         if self.health.handles(path):
             res = self.health.handle(path, request.query_string)
@@ -190,7 +208,7 @@ class HTTPApp:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    def _metrics(self, parts: list[str], request: web.Request,
+    def _metrics(self, parts: list[str], request: web.BaseRequest,
                  query: dict[str, str]) -> APIResult | None:
         now_ns = int(self.clock.now() * 1e9)
         accept = request.headers.get("Accept")

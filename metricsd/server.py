@@ -52,6 +52,7 @@ from metricsd.selectors import SelectorError, parse_label_selector
 from metricsd.serve_http import HTTPApp
 from metricsd.servingcerts import configure_client_cas, ensure_serving_cert, server_ssl_context
 from metricsd.storage import Storage
+from metricsd.tlsciphers import cipher_suite_ids, insecure_names
 from metricsd.version import user_agent
 
 __all__ = ["MetricsServer", "bind_text", "run"]
@@ -75,6 +76,10 @@ def bind_text(address: str, port: int) -> str:
 def _bind(address: str, port: int, reuse_address: bool, reuse_port: bool) -> socket.socket:
     host = address or "0.0.0.0"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if not 0 <= port <= 65535:  # Go's net.Listen refuses it before any socket exists
+        shown = f"{host}:{port}" if family == socket.AF_INET else f"[{host}]:{port}"
+        raise StartupError(f"failed to create listener: failed to listen on {shown}: "
+                           f"listen tcp: address {port}: invalid port")
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -156,10 +161,14 @@ class MetricsServer:
         cert = ensure_serving_cert(cert_file=o.tls_cert_file, key_file=o.tls_private_key_file,
                                    cert_dir=o.cert_dir, bind_address=o.bind_address,
                                    secure_port=o.secure_port, log=self.log)
-        if cert is not None:
+        if cert is not None and o.secure_port > 0:
             self._sock = _bind(o.bind_address, o.secure_port, o.permit_address_sharing,
                                o.permit_port_sharing)
             self.port = int(self._sock.getsockname()[1])
+            # as the serving options' ApplyTo: the pair, --tls-cipher-suites and
+            # --tls-min-version are checked right after the listener, before anything starts
+            self.ssl_context = server_ssl_context(cert, min_version=o.tls_min_version,
+                                                  cipher_suites=o.tls_cipher_suites)
         try:
             selector = parse_label_selector(o.node_selector)
         except SelectorError as err:
@@ -184,6 +193,8 @@ class MetricsServer:
                 preferred_address_types=tuple(o.kubelet_preferred_address_types),
                 timeout_s=o.kubelet_request_timeout_seconds,
                 user_agent=user_agent(),
+                max_body_bytes=o.kubelet_max_body_bytes,
+                max_body_text=o.kubelet_max_body_size,
             )
             trace = None
             if self.log.enabled(6, "transport/round_trippers.go:553"):
@@ -204,9 +215,8 @@ class MetricsServer:
         core = k8s.CoreV1Api(self._api_client)
         authn, authz = await self._delegation(core)
 
-        if cert is not None:
-            self.ssl_context = server_ssl_context(cert, min_version=o.tls_min_version,
-                                                  client_cas=self.auth_config.all_ca_pems())
+        if cert is not None and self.ssl_context is not None:
+            configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
             self.log.info("Starting controller",
                           "name", f"serving-cert::{cert.cert_file}::{cert.key_file}",
                           at="dynamiccertificates/dynamic_serving_content.go:132")
@@ -247,6 +257,9 @@ class MetricsServer:
         self.http = HTTPApp(api=api, health=health, metrics=self.metrics, authn=authn,
                             authz=authz, clock=self.clock, log=self.log)
         if self._sock is not None and self.ssl_context is not None:
+            for name in insecure_names(cipher_suite_ids(o.tls_cipher_suites)):
+                self.log.warningf(f"Use of insecure cipher '{name}' detected.",
+                                  at="server/secure_serving.go:69")
             await self.http.serve(self._sock, self.ssl_context)
             self.log.infof(f"Serving securely on {bind_text(o.bind_address, self.port)}",
                            at="server/secure_serving.go:213")
@@ -427,6 +440,7 @@ async def run(options: Options) -> int:
     # informers have synced, cut a 1,000-node cycle's CPU by about 0.1 s (bench/hotpaths_bench.py
     # and bench/metricsd_bench.py: 1.02 CPU-s as is, 0.93 with this threshold, 0.86 without GC).
     gc.set_threshold(100_000, 50, 100)
+    klog.route_python_logging()  # a library's traceback never reaches stderr raw
     server = MetricsServer(options)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

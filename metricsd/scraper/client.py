@@ -28,6 +28,7 @@ from metricsd.scraper.addresses import (
     kubelet_url,
 )
 from metricsd.scraper.http1 import (
+    BodyLimit,
     ConnectionPool,
     Progress,
     Response,
@@ -62,6 +63,12 @@ class KubeletClientConfig:
     bearer_token_file: str = ""
     timeout_s: float = 10.0
     user_agent: str = "metrics-server"
+    #: ``--kubelet-max-body-size`` in bytes (0: no bound) and as the user wrote it
+    max_body_bytes: int = 64 << 20
+    max_body_text: str = "64Mi"
+
+    def body_limit(self) -> BodyLimit:
+        return BodyLimit(self.max_body_bytes, f"--kubelet-max-body-size={self.max_body_text}")
 
     def token(self) -> str:
         return RestConfig(bearer_token=self.bearer_token,
@@ -97,6 +104,8 @@ def kubelet_client_config(
     preferred_address_types: tuple[str, ...] = DEFAULT_PREFERRED_ADDRESS_TYPES,
     timeout_s: float = 10.0,
     user_agent: str = "metrics-server",
+    max_body_bytes: int = 64 << 20,
+    max_body_text: str = "64Mi",
 ) -> KubeletClientConfig:
     """The §1.11 matrix: start from the API-server config, then apply the kubelet flags."""
     common = {
@@ -105,6 +114,8 @@ def kubelet_client_config(
         "preferred_address_types": tuple(preferred_address_types),
         "timeout_s": timeout_s,
         "user_agent": user_agent,
+        "max_body_bytes": max_body_bytes,
+        "max_body_text": max_body_text,
     }
     if completely_insecure:
         # plain http, anonymous: TLS config emptied, credentials removed
@@ -208,7 +219,8 @@ class KubeletClient:
         # client-go's V(6) round-tripper line: "GET https://… 200 OK in 14 milliseconds"
         self.trace = trace
         self._ssl = config.ssl_context()
-        self._pools = {config.scheme: ConnectionPool(self._ssl)}
+        self._limit = config.body_limit()
+        self._pools = {config.scheme: ConnectionPool(self._ssl, self._limit)}
         self._heads: dict[tuple[str, str], bytes] = {}
         self._token = ""
         self._token_read_at: float | None = None
@@ -226,7 +238,7 @@ class KubeletClient:
         pool = self._pools.get(scheme)
         if pool is None:  # a redirect to the other scheme: Go's default TLS settings
             context = ssl.create_default_context() if scheme == "https" else None
-            pool = self._pools[scheme] = ConnectionPool(context)
+            pool = self._pools[scheme] = ConnectionPool(context, self._limit)
         return pool
 
     def url_for(self, node: NodeEndpoint) -> str:

@@ -14,7 +14,11 @@ bookkeeping) costs about as much CPU as TLS itself. ``bench/metricsd_vs_promethe
 * a non-200 status returns at once with the status line (the body is not read, the connection
   is closed), as upstream only reports the status;
 * a reused connection that the peer closed before answering is retried once on a new one, as
-  Go's transport retries an idempotent request.
+  Go's transport retries an idempotent request;
+* a :class:`BodyLimit` bounds each body twice, as received and as inflated, both counted while
+  it arrives: gzip is inflated piece by piece, at most 1 MiB per call (``max_length``) and never
+  past the bound, so a small body that inflates to gigabytes costs about the bound before it
+  fails (Go's transport has no such bound; metricsd's ``--kubelet-max-body-size``).
 
 Errors are :class:`ResponseError` with Go's texts (``EOF``, ``unexpected EOF``,
 ``malformed HTTP response …``) and whether the headers had arrived; dial and TLS errors
@@ -27,10 +31,12 @@ import asyncio
 import ssl
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "IDLE_TIMEOUT_S",
     "MAX_HEADER_BYTES",
+    "BodyLimit",
     "ConnectionPool",
     "Progress",
     "Response",
@@ -41,6 +47,9 @@ __all__ = [
 IDLE_TIMEOUT_S = 90.0  # Go's http.Transport IdleConnTimeout in client-go's default transport
 MAX_HEADER_BYTES = 1 << 20  # Go allows 10 MB; a kubelet's headers are a few hundred bytes
 _SWEEP_EVERY_S = 10.0
+#: gzip is inflated at most this much per call: zlib's output buffer then never holds more
+#: than one step on top of the body kept so far (a normal kubelet body is one step).
+_INFLATE_STEP = 1 << 20
 
 
 class ResponseError(Exception):
@@ -51,6 +60,29 @@ class ResponseError(Exception):
         self.text = text
         self.body_started = body_started  # headers were complete: upstream says "read body"
         self.debug = debug or text
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimit:
+    """At most ``size`` body bytes per response, received and after gzip (0: no bound);
+    ``shown`` names the bound in the error text (the flag and its value)."""
+
+    size: int
+    shown: str = ""
+
+    def raw_error(self) -> ResponseError:
+        return ResponseError(f"http: response body too large (over {self._label()})",
+                             body_started=True)
+
+    def inflated_error(self) -> ResponseError:
+        return ResponseError("gzip: decompressed response body too large "
+                             f"(over {self._label()})", body_started=True)
+
+    def _label(self) -> str:
+        return self.shown or f"{self.size} bytes"
+
+
+NO_LIMIT = BodyLimit(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +122,12 @@ class _Connection(asyncio.Protocol):
     __slots__ = (
         "_buf",
         "_chunks",
-        "_gzip",
+        "_inflated",
+        "_inflater",
         "_keep_alive",
         "_location",
         "_reason",
+        "_received",
         "_remaining",
         "_state",
         "_status",
@@ -101,6 +135,7 @@ class _Connection(asyncio.Protocol):
         "headers_at",
         "idle_since",
         "key",
+        "limit",
         "loop",
         "progress",
         "received_any",
@@ -109,9 +144,11 @@ class _Connection(asyncio.Protocol):
         "waiter",
     )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, key: tuple[str, int]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, key: tuple[str, int],
+                 limit: BodyLimit = NO_LIMIT) -> None:
         self.loop = loop
         self.key = key
+        self.limit = limit
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Response] | None = None
         self.closed = False
@@ -125,7 +162,9 @@ class _Connection(asyncio.Protocol):
         self._chunks: list[bytes] = []
         self._state = _HEAD
         self._remaining = 0
-        self._gzip = False
+        self._received = 0
+        self._inflated = 0
+        self._inflater: Any = None  # a zlib decompressobj while a gzip body is read
         self._keep_alive = True
         self._status = 0
         self._reason = ""
@@ -233,7 +272,7 @@ class _Connection(asyncio.Protocol):
                 continue  # a trailer field: ignored
             if state == _UNTIL_CLOSE:
                 if buf:
-                    self._chunks.append(bytes(buf))
+                    self._add(bytes(buf))
                     buf.clear()
                 return
             return  # _DONE: nothing more is expected
@@ -243,10 +282,40 @@ class _Connection(asyncio.Protocol):
         buf = self._buf
         take = min(self._remaining, len(buf))
         if take:
-            self._chunks.append(bytes(buf[:take]))
+            self._add(bytes(buf[:take]))
             del buf[:take]
             self._remaining -= take
         return not self._remaining
+
+    def _add(self, piece: bytes) -> None:
+        """Keep one piece of the body, inflating it when gzip; both counts within the bound."""
+        bound = self.limit.size
+        self._received += len(piece)
+        if bound and self._received > bound:
+            raise self.limit.raw_error()
+        inflater = self._inflater
+        if inflater is None:
+            self._chunks.append(piece)
+            return
+        if inflater.eof:
+            return  # bytes after the gzip member: ignored, as before the bound existed
+        data = piece
+        try:
+            while True:
+                # at most one step, and one byte more than the bound allows ("over" vs "at")
+                want = min(_INFLATE_STEP, bound - self._inflated + 1) if bound else _INFLATE_STEP
+                out = inflater.decompress(data, want)
+                if out:
+                    self._inflated += len(out)
+                    if bound and self._inflated > bound:
+                        raise self.limit.inflated_error()
+                    self._chunks.append(out)
+                if len(out) < want or inflater.eof:
+                    return  # this piece is used up
+                data = inflater.unconsumed_tail  # the output was capped: more may follow
+        except zlib.error as err:
+            text = "gzip: invalid header" if "header" in str(err) else "flate: corrupt input"
+            raise ResponseError(text, body_started=True, debug=f"zlib.error: {err}") from None
 
     def _head(self, head: bytes) -> bool:
         """Parse the status line and headers; True when the response is already complete."""
@@ -306,7 +375,6 @@ class _Connection(asyncio.Protocol):
         self._status = status
         self._reason = reason
         self._keep_alive = keep_alive
-        self._gzip = gzip
         self._location = location
         self.headers_at = self.loop.time()
         if self.progress is not None:
@@ -317,9 +385,13 @@ class _Connection(asyncio.Protocol):
             self._state = _DONE
             self._resolve(b"")
             return True
+        if gzip:
+            self._inflater = zlib.decompressobj(31)
         if chunked:
             self._state = _CHUNK_SIZE
         elif length is not None:
+            if self.limit.size and length > self.limit.size:
+                raise self.limit.raw_error()  # refused before any of it is read
             self._remaining = length
             self._state = _LENGTH
             if length == 0:
@@ -336,17 +408,8 @@ class _Connection(asyncio.Protocol):
         self._chunks = []
         if self._buf:
             self._keep_alive = False  # more bytes than the framing allows: never reuse
-        if self._gzip and body:
-            try:
-                inflater = zlib.decompressobj(31)
-                raw = inflater.decompress(body)
-                if not inflater.eof:
-                    raise ResponseError("unexpected EOF", body_started=True)
-            except zlib.error as err:
-                text = "gzip: invalid header" if "header" in str(err) else (
-                    "flate: corrupt input")
-                raise ResponseError(text, body_started=True, debug=f"zlib.error: {err}") from None
-            body = raw
+        if self._inflater is not None and self._received and not self._inflater.eof:
+            raise ResponseError("unexpected EOF", body_started=True)  # gzip stream cut short
         self._resolve(body)
 
     def _resolve(self, body: bytes) -> None:
@@ -361,8 +424,13 @@ class _Connection(asyncio.Protocol):
             return
         if self._state == _UNTIL_CLOSE and exc is None:
             self._keep_alive = False
-            self._finish()
+            try:
+                self._finish()
+            except ResponseError as err:  # a gzip body cut short by the close
+                waiter.set_exception(err)
             return
+        self._chunks = []  # the body is lost: do not keep it alive with the error
+        self._inflater = None
         if self._state == _HEAD:
             if exc is None or isinstance(exc, ssl.SSLEOFError):
                 exc = ResponseError("EOF", body_started=False, debug=f"connection closed: {exc!r}")
@@ -378,6 +446,11 @@ class _Connection(asyncio.Protocol):
         self.abort()
 
     def abort(self) -> None:
+        # A failed request's error (its traceback) keeps this connection alive in a cycle
+        # through the waiter: let go of the body now, not at the next full garbage collection
+        # (up to the bound per failure).
+        self._chunks = []
+        self._inflater = None
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
@@ -411,8 +484,10 @@ def _go_quote(text: str) -> str:
 class ConnectionPool:
     """Idle kept-alive connections by ``(host, port)``; at most one request per connection."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None,
+                 limit: BodyLimit | None = None) -> None:
         self.ssl_context = ssl_context
+        self.limit = limit or NO_LIMIT
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
         self._last_sweep = 0.0
 
@@ -441,7 +516,7 @@ class ConnectionPool:
         host, port = key
         ctx = self.ssl_context
         _, conn = await loop.create_connection(
-            lambda: _Connection(loop, key), host, port, ssl=ctx,
+            lambda: _Connection(loop, key, self.limit), host, port, ssl=ctx,
             server_hostname=host if ctx is not None else None)
         return conn
 

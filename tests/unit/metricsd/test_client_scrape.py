@@ -623,3 +623,54 @@ async def test_v6_round_tripper_trace(kubelet) -> None:
         await client.close()
     assert len(traces) == 1
     assert re.fullmatch(rf"GET {re.escape(url)} 403 Forbidden in \d+ milliseconds", traces[0])
+
+
+# ---------------------------------------------------------------- bounded response bodies
+
+
+async def test_a_gzip_bomb_fails_only_that_node(kubelet) -> None:
+    import gzip
+
+    bomb = gzip.compress(b"\0" * (8 << 20), compresslevel=9, mtime=0)  # 8 MiB in 8 KiB
+
+    async def bad(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
+
+    async def good(request: web.Request) -> web.Response:
+        return web.Response(text=PAYLOAD)
+
+    p1, p2 = await kubelet(bad), await kubelet(good)
+    logs, rec = Logs(), Recorder()
+    config = kubelet_client_config(RestConfig(), completely_insecure=True,
+                                   use_node_status_port=True,
+                                   preferred_address_types=("InternalIP",),
+                                   max_body_bytes=1 << 20, max_body_text="1Mi")
+    scraper = _scraper(config, [_node("bomb", p1), _node("good", p2)], RealClock(), logs, rec)
+    try:
+        batch = await scraper.scrape()
+    finally:
+        await scraper.client.close()
+    assert list(batch.nodes) == ["good"]
+    assert logs.messages("Failed to scrape node") == [{
+        "err": "failed to read response body - gzip: decompressed response body too large "
+               "(over --kubelet-max-body-size=1Mi)", "node": "bomb"}]
+    assert sorted(rec.requests) == [("bomb", False), ("good", True)]
+
+
+async def test_the_default_bound_is_64_mebibytes(kubelet) -> None:
+    body = b"#" * ((64 << 20) + 1)
+
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=body)
+
+    port = await kubelet(big)
+    assert KubeletClientConfig().max_body_bytes == 64 << 20
+    logs = Logs()
+    scraper = _scraper(HTTP, [_node("big", port)], RealClock(), logs)
+    try:
+        await scraper.scrape()
+    finally:
+        await scraper.client.close()
+    assert logs.messages("Failed to scrape node") == [{
+        "err": "failed to read response body - http: response body too large "
+               "(over --kubelet-max-body-size=64Mi)", "node": "big"}]

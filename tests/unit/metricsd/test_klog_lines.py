@@ -197,3 +197,42 @@ def test_http_request_line() -> None:
         'userAgent="kubectl/v1.26.0 (linux/amd64) kubernetes/b46a3f8" '
         'audit-ID="49200f6f-771b-427e-bdde-02991f159013" srcIP="10.244.0.1:25364" resp=200\n'
     )
+
+
+def test_python_logging_is_routed_as_one_klog_line_each() -> None:
+    import logging
+    import warnings
+
+    from metricsd import klog as klog_module
+
+    stream = io.StringIO()
+    target = klog_module.Logger(stream=stream, verbosity=4)
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    klog_module.route_python_logging(target)
+    try:
+        try:
+            raise ValueError("bad record\nsecond line")
+        except ValueError:
+            logging.getLogger("asyncio").exception("Fatal error on transport")
+        logging.getLogger("aiohttp.server").warning("odd %s", "input")
+        logging.getLogger("x").info("detail")  # below the root logger's WARNING: dropped
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("old API", DeprecationWarning, stacklevel=1)
+    finally:
+        root.handlers[:] = saved
+        logging.captureWarnings(False)
+    text = stream.getvalue()
+    assert "Traceback" not in text
+    # a multi-line error is klog's multi-line value block, as klog prints one
+    first, text = text.split("\n", 1)
+    assert first.startswith("E") and first.endswith('] "Fatal error on transport" err=<')
+    block, text = text.split("\n", 3)[:3], text.split("\n", 3)[3]
+    assert block == ["\tValueError: bad record", "\tsecond line", ' > logger="asyncio"']
+    lines = text.splitlines()
+    assert lines[0].startswith("W") and lines[0].endswith(
+        '] "odd input" logger="aiohttp.server"')
+    assert lines[1].startswith("W") and 'logger="py.warnings"' in lines[1]
+    assert "DeprecationWarning: old API" in lines[1]
+    assert len(lines) == 2

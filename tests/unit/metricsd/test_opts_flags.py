@@ -82,6 +82,7 @@ HELP_LINES = [
     ("  -v, --v Level ", None),
     ("      --vmodule pattern=N,... ", None),
     ("      --simulation-min-metric-resolution duration ", "10s"),
+    ("      --kubelet-max-body-size quantity ", "64Mi"),
 ]
 
 
@@ -150,6 +151,8 @@ def test_non_upstream_flags_are_marked() -> None:
          (("a.crt", "a.key", ("foo.com", "*.bar")),)),
         (["--audit-webhook-batch-throttle-qps=2.5"], "audit_webhook_batch_throttle_qps", 2.5),
         (["--storage-readiness=v0.9"], "storage_readiness", "v0.9"),
+        (["--kubelet-max-body-size=1Gi"], "kubelet_max_body_size", "1Gi"),
+        (["--kubelet-max-body-size", "0"], "kubelet_max_body_size", "0"),
     ],
 )
 def test_parse_values(argv: list[str], attr: str, value: object) -> None:
@@ -222,3 +225,27 @@ def test_first_bad_flag_wins() -> None:
     with pytest.raises(FlagError) as err:
         parse_args(["--metric-resolution=abc", "--foo"])
     assert str(err.value).startswith('invalid argument "abc"')
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [("64Mi", 64 << 20), ("1Gi", 1 << 30), ("100M", 100_000_000), ("512Ki", 512 << 10),
+     ("4096", 4096), ("1e6", 1_000_000), ("0", 0)],
+)
+def test_kubelet_max_body_size_in_bytes(value: str, size: int) -> None:
+    options, _ = parse_args([f"--kubelet-max-body-size={value}"])
+    assert options.kubelet_max_body_bytes == size
+
+
+def test_kubelet_max_body_size_default_is_64_mebibytes() -> None:
+    assert parse_args([])[0].kubelet_max_body_bytes == 64 << 20
+
+
+def test_kubelet_max_body_size_syntax_error_is_plags() -> None:
+    from metricsd.flagset import FlagError
+
+    with pytest.raises(FlagError) as info:
+        parse_args(["--kubelet-max-body-size=lots"])
+    assert str(info.value) == (
+        'invalid argument "lots" for "--kubelet-max-body-size" flag: quantities must match the '
+        "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")

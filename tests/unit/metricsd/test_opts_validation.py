@@ -81,6 +81,17 @@ def res_timeout(res: str, timeout: str) -> str:
          "metric-resolution should be a time duration at least 1s, but value 500ms provided"),
         (["--storage-readiness=v1"],
          'storage-readiness must be "v0.7" or "v0.9", but value "v1" provided'),
+        (["--kubelet-max-body-size=1Ki"], None),
+        (["--kubelet-max-body-size=0"], None),
+        (["--kubelet-max-body-size=-1"],
+         "kubelet-max-body-size must be 0 (no bound) or a whole number of bytes, but value "
+         '"-1" provided'),
+        (["--kubelet-max-body-size=1.5"],
+         "kubelet-max-body-size must be 0 (no bound) or a whole number of bytes, but value "
+         '"1.5" provided'),
+        (["--kubelet-max-body-size=100m"],
+         "kubelet-max-body-size must be 0 (no bound) or a whole number of bytes, but value "
+         '"100m" provided'),
     ],
 )
 def test_first_error(argv: list[str], expected: str | None) -> None:
