@@ -186,7 +186,7 @@ asyncio.run(main())
 def test_on_a_real_terminal_the_line_is_live_and_erased_at_the_end() -> None:
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=slave, stderr=slave,
-                            stdin=slave, cwd=ROOT, env=dict(os.environ, TERM="xterm"))
+                            stdin=slave, cwd=ROOT, env=dict(os.environ, TERM="xterm", COLUMNS="200"))
     os.close(slave)
     chunks = []
     while True:
