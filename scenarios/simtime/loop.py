@@ -150,6 +150,12 @@ class _QuiescenceSelector(selectors.BaseSelector):
             self._note_busy(reason, bool(events))
             return events
         self._busy_since = None
+        # Bytes that were on the wire at the first poll and arrived while _busy() looked at
+        # the counters are no longer "in flight" but are readable now: poll once more, so a
+        # delivery that raced the check is handled before time moves.
+        events = real.select(0)
+        if events:
+            return events
         if loop._release_settled():
             stats.settles += 1
             loop._stall_started = None

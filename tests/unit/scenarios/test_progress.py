@@ -175,7 +175,7 @@ async def main():
         progress.line(f"live={progress.live}")
         progress.waiting("s", "[s] step 1/1 wait", "pod ready=True")
         progress.observed("s", "READY 0/1")
-        await asyncio.sleep(2.3)  # two heartbeats redraw the line with the seconds moving (slack for a loaded machine)
+        await asyncio.sleep(2.3)  # two heartbeats redraw the line, seconds moving (slack for load)
         progress.done("s")
         progress.line("[s] step 1/1 wait ... ok (2.3s)")
 
@@ -185,8 +185,9 @@ asyncio.run(main())
 
 def test_on_a_real_terminal_the_line_is_live_and_erased_at_the_end() -> None:
     master, slave = pty.openpty()
+    env = dict(os.environ, TERM="xterm", COLUMNS="200")  # xdist workers export a narrow width
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=slave, stderr=slave,
-                            stdin=slave, cwd=ROOT, env=dict(os.environ, TERM="xterm", COLUMNS="200"))
+                            stdin=slave, cwd=ROOT, env=env)
     os.close(slave)
     chunks = []
     while True:
