@@ -4,10 +4,16 @@ A scenario is a cluster (node groups, pods, load, faults, emulated Kubernetes ve
 metricsd deployment to run (the kind/ manifests with args added, removed or replaced) and a list
 of steps, each of which may carry expectations. `docs/scenarios.md` is the user's guide; this
 module is the single source of truth for the shape, and every error names file, line and path.
+
+An embedded `cluster.fleet` and a `cluster.fleetFile` are validated here too, by fakekubelet's
+own spec validator on the scenario's node tree (or the fleet file's), so a fleet mistake is
+reported when the scenario loads, against the line the user wrote, and not at run time
+against the spec file the backend generates from it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from fakekubelet.spec import SpecError, load_spec_node
 from scenarios.yamlschema import (
     AnyValue,
     Bool,
@@ -23,6 +30,7 @@ from scenarios.yamlschema import (
     Field,
     Float,
     Int,
+    Line,
     ListOf,
     MapOf,
     OneKey,
@@ -31,10 +39,16 @@ from scenarios.yamlschema import (
     SchemaError,
     Str,
     _Ctx,
+    compose_file,
     load,
 )
 
 BACKENDS = ("sim", "kind")
+#: A scenario (and a fleet file it names) is read only this far: anything larger is not one.
+MAX_FILE_BYTES = 1 << 20
+MAX_STEPS = 1000
+#: The description is printed in every "starting" progress line and in `list`.
+MAX_DESCRIPTION_CHARS = 200
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -84,6 +98,64 @@ class Text(Schema):
 
 
 TEXT = Text()
+
+
+def _spec_error(err: SpecError, source: str, node: yaml.Node, path: str) -> SchemaError:
+    """fakekubelet's ``file:line: path: reason (expected ...)`` as a SchemaError under ``path``."""
+    inner = "" if err.path in ("", "<top>") else err.path
+    full = f"{path}.{inner}" if path and inner else path or inner
+    line = err.line if err.line is not None else node.start_mark.line + 1
+    reason = err.reason + (f" (expected {err.expected})" if err.expected else "")
+    return SchemaError(source, line, full, reason)
+
+
+class Fleet(Schema):
+    """An inline fleet spec, validated by fakekubelet on this file's nodes (so on its lines)."""
+
+    description = "a fleet spec (docs/fakekubelet-spec.md)"
+
+    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        try:
+            load_spec_node(node, ctx.source, Path(ctx.source).parent)
+        except SpecError as err:
+            raise _spec_error(err, ctx.source, node, path) from None
+        return yaml.safe_load(yaml.serialize(node))
+
+
+class FleetFile(Schema):
+    """A fleet spec file relative to the scenario, read and validated when the scenario loads.
+
+    Errors inside the fleet file name that file and its line, then the scenario line that
+    refers to it; a file that cannot be read is an error of the scenario's line.
+    """
+
+    description = "a fleet spec file, relative to the scenario"
+
+    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        name = Str().check(node, path, ctx)
+        where = Path(ctx.source).parent / name
+        shown = os.path.normpath(where)
+        referrer = f"the fleetFile of {ctx.source}:{node.start_mark.line + 1}"
+        try:
+            root = compose_file(where, max_bytes=MAX_FILE_BYTES, source=shown, what="fleet file")
+        except SchemaError as err:
+            if err.line is None:  # the file cannot be read: the scenario's reference is wrong
+                reason = err.message.removeprefix("cannot read file: ")
+                raise ctx.fail(node, path, f"cannot read {shown}: {reason}") from None
+            raise SchemaError(err.source, err.line, err.path,
+                              f"{err.message} ({referrer})") from None
+        try:
+            load_spec_node(root, shown, where.parent)
+        except SpecError as err:
+            inner = _spec_error(err, shown, root, "")
+            raise SchemaError(shown, inner.line, inner.path,
+                              f"{inner.message} ({referrer})") from None
+        return name
+
+
+def _not_both(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    if value["fleet"] is not None and value["fleetFile"] is not None:
+        raise ctx.fail(node, path, "give either fleet or fleetFile, not both")
 
 ARGS = Record(
     {
@@ -257,7 +329,7 @@ SCENARIO = Record(
     {
         "name": Field(Str(r"[a-z0-9][a-z0-9-]*", "a name of lower-case letters, digits, -"),
                       required=True),
-        "description": Field(Str(), required=True),
+        "description": Field(Line(MAX_DESCRIPTION_CHARS), required=True),
         "backends": Field(ListOf(Enum(*BACKENDS), min_items=1), default=list(BACKENDS)),
         "kubectl": Field(KubectlVersion, default="default"),
         "cluster": Field(
@@ -265,8 +337,9 @@ SCENARIO = Record(
                 {
                     "kubernetesVersion": Field(Str(r"1\.\d+", "a version such as 1.30"),
                                                default="1.30"),
-                    "fleet": Field(AnyValue(), doc="an inline fleet spec (fakekubelet-spec.md)"),
-                    "fleetFile": Field(Str(), doc="a fleet spec file, relative to the scenario"),
+                    "fleet": Field(Fleet(), doc="an inline fleet spec (fakekubelet-spec.md)"),
+                    "fleetFile": Field(FleetFile(),
+                                       doc="a fleet spec file, relative to the scenario"),
                     "frontProxy": Field(
                         Enum("trusted", "untrusted"),
                         default="trusted",
@@ -275,6 +348,7 @@ SCENARIO = Record(
                     ),
                 },
                 description="a cluster",
+                check_extra=_not_both,
             ),
             required=True,
         ),
@@ -289,7 +363,7 @@ SCENARIO = Record(
             ),
             default=None,
         ),
-        "steps": Field(ListOf(STEP, min_items=1), required=True),
+        "steps": Field(ListOf(STEP, min_items=1, max_items=MAX_STEPS), required=True),
     },
     description="a scenario",
 )
@@ -309,10 +383,8 @@ class Scenario:
 
 def load_scenario(path: Path | str, text: str | None = None) -> Scenario:
     """Load and validate one scenario file; raises SchemaError with file, line and path."""
-    raw = load(path, SCENARIO, text=text)
+    raw = load(path, SCENARIO, text=text, max_bytes=MAX_FILE_BYTES, what="scenario file")
     cluster = raw["cluster"]
-    if cluster["fleet"] is not None and cluster["fleetFile"] is not None:
-        raise SchemaError(str(path), None, "cluster", "give either fleet or fleetFile, not both")
     metricsd = raw["metricsd"] or {"manifests": "kind/manifests/base", "args": None,
                                    "installed": False}
     return Scenario(
