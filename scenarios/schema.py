@@ -5,15 +5,13 @@ metricsd deployment to run (the kind/ manifests with args added, removed or repl
 of steps, each of which may carry expectations. `docs/scenarios.md` is the user's guide; this
 module is the single source of truth for the shape, and every error names file, line and path.
 
-An embedded `cluster.fleet` and a `cluster.fleetFile` are validated here too, by fakekubelet's
-own spec validator on the scenario's node tree (or the fleet file's), so a fleet mistake is
-reported when the scenario loads, against the line the user wrote, and not at run time
-against the spec file the backend generates from it.
+The fleet (`cluster.fleet`, `cluster.fleetFile`) and the `set` of `fault`, `workload` and
+`churn` steps are fakekubelet's formats, checked when the file loads by fakekubelet's own
+validators (`scenarios.fleetschema`), on the lines the user wrote.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from fakekubelet.spec import SpecError, load_spec_node
+from scenarios.fleetschema import ChurnChanges, FaultChanges, Fleet, FleetFile, WorkloadChange
 from scenarios.yamlschema import (
     AnyValue,
     Bool,
@@ -36,10 +34,8 @@ from scenarios.yamlschema import (
     OneKey,
     Record,
     Schema,
-    SchemaError,
     Str,
     _Ctx,
-    compose_file,
     load,
 )
 
@@ -98,59 +94,6 @@ class Text(Schema):
 
 
 TEXT = Text()
-
-
-def _spec_error(err: SpecError, source: str, node: yaml.Node, path: str) -> SchemaError:
-    """fakekubelet's ``file:line: path: reason (expected ...)`` as a SchemaError under ``path``."""
-    inner = "" if err.path in ("", "<top>") else err.path
-    full = f"{path}.{inner}" if path and inner else path or inner
-    line = err.line if err.line is not None else node.start_mark.line + 1
-    reason = err.reason + (f" (expected {err.expected})" if err.expected else "")
-    return SchemaError(source, line, full, reason)
-
-
-class Fleet(Schema):
-    """An inline fleet spec, validated by fakekubelet on this file's nodes (so on its lines)."""
-
-    description = "a fleet spec (docs/fakekubelet-spec.md)"
-
-    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
-        try:
-            load_spec_node(node, ctx.source, Path(ctx.source).parent)
-        except SpecError as err:
-            raise _spec_error(err, ctx.source, node, path) from None
-        return yaml.safe_load(yaml.serialize(node))
-
-
-class FleetFile(Schema):
-    """A fleet spec file relative to the scenario, read and validated when the scenario loads.
-
-    Errors inside the fleet file name that file and its line, then the scenario line that
-    refers to it; a file that cannot be read is an error of the scenario's line.
-    """
-
-    description = "a fleet spec file, relative to the scenario"
-
-    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
-        name = Str().check(node, path, ctx)
-        where = Path(ctx.source).parent / name
-        shown = os.path.normpath(where)
-        referrer = f"the fleetFile of {ctx.source}:{node.start_mark.line + 1}"
-        try:
-            root = compose_file(where, max_bytes=MAX_FILE_BYTES, source=shown, what="fleet file")
-        except SchemaError as err:
-            if err.line is None:  # the file cannot be read: the scenario's reference is wrong
-                reason = err.message.removeprefix("cannot read file: ")
-                raise ctx.fail(node, path, f"cannot read {shown}: {reason}") from None
-            raise SchemaError(err.source, err.line, err.path,
-                              f"{err.message} ({referrer})") from None
-        try:
-            load_spec_node(root, shown, where.parent)
-        except SpecError as err:
-            inner = _spec_error(err, shown, root, "")
-            raise SchemaError(shown, inner.line, inner.path,
-                              f"{inner.message} ({referrer})") from None
-        return name
 
 
 def _not_both(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
@@ -296,7 +239,7 @@ STEPS: dict[str, Schema] = {
         {
             "node": Field(Str()),
             "nodes": Field(ListOf(Str())),
-            "set": Field(MapOf(AnyValue()), required=True),
+            "set": Field(FaultChanges(), required=True),
         },
         description="a fault change",
         check_extra=_exactly_one("node", "nodes"),
@@ -305,11 +248,11 @@ STEPS: dict[str, Schema] = {
         {
             "pod": Field(Str(r"[a-z0-9.-]+/[a-z0-9.-]+", "namespace/name"), required=True),
             "container": Field(Str(), required=True),
-            "set": Field(AnyValue(), required=True),
+            "set": Field(WorkloadChange(), required=True),
         },
         description="a workload change",
     ),
-    "churn": Record({"set": Field(AnyValue(), required=True)}, description="a churn change"),
+    "churn": Record({"set": Field(ChurnChanges(), required=True)}, description="a churn change"),
     "sleep": Duration,
 }
 SIM_ONLY_STEPS = frozenset({"fault", "workload", "churn"})
@@ -338,7 +281,7 @@ SCENARIO = Record(
                     "kubernetesVersion": Field(Str(r"1\.\d+", "a version such as 1.30"),
                                                default="1.30"),
                     "fleet": Field(Fleet(), doc="an inline fleet spec (fakekubelet-spec.md)"),
-                    "fleetFile": Field(FleetFile(),
+                    "fleetFile": Field(FleetFile(MAX_FILE_BYTES),
                                        doc="a fleet spec file, relative to the scenario"),
                     "frontProxy": Field(
                         Enum("trusted", "untrusted"),

@@ -126,6 +126,42 @@ BAD: list[tuple[str, bytes, str]] = [
      "fleets/empty.yaml:1: <document>: the file is empty (the fleetFile of s.yaml:4)"),
 ]
 
+#: (id, a step of a scenario whose line 6 it is, the error). `fault`, `workload` and `churn`
+#: changes are fakekubelet's control-endpoint bodies: checked by its validators when the file
+#: loads, not answered 400 by the running fleet after the cluster has started.
+SIM_CHANGES: list[tuple[str, str, str]] = [
+    ("fault-unknown", "- fault: {node: n, set: {hung: true}}",
+     "s.yaml:6: steps[1].fault.set.hung: unknown fault; expected one of latencySeconds, hang, "
+     "httpStatus, refuseConnections, truncateBody, malformed, missingTimestamps, "
+     "staleTimestamps, scrapeError, missingPods, negativeStartTime, zeroMemory"),
+    ("fault-type", "- fault: {node: n, set: {hang: maybe}}",
+     's.yaml:6: steps[1].fault.set.hang: expected bool, got "maybe"'),
+    ("fault-status", "- fault: {node: n, set: {httpStatus: 700}}",
+     "s.yaml:6: steps[1].fault.set.httpStatus: expected an HTTP status 100-599, got 700"),
+    ("fault-fraction", "- fault: {node: n, set: {missingPods: 2.5}}",
+     "s.yaml:6: steps[1].fault.set: missing_pods fraction must be 0..1, got 2.5"),
+    ("workload-unknown", "- workload: {pod: default/web-0, container: app, "
+     "set: {kind: constant, cpu: 0.25}}",
+     "s.yaml:6: steps[1].workload.set.kind: unknown key 'kind' (expected one of cpu, memory, "
+     "relative, trace)"),
+    ("workload-shape", "- workload: {pod: default/web-0, container: app, "
+     "set: {cpu: {type: sine, base: 1m, amplitude: 5m}}}",
+     "s.yaml:6: steps[1].workload.set.cpu.periodSeconds: required key is missing"),
+    ("churn-unknown", "- churn: {set: {restartPerMinute: 2}}",
+     "s.yaml:6: steps[1].churn.set.restartPerMinute: unknown setting; expected one of "
+     "podCreatePerMinute, podDeletePerMinute, containerRestartPerMinute, nodeJoinPerMinute, "
+     "nodeLeavePerMinute, addressChangePerMinute, minNodes, maxNodes, maxPodsPerNode"),
+    ("churn-type", "- churn: {set: {podCreatePerMinute: fast}}",
+     's.yaml:6: steps[1].churn.set.podCreatePerMinute: expected float, got "fast"'),
+]
+
+SIM_CHANGES_OK = [
+    "- fault: {node: n, set: {http_status: 500, latency_seconds: 0.5}}",
+    "- fault: {nodes: [a, b], set: {hang: false, missingPods: [default/web-0]}}",
+    "- workload: {pod: default/web-0, container: app, set: {cpu: 250m, memory: 64Mi}}",
+    "- churn: {set: {podCreatePerMinute: 6, group: worker}}",
+]
+
 FLEET_FILES = {
     "good.yaml": b"nodeGroups:\n- {name: worker, count: 2}\n",
     "bad.yaml": b"nodeGroups:\n- name: worker\n  count: two\n",
@@ -200,6 +236,22 @@ def test_the_runner_exits_2_with_that_line_and_starts_nothing(
 def test_files_on_the_limits_load(here: Path, content: str) -> None:
     Path("s.yaml").write_text(content)
     assert isinstance(load_scenario("s.yaml"), Scenario)
+
+
+@pytest.mark.parametrize(("step", "message"), [(st_, m) for _, st_, m in SIM_CHANGES],
+                         ids=[i for i, _, _ in SIM_CHANGES])
+def test_simulation_changes_are_checked_when_the_file_loads(
+    here: Path, step: str, message: str
+) -> None:
+    Path("s.yaml").write_text(MINIMAL + step + "\n")
+    assert one_line_error("s.yaml") == message
+
+
+@pytest.mark.parametrize("step", SIM_CHANGES_OK)
+def test_valid_simulation_changes_load_unchanged(here: Path, step: str) -> None:
+    Path("s.yaml").write_text(MINIMAL + step + "\n")
+    last = load_scenario("s.yaml").steps[-1]
+    assert last[last["kind"]]["set"] == yaml.safe_load(step)[0][last["kind"]]["set"]
 
 
 def test_an_inline_fleet_stays_plain_data_for_the_backend(here: Path) -> None:
