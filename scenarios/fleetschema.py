@@ -20,7 +20,7 @@ import yaml
 from fakekubelet.control import BadRequest, churn_changes, merge_faults
 from fakekubelet.model import Faults
 from fakekubelet.spec import SpecError, load_spec_node, workload_from_dict
-from scenarios.yamlschema import Schema, SchemaError, Str, _Ctx, _kind, compose_file
+from scenarios.yamlschema import Schema, SchemaError, Str, _Ctx, _kind, compose_file, plain
 
 
 def _spec_error(err: SpecError, source: str, node: yaml.Node, path: str,
@@ -39,10 +39,6 @@ def _spec_error(err: SpecError, source: str, node: yaml.Node, path: str,
     return SchemaError(source, line, full, reason)
 
 
-def _plain(node: yaml.Node) -> Any:
-    return yaml.safe_load(yaml.serialize(node))
-
-
 class Fleet(Schema):
     """An inline fleet spec, validated by fakekubelet on this file's nodes (so on its lines)."""
 
@@ -53,7 +49,7 @@ class Fleet(Schema):
             load_spec_node(node, ctx.source, Path(ctx.source).parent)
         except SpecError as err:
             raise _spec_error(err, ctx.source, node, path) from None
-        return _plain(node)
+        return plain(node)
 
 
 class FleetFile(Schema):
@@ -101,13 +97,13 @@ def _each_key(node: yaml.Node, path: str, ctx: _Ctx, what: str,
         raise ctx.fail(node, path, f"expected {what}, got {_kind(node)}")
     out: dict[str, Any] = {}
     for knode, vnode in node.value:
-        key = _plain(knode)
+        key = plain(knode)
         sub = f"{path}.{key}"
         if not isinstance(key, str):
             raise ctx.fail(knode, sub, f"expected {what}: keys are names, got {key!r}")
         if key in out:
             raise ctx.fail(knode, sub, "duplicate key")
-        value = _plain(vnode)
+        value = plain(vnode)
         try:
             validate({key: value})
         except BadRequest as err:
@@ -150,4 +146,4 @@ class WorkloadChange(Schema):
             workload_from_dict(node, ctx.source)
         except SpecError as err:
             raise _spec_error(err, ctx.source, node, path, root="workload") from None
-        return _plain(node)
+        return plain(node)

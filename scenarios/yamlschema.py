@@ -24,9 +24,10 @@ import yaml
 #: Nodes inside nodes, counted from the document's root: far more than any hand-written file
 #: needs, far less than Python's recursion limit (PyYAML composes recursively).
 MAX_DEPTH = 64
-#: Values a document may hold once its aliases are expanded (a "billion laughs" guard); a
-#: 1 MiB file without aliases holds at most about half as many (`[1,1,1,...]`).
-MAX_VALUES = 1_000_000
+#: Values (nodes) a document may hold, aliases expanded: a "billion laughs" guard, and a bound on
+#: the time a huge document takes (PyYAML's pure-Python composer manages some 10,000-50,000
+#: nodes a second). A scenario of 1,000 steps holds about 15,000.
+MAX_VALUES = 100_000
 
 _LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\v": "\\v", "\f": "\\f", "\x1c": "\\x1c",
                 "\x1d": "\\x1d", "\x1e": "\\x1e", "\x85": "\\x85", "\u2028": "\\u2028",
@@ -81,10 +82,18 @@ class Schema:
         raise NotImplementedError
 
 
+def plain(node: yaml.Node) -> Any:
+    """The Python value of a composed node, as ``yaml.safe_load`` would build it.
+
+    Built straight from the node (no emit-and-parse round trip): a large value is read once.
+    """
+    return yaml.constructor.SafeConstructor().construct_document(node)
+
+
 def _scalar(node: yaml.Node, path: str, ctx: _Ctx, what: str) -> Any:
     if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
         raise ctx.fail(node, path, f"expected {what}, got {_kind(node)}")
-    return yaml.safe_load(yaml.serialize(node))
+    return plain(node)
 
 
 class Str(Schema):
@@ -183,7 +192,7 @@ class AnyValue(Schema):
     description = "any value"
 
     def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
-        return yaml.safe_load(yaml.serialize(node))
+        return plain(node)
 
 
 class Line(Schema):
@@ -324,10 +333,10 @@ class _Composer(yaml.SafeLoader):
 
     It refuses, at the line where they occur: nesting deeper than :data:`MAX_DEPTH` (PyYAML
     composes recursively, so deeper input would raise ``RecursionError``), an alias inside
-    the node it names (PyYAML builds a cyclic tree from ``&a [*a]``), aliases that expand a
-    value past :data:`MAX_VALUES`, and any scalar or tagged collection the safe constructor
-    cannot build (``!foo``, ``!!python/...``, ``!!int 1s``, the date ``2001-13-45``): every
-    later step may construct values freely.
+    the node it names (PyYAML builds a cyclic tree from ``&a [*a]``), a value holding more than
+    :data:`MAX_VALUES` values with its aliases expanded, and any scalar or tagged collection
+    the safe constructor cannot build (``!foo``, ``!!python/...``, ``!!int 1s``, the date
+    ``2001-13-45``): every later step may construct values freely.
     """
 
     def __init__(self, stream: str) -> None:
@@ -371,8 +380,8 @@ class _Composer(yaml.SafeLoader):
             children = []
         total = 1 + sum(self._values.get(id(c), 1) for c in children)
         if total > MAX_VALUES:
-            raise self._refuse(f"aliases expand this value to more than {MAX_VALUES} values",
-                               node.start_mark)
+            raise self._refuse(f"this value holds more than {MAX_VALUES} values "
+                               "(aliases expanded)", node.start_mark)
         self._values[id(node)] = total
 
     def _construct(self, node: yaml.Node) -> None:
@@ -467,4 +476,5 @@ __all__: Sequence[str] = [
     "compose_file",
     "load",
     "one_line",
+    "plain",
 ]

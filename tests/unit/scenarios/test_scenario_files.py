@@ -61,8 +61,8 @@ BAD: list[tuple[str, bytes, str]] = [
         + "".join(f"      {chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n"
                   for i in range(6))
     ).encode(),
-     "s.yaml:14: <document>: not valid YAML: aliases expand this value to more than "
-     "1000000 values"),
+     "s.yaml:13: <document>: not valid YAML: this value holds more than 100000 "
+     "values (aliases expanded)"),
     ("unknown-tag", (MINIMAL.replace("name: x", "name: !foo x")).encode(),
      "s.yaml:1: <document>: not valid YAML: cannot read 'x' as !foo"),
     ("python-tag", (MINIMAL + "- probe: {path: /x}\n  expect:\n    json: "
@@ -252,6 +252,18 @@ def test_valid_simulation_changes_load_unchanged(here: Path, step: str) -> None:
     Path("s.yaml").write_text(MINIMAL + step + "\n")
     last = load_scenario("s.yaml").steps[-1]
     assert last[last["kind"]]["set"] == yaml.safe_load(step)[0][last["kind"]]["set"]
+
+
+def test_a_document_of_too_many_values_is_refused_where_it_passes_the_budget(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without aliases too: a huge literal list costs PyYAML seconds per 100,000 values."""
+    monkeypatch.setattr("scenarios.yamlschema.MAX_VALUES", 1000)
+    Path("s.yaml").write_text(HEAD + "cluster: {}\nsteps:\n- probe: {path: /x}\n  expect:\n"
+                              "    json:\n      a: [" + "1, " * 2000 + "1]\n")
+    assert one_line_error("s.yaml") == (
+        "s.yaml:8: <document>: not valid YAML: this value holds more than 1000 values "
+        "(aliases expanded)")
 
 
 def test_an_inline_fleet_stays_plain_data_for_the_backend(here: Path) -> None:
