@@ -20,7 +20,16 @@ import yaml
 from fakekubelet.control import BadRequest, churn_changes, merge_faults
 from fakekubelet.model import Faults
 from fakekubelet.spec import SpecError, load_spec_node, workload_from_dict
-from scenarios.yamlschema import Schema, SchemaError, Str, _Ctx, _kind, compose_file, plain
+from scenarios.yamlschema import (
+    Schema,
+    SchemaError,
+    Str,
+    _Ctx,
+    _kind,
+    compose_file,
+    key_path,
+    plain,
+)
 
 
 def _spec_error(err: SpecError, source: str, node: yaml.Node, path: str,
@@ -98,7 +107,7 @@ def _each_key(node: yaml.Node, path: str, ctx: _Ctx, what: str,
     out: dict[str, Any] = {}
     for knode, vnode in node.value:
         key = plain(knode)
-        sub = f"{path}.{key}"
+        sub = key_path(path, key)
         if not isinstance(key, str):
             raise ctx.fail(knode, sub, f"expected {what}: keys are names, got {key!r}")
         if key in out:

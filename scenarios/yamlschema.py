@@ -82,6 +82,16 @@ class Schema:
         raise NotImplementedError
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_./*<>-]+")
+
+
+def key_path(path: str, key: object) -> str:
+    """``path.key``; a key that would be invisible or ambiguous there is quoted (``'a b'``)."""
+    text = str(key)
+    shown = text if _PLAIN_KEY.fullmatch(text) else repr(text)
+    return f"{path}.{shown}" if path else shown
+
+
 def plain(node: yaml.Node) -> Any:
     """The Python value of a composed node, as ``yaml.safe_load`` would build it.
 
@@ -247,8 +257,8 @@ class MapOf(Schema):
         for knode, vnode in node.value:
             key = self.key.check(knode, path, ctx)
             if key in out:
-                raise ctx.fail(knode, f"{path}.{key}", "duplicate key")
-            out[key] = self.value.check(vnode, f"{path}.{key}" if path else str(key), ctx)
+                raise ctx.fail(knode, key_path(path, key), "duplicate key")
+            out[key] = self.value.check(vnode, key_path(path, key), ctx)
         return out
 
 
@@ -279,7 +289,7 @@ class Record(Schema):
         seen: dict[str, Any] = {}
         for knode, vnode in node.value:
             key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else "?"
-            sub = f"{path}.{key}" if path else key
+            sub = key_path(path, key)
             if key not in self.fields:
                 raise ctx.fail(knode, sub, f"unknown key; expected one of {self._keys}")
             if key in seen:
@@ -474,6 +484,7 @@ __all__: Sequence[str] = [
     "SchemaError",
     "Str",
     "compose_file",
+    "key_path",
     "load",
     "one_line",
     "plain",

@@ -73,7 +73,13 @@ BAD: list[tuple[str, bytes, str]] = [
     ("bad-implicit-date", (MINIMAL.replace("description: d", "description: 2001-13-45")).encode(),
      "s.yaml:2: <document>: not valid YAML: cannot read '2001-13-45' as !!timestamp"),
     ("newline-in-key", (MINIMAL + '"a\\nb": 1\n').encode(),
-     "s.yaml:6: a\\nb: unknown key; expected one of name, description, backends, kubectl, "
+     "s.yaml:6: 'a\\nb': unknown key; expected one of name, description, backends, kubectl, "
+     "cluster, metricsd, steps"),
+    ("empty-key", (MINIMAL + '"": 1\n').encode(),
+     "s.yaml:6: '': unknown key; expected one of name, description, backends, kubectl, "
+     "cluster, metricsd, steps"),
+    ("tab-key", (MINIMAL + '"\\t": 1\n').encode(),
+     "s.yaml:6: '\\t': unknown key; expected one of name, description, backends, kubectl, "
      "cluster, metricsd, steps"),
     ("too-many-steps", (HEAD + "cluster: {}\nsteps:\n" + "- sleep: 1s\n" * (MAX_STEPS + 1))
      .encode(), f"s.yaml:5: steps: expected at most {MAX_STEPS} item(s), got {MAX_STEPS + 1}"),
