@@ -2,7 +2,7 @@
 
 Users paste these examples; a broken one (``probe: {path: /readyz?verbose}`` is not YAML, a
 workload key that does not exist) must fail CI, not the user. Covered: README.md,
-bench/README.md, docs/*.md and the files in examples/.
+bench/README.md, docs/*.md and every file under examples/.
 
 How a block is marked. Every fenced ```yaml (or ```yml) block must be preceded, on the line
 before its fence, by an HTML comment naming what it is (invisible when the Markdown renders)::
@@ -26,6 +26,7 @@ directory with minimal valid content, since the example only describes them.
 
 from __future__ import annotations
 
+import io
 import re
 import textwrap
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import pytest
 import yaml
 
 from fakekubelet.spec import SpecError, load_spec, load_spec_text
+from podautoscaler.cli import explain_file
 from scenarios.schema import STEP, load_scenario
 from scenarios.yamlschema import ListOf, SchemaError, load
 
@@ -211,12 +213,22 @@ def test_the_docs_have_examples_of_each_loaded_kind() -> None:
     assert {"scenario", "steps", "fleet"} <= kinds
 
 
-@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "examples").iterdir()
-                                        if p.suffix in (".yaml", ".yml")), ids=lambda p: p.name)
+EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_example_file_loads(path: Path) -> None:
-    """examples/ holds fleet specs (fleet-*.yaml); a file of another kind needs a rule here."""
-    assert path.name.startswith("fleet-"), f"{path.name}: unknown kind of example file"
-    load_spec(path)
+    """examples/fleet-*.yaml are fleet specs, examples/hpa/*.yaml HPA cases for
+    ``python -m podautoscaler explain``; a file of another kind needs a rule here."""
+    rel = str(path.relative_to(ROOT / "examples"))
+    if rel.startswith("fleet-"):
+        load_spec(path)
+    elif rel.startswith("hpa/"):
+        out, err = io.StringIO(), io.StringIO()
+        code = explain_file(str(path), path.read_text(), "json", True, out, err)
+        assert code == 0, err.getvalue()
+    else:
+        raise AssertionError(f"examples/{rel}: unknown kind of example file")
 
 
 # -- the checker itself ----------------------------------------------------------------------
