@@ -1,6 +1,6 @@
 """Benchmark the simulated control plane at metrics-server scale (prints figures; not a test).
 
-    /work/venv/bin/python bench/apiserver_bench.py [--nodes 1000] [--pods 30000]
+    python bench/apiserver_bench.py [--nodes 1000] [--pods 30000]
 
 Figures:
 * time to create the nodes and pods in the store;

@@ -6,7 +6,7 @@ off (the pure-Python fast path), its faithful fallback parser, and prometheus_cl
 ``text_string_to_metric_families`` (fully consumed), plus the ratios.  The 1,000-payload row
 is one 15 s scrape cycle of a 1,000-node cluster.  Not a test: figures only.
 
-    /work/venv/bin/python bench/decode_bench.py [--pods 30] [--containers 2] [--runs 7]
+    python bench/decode_bench.py [--pods 30] [--containers 2] [--runs 7]
 """
 
 from __future__ import annotations

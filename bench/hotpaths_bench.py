@@ -15,7 +15,7 @@ times, as medians of several runs:
 
 Not a test: no assertions, just figures.  ``--json`` prints them as one JSON object too.
 
-    /work/venv/bin/python bench/hotpaths_bench.py [--nodes 1000] [--pods 30] [--runs 5]
+    python bench/hotpaths_bench.py [--nodes 1000] [--pods 30] [--runs 5]
 """
 
 from __future__ import annotations

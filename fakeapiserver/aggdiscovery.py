@@ -1,4 +1,4 @@
-"""Aggregated discovery for APIService groups (reference §3.3, "Discovery").
+"""Aggregated discovery for APIService groups (kube-aggregator's handler_discovery.go).
 
 Why: kubectl ≥1.27 against a server with aggregated discovery decides "Metrics API not
 available" from this document alone: a group version published ``Stale`` (no resources) is

@@ -2,7 +2,8 @@
 
 Why: ``kubectl get apiservices`` showing ``False (MissingEndpoints)`` or
 ``False (FailedDiscoveryCheck)``, and the proxy's 503 that follows, are what users debug; the
-checks must run in upstream's order with upstream's texts (reference §3.2):
+checks must run in upstream's order with upstream's texts (kube-aggregator's
+remote_available_controller.go):
 
 1. the Service exists (``ServiceNotFound``);
 2. ClusterIP Services: a port equals the APIService port (``ServicePortError``);

@@ -1,4 +1,6 @@
-"""The ``kube-system/extension-apiserver-authentication`` ConfigMap (reference §3.4).
+"""The ``kube-system/extension-apiserver-authentication`` ConfigMap.
+
+Upstream: kube-apiserver's ``cluster_authentication_trust_controller.go``.
 
 Why: a delegating server (metricsd, like metrics-server) learns from this ConfigMap which CA
 signs client certificates and which CA, names and headers identify the front proxy. The keys

@@ -1,11 +1,11 @@
 """Discovery documents: legacy (/api, /apis, /apis/<g>, /apis/<g>/<v>) and aggregated.
 
-Behaviour by emulated Kubernetes version (reference §1.4):
+Behaviour by emulated Kubernetes version (aggregated discovery is KEP-3352):
 
 * before 1.27: legacy only — aggregated Accept headers get a plain ``application/json`` reply;
 * 1.27–1.29: aggregated ``apidiscovery.k8s.io/v2beta1``;
 * 1.30–1.32: ``v2`` and ``v2beta1``;
-* 1.33+: ``v2`` only (v2beta1 was removed upstream; [I] on the exact release).
+* 1.33+: ``v2`` only (v2beta1 was removed upstream; the exact release is our inference).
 
 The reply's Content-Type echoes exactly the media type the client offered and we chose,
 otherwise client-go ignores the body. Legacy ``/apis`` lists every APIService group whether or

@@ -1,4 +1,6 @@
-"""The aggregation proxy: ``/apis/<group>/<version>/…`` of a non-local APIService (reference §3.3).
+"""The aggregation proxy: ``/apis/<group>/<version>/…`` of a non-local APIService.
+
+Upstream: kube-aggregator's ``handler_proxy.go``.
 
 Why: ``kubectl top`` and the HPA reach metricsd only through this proxy, so its refusals and
 its identity headers decide what users see: when the APIService is not Available it answers

@@ -4,7 +4,7 @@ Why: workloads in the simulation (metricsd, the kubelets' webhook checks, kubect
 get exactly the access their manifests grant, with kube-apiserver's allow reasons and 403
 texts, so a missing binding fails here the way it fails on a real cluster.
 
-The evaluation follows upstream's observable semantics (reference §4.4):
+The evaluation follows upstream's observable semantics (plugin/pkg/auth/authorizer/rbac):
 
 * ``system:masters`` is always allowed (kube-apiserver's privileged-groups authorizer);
 * ClusterRoleBindings are visited first, then RoleBindings of the request's namespace;

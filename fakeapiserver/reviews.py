@@ -2,8 +2,8 @@
 
 Why: delegating servers (metricsd, as metrics-server) and the simulated kubelets ask the
 control plane "who is this token?" and "may this user do that?" with these two objects; the
-request and response shapes must be kube-apiserver's (reference §4.3–§4.4) so a real client
-library (kubernetes_asyncio, client-go) reads them unchanged.
+request and response shapes must be kube-apiserver's (its TokenReview and SubjectAccessReview
+handlers) so a real client library (kubernetes_asyncio, client-go) reads them unchanged.
 
 The functions here are pure: they take the decoded request body plus an authenticator or
 authorizer and return the response object, or raise :class:`ReviewInvalid` carrying

@@ -555,7 +555,7 @@ HPA_COLUMNS = [
     Column("Replicas", type="integer", description="Current number of replicas."),
     AGE,
 ]
-#: First emulated version whose TARGETS cells carry the resource name ([I] on the release).
+#: First emulated version whose TARGETS cells carry the resource name (our inference).
 HPA_NAMED_TARGETS_SINCE = (1, 31)
 
 

@@ -38,7 +38,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from fakekubelet.fleet import Fleet
 
-__all__ = ["BadRequest", "ControlServer", "NotFound", "merge_faults"]
+__all__ = ["BadRequest", "ControlServer", "NotFound", "churn_changes", "merge_faults"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -127,6 +127,31 @@ def merge_faults(current: Any, changes: Any) -> dict[str, Any]:
     if status is not None and not 100 <= int(status) <= 599:
         raise BadRequest(f"faults.httpStatus: expected an HTTP status 100-599, got {status}")
     return out
+
+
+def churn_changes(body: Any) -> tuple[str | None, dict[str, Any]]:
+    """Validate a ``PUT /churn`` body: ``(group or None, snake_case changes)``.
+
+    Keys may be snake_case or camelCase; raises ``BadRequest`` naming the first bad field.
+    """
+    from fakekubelet.churn import ChurnSpec
+
+    if not isinstance(body, dict):
+        raise BadRequest("body: expected a JSON object of churn settings")
+    group = body.get("group")
+    if group is not None and not isinstance(group, str):
+        raise BadRequest(f"group: expected a string, got {json.dumps(group)}")
+    fields = {f.name: f for f in dataclasses.fields(ChurnSpec)}
+    changes: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "group":
+            continue
+        name = key if key in fields else _snake(key)
+        if name not in fields:
+            known = ", ".join(_camel(n) for n in fields)
+            raise BadRequest(f"churn.{key}: unknown setting; expected one of {known}")
+        changes[name] = _check_type(f"churn.{key}", str(fields[name].type), value)
+    return group, changes
 
 
 def parse_instant(text: str, field: str = "at") -> float:
@@ -359,23 +384,7 @@ class ClusterOps:
     # ------------------------------------------------------------ churn & time
 
     def set_churn(self, body: Any) -> Any:
-        from fakekubelet.churn import ChurnSpec
-
-        if not isinstance(body, dict):
-            raise BadRequest("body: expected a JSON object of churn settings")
-        group = body.get("group")
-        if group is not None and not isinstance(group, str):
-            raise BadRequest(f"group: expected a string, got {json.dumps(group)}")
-        fields = {f.name: f for f in dataclasses.fields(ChurnSpec)}
-        changes: dict[str, Any] = {}
-        for key, value in body.items():
-            if key == "group":
-                continue
-            name = key if key in fields else _snake(key)
-            if name not in fields:
-                known = ", ".join(_camel(n) for n in fields)
-                raise BadRequest(f"churn.{key}: unknown setting; expected one of {known}")
-            changes[name] = _check_type(f"churn.{key}", str(fields[name].type), value)
+        group, changes = churn_changes(body)
         result = self._call("set_churn", group, **changes)
         return {g: to_jsonable(spec) for g, spec in result.items()}
 

@@ -5,11 +5,11 @@ and writes Prometheus text format 0.0.4 the way the Go client library does: fami
 name, samples sorted by label values, labels sorted by name, floats in Go's shortest ``'g'``
 form (``1.048576e+08``, ``45.25``, ``0``), millisecond timestamps.
 
-Version switches (reference metrics-server.md §3.1):
+Version switches (kubelet's pkg/kubelet/metrics/collectors/resource_metrics.go by release):
 - HELP prefix ``[ALPHA]`` up to 1.28, ``[STABLE]`` from 1.29;
 - ``container_start_time_seconds`` from 1.22: with its own timestamp (= the start, ms) up to
   1.28, without one from 1.29 (and not emitted for start times at or before the epoch);
-- ``pod_*`` families from 1.22 (the sheet says "≈1.21–1.22"; we pick 1.22);
+- ``pod_*`` families from 1.22 (they arrived around 1.21–1.22; we pick 1.22);
 - ``scrape_error`` alone before 1.29; on 1.29 both ``resource_scrape_error`` and the deprecated
   ``scrape_error``; from 1.30 ``resource_scrape_error`` only.
 Swap and Windows commit families are not simulated.

@@ -1014,6 +1014,15 @@ def load_spec_text(text: str, source: str = "<spec>", base_dir: str | Path = "."
         raise SpecError(f"not valid YAML: {exc}", file=source) from None
     if root is None:
         raise SpecError("the spec is empty", file=source, expected="a mapping with nodeGroups")
+    return load_spec_node(root, source, base_dir)
+
+
+def load_spec_node(root: yaml.Node, source: str, base_dir: str | Path = ".") -> FleetSpec:
+    """Validate an already composed YAML node, e.g. a fleet embedded in a scenario file.
+
+    The node keeps the marks of the file it was composed from, so errors name ``source`` at
+    the enclosing file's lines; paths are relative to ``root``.
+    """
     return _Validator(source, Path(base_dir)).fleet(root)
 
 

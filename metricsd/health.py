@@ -102,7 +102,7 @@ def _failed_probe(log: klog.Logger, name: str, err: str, at: str, *extra: Any) -
 
 def storage_ready_check(ready: Callable[[], bool], log: klog.Logger | None = None,
                         name: str = "metric-storage-ready") -> HealthCheck:
-    """``metric-storage-ready``: ``no metrics to serve`` until storage is ready (§4.6)."""
+    """``metric-storage-ready``: ``no metrics to serve`` until storage is Ready (as upstream)."""
 
     def check() -> str | None:
         if ready():

@@ -1,10 +1,10 @@
 """The API-server connection (``--kubeconfig`` or in-cluster), as one plain :class:`RestConfig`.
 
 Upstream builds one client-go rest config and reuses it twice: for the informers and, after
-the §1.11 edits, as the base of the kubelet client (its CA, client certificate and bearer token
-go to the kubelets too). We keep that shape: load once, then derive. PEM data embedded in a
-kubeconfig is written to private temporary files, because Python's ``ssl`` loads client
-certificates only from files.
+the edits of metrics-server's kubelet_client.go, as the base of the kubelet client (its CA,
+client certificate and bearer token go to the kubelets too). We keep that shape: load once,
+then derive. PEM data embedded in a kubeconfig is written to private temporary files, because
+Python's ``ssl`` loads client certificates only from files.
 """
 
 from __future__ import annotations

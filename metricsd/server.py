@@ -1,6 +1,6 @@
 """Composition: options → informers, scraper, storage, API, auth, health, self-metrics → HTTPS.
 
-Start-up follows metrics-server v0.7.1 (reference §2.1): the serving certificate is loaded or
+Start-up follows metrics-server v0.7.1 (pkg/server/server.go): the serving certificate is loaded or
 generated and the secure port is bound first (so ``bind: permission denied`` is fatal at
 once); then the authentication settings are looked up, the node and pod informers start and
 must sync — until then the bound socket accepts connections but nothing answers them — then

@@ -1,6 +1,6 @@
 """Python's TLS and connection errors rewritten as the texts Go's net/http prints.
 
-Users compare metricsd's log lines with metrics-server's (reference §2.6, §12): a kubelet
+Users compare metricsd's log lines with metrics-server's (scraper.go, KNOWN_ISSUES.md): a kubelet
 certificate without IP SANs must read ``tls: failed to verify certificate: x509: cannot validate
 certificate for 127.1.0.3 because it doesn't contain any IP SANs``, not OpenSSL's wording.
 

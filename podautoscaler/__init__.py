@@ -6,7 +6,8 @@ flags and the history the controller keeps in memory — and returns the decisio
 the new status with upstream's conditions, the events, the rescale if any, the updated
 history and a trace of every intermediate value. ``python -m podautoscaler explain CASE.yaml``
 prints the trace as a step-by-step explanation. Formats: ``docs/podautoscaler.md``; the
-facts it follows: ``hpa.md`` (§0–§6).
+facts it follows: kube-controller-manager's pkg/controller/podautoscaler (horizontal.go,
+replica_calculator.go, metrics/) and its tests.
 
     >>> result = reconcile(case)            # doctest: +SKIP
     >>> result["scale"], result["events"]   # doctest: +SKIP

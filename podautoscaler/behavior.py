@@ -1,10 +1,11 @@
 """Replica normalisation: stabilization, rate limits and min/max, in both of upstream's paths.
 
-Without ``spec.behavior`` (the legacy path, hpa.md §3.3) a scale-down is stabilized to the
-highest recommendation not older than ``--horizontal-pod-autoscaler-downscale-stabilization``
-(an entry exactly window-old still counts), and a scale-up is capped at
-``max(scaleUpLimitFactor × current, scaleUpLimitMinimum)`` — 2 and 4 in production, 8 and 4
-in upstream's controller tests. With ``spec.behavior`` (§3.4) both directions have windows
+Without ``spec.behavior`` (the legacy path, upstream's normalizeDesiredReplicas) a scale-down
+is stabilized to the highest recommendation not older than
+``--horizontal-pod-autoscaler-downscale-stabilization`` (an entry exactly window-old still
+counts), and a scale-up is capped at ``max(scaleUpLimitFactor × current,
+scaleUpLimitMinimum)`` — 2 and 4 in production, 8 and 4 in upstream's controller tests. With
+``spec.behavior`` (normalizeDesiredReplicasWithBehaviors) both directions have windows
 (strict: an entry exactly window-old is out), and each policy limits the change relative to
 the replica count at the start of its period, counting the scale events of both directions.
 

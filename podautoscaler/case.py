@@ -8,8 +8,9 @@ values, times to nanoseconds and durations to nanoseconds, and fails on the firs
 with a :class:`CaseError` naming the path (``pods[2].status.startTime``) and what was
 expected. Unknown keys are an error at the top level and in ``controller``/``history`` (a typo
 there silently changes the result); inside Kubernetes objects unknown fields are ignored, as
-the controller ignores them. The HPA is defaulted as the API server does on create (§3.1):
-``minReplicas`` 1, the default CPU metric, and ``spec.behavior`` field-by-field.
+the controller ignores them. The HPA is defaulted as the API server does on create
+(autoscaling/v2 defaults.go): ``minReplicas`` 1, the default CPU metric, and ``spec.behavior``
+field-by-field.
 See ``docs/podautoscaler.md`` for the format.
 """
 

@@ -2,8 +2,9 @@
 
 Everything printed comes from ``result["trace"]`` and the result itself; nothing is
 recomputed here, so the text cannot disagree with the decision. The wording follows the
-steps of hpa.md §3.2: scale, range, pods, each metric (grouping, utilization, ratio,
-tolerance, fill-in), the maximum, normalisation, the decision, conditions and events.
+steps of upstream's reconcileAutoscaler: scale, range, pods, each metric (grouping,
+utilization, ratio, tolerance, fill-in), the maximum, normalisation, the decision, conditions
+and events.
 """
 
 from __future__ import annotations

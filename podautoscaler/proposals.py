@@ -6,7 +6,7 @@ error chain (``unable to get metrics for resource cpu: …`` → ``failed to get
 utilization: …`` → ``failed to get cpu resource metric value: …``). The maximum proposal wins
 (the first maximal metric names the reason); if every metric failed, or some failed and the
 valid maximum would scale down, the result is a failure whose text is
-``invalid metrics (k invalid out of m), first error is: …`` (hpa.md §5).
+``invalid metrics (k invalid out of m), first error is: …`` (upstream's computeReplicasForMetrics).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``reconcile(case) -> result``: one sync of one HPA, as ``reconcileAutoscaler`` does it.
 
-Order of operations (hpa.md §3.2): read the scale (its error → FailedGetScale); record the
+Order of operations (horizontal.go): read the scale (its error → FailedGetScale); record the
 first recommendation when the controller has no history for this HPA; branch on replicas 0
 (ScalingDisabled), above max, below min; otherwise compute every metric and take the max;
 normalise (legacy or behavior path); rescale when the result differs (or report the update

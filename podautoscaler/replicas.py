@@ -1,13 +1,13 @@
 """The replica calculator: one metric's proposal, exactly as ``replica_calculator.go`` does it.
 
-Pods are grouped first (hpa.md §2.1): being deleted or Failed → ignored; Pending → unready;
+Pods are grouped first (groupPods): being deleted or Failed → ignored; Pending → unready;
 no metric → missing; for the ``cpu`` resource only, the readiness filter (CPU initialization
 period, initial readiness delay, one metric window after becoming Ready) → unready; the rest
 are ready. Utilization is an integer percentage of the summed requests, computed *before*
 the float ratio; the ratio is compared with the tolerances inclusively; missing and unready
-pods are then filled in (§2.2) and the ratio recomputed, and the no-direction-reversal rule
+pods are then filled in and the ratio recomputed, and the no-direction-reversal rule
 and the count guard of PR #85027 decide. Object and External metrics use the count of
-Running-and-Ready pods or the scale's ``status.replicas`` (§1.2).
+Running-and-Ready pods or the scale's ``status.replicas``, as upstream.
 
 Every function returns the proposal together with a trace of the intermediate values; errors
 carry upstream's texts (wrapped later by :mod:`podautoscaler.proposals`).
@@ -92,7 +92,7 @@ def _ago(now: int, then: int) -> str:
 def group_pods(pods: Sequence[Pod], metrics: Mapping[str, PodMetric], resource: str,
                cpu_init: int, readiness_delay: int, now: int,
                dropped: Mapping[str, str] | None = None) -> Grouping:
-    """``groupPods``: ready count and the unready, missing and ignored sets (§2.1)."""
+    """``groupPods``: ready count and the unready, missing and ignored sets."""
     g = Grouping()
     for pod in pods:
         row: dict[str, Any] = {"name": pod.name, "phase": pod.phase or None}
@@ -192,7 +192,7 @@ def _decide(current: int, ratio: float, ready_count: int, g: Grouping, tolerance
             metrics: dict[str, int], fill_missing: Callable[[str], int],
             recompute: Callable[[dict[str, int]], tuple[float, dict[str, Any]]],
             trace: dict[str, Any]) -> int:
-    """The shared tail of both calculators: tolerance, fill-in, recheck (§2.2)."""
+    """The shared tail of both calculators: tolerance, fill-in, recheck."""
     up_with_unready = bool(g.unready) and ratio > 1.0
     trace["scaleUpWithUnready"] = up_with_unready
     if not up_with_unready and not g.missing:

@@ -1,4 +1,4 @@
-"""The API server's validation of an ``autoscaling/v2`` HorizontalPodAutoscaler (hpa.md §3.1).
+"""The API server's validation of an ``autoscaling/v2`` HorizontalPodAutoscaler (validation.go).
 
 ``reconcile`` accepts objects the API would refuse (upstream's controller tests feed it an
 unknown metric type, which the controller reports as ``InvalidMetricSourceType``); ``explain``

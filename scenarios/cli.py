@@ -50,6 +50,17 @@ def absolute_path(text: str) -> Path:
     return Path(os.path.abspath(text))
 
 
+def _at_least_one(text: str) -> int:
+    """``--parallel``: a semaphore of 0 would wait forever, a negative one is meaningless."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m scenarios",
@@ -69,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--artifacts", type=absolute_path, metavar="DIR",
                      help="keep every log, kubeconfig and output here "
                           "(default: artifacts/scenarios)")
-    run.add_argument("--parallel", type=int, default=4, metavar="N",
+    run.add_argument("--parallel", type=_at_least_one, default=4, metavar="N",
                      help="scenario files run at once (default 4)")
     sub.add_parser("list", help="print the shipped scenarios, one per line: name: description")
     return parser

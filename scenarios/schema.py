@@ -4,6 +4,10 @@ A scenario is a cluster (node groups, pods, load, faults, emulated Kubernetes ve
 metricsd deployment to run (the kind/ manifests with args added, removed or replaced) and a list
 of steps, each of which may carry expectations. `docs/scenarios.md` is the user's guide; this
 module is the single source of truth for the shape, and every error names file, line and path.
+
+The fleet (`cluster.fleet`, `cluster.fleetFile`) and the `set` of `fault`, `workload` and
+`churn` steps are fakekubelet's formats, checked when the file loads by fakekubelet's own
+validators (`scenarios.fleetschema`), on the lines the user wrote.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from scenarios.fleetschema import ChurnChanges, FaultChanges, Fleet, FleetFile, WorkloadChange
 from scenarios.yamlschema import (
     AnyValue,
     Bool,
@@ -23,18 +28,23 @@ from scenarios.yamlschema import (
     Field,
     Float,
     Int,
+    Line,
     ListOf,
     MapOf,
     OneKey,
     Record,
     Schema,
-    SchemaError,
     Str,
     _Ctx,
     load,
 )
 
 BACKENDS = ("sim", "kind")
+#: A scenario (and a fleet file it names) is read only this far: anything larger is not one.
+MAX_FILE_BYTES = 1 << 20
+MAX_STEPS = 1000
+#: The description is printed in every "starting" progress line and in `list`.
+MAX_DESCRIPTION_CHARS = 200
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -84,6 +94,11 @@ class Text(Schema):
 
 
 TEXT = Text()
+
+
+def _not_both(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    if value["fleet"] is not None and value["fleetFile"] is not None:
+        raise ctx.fail(node, path, "give either fleet or fleetFile, not both")
 
 ARGS = Record(
     {
@@ -224,7 +239,7 @@ STEPS: dict[str, Schema] = {
         {
             "node": Field(Str()),
             "nodes": Field(ListOf(Str())),
-            "set": Field(MapOf(AnyValue()), required=True),
+            "set": Field(FaultChanges(), required=True),
         },
         description="a fault change",
         check_extra=_exactly_one("node", "nodes"),
@@ -233,11 +248,11 @@ STEPS: dict[str, Schema] = {
         {
             "pod": Field(Str(r"[a-z0-9.-]+/[a-z0-9.-]+", "namespace/name"), required=True),
             "container": Field(Str(), required=True),
-            "set": Field(AnyValue(), required=True),
+            "set": Field(WorkloadChange(), required=True),
         },
         description="a workload change",
     ),
-    "churn": Record({"set": Field(AnyValue(), required=True)}, description="a churn change"),
+    "churn": Record({"set": Field(ChurnChanges(), required=True)}, description="a churn change"),
     "sleep": Duration,
 }
 SIM_ONLY_STEPS = frozenset({"fault", "workload", "churn"})
@@ -257,7 +272,7 @@ SCENARIO = Record(
     {
         "name": Field(Str(r"[a-z0-9][a-z0-9-]*", "a name of lower-case letters, digits, -"),
                       required=True),
-        "description": Field(Str(), required=True),
+        "description": Field(Line(MAX_DESCRIPTION_CHARS), required=True),
         "backends": Field(ListOf(Enum(*BACKENDS), min_items=1), default=list(BACKENDS)),
         "kubectl": Field(KubectlVersion, default="default"),
         "cluster": Field(
@@ -265,8 +280,9 @@ SCENARIO = Record(
                 {
                     "kubernetesVersion": Field(Str(r"1\.\d+", "a version such as 1.30"),
                                                default="1.30"),
-                    "fleet": Field(AnyValue(), doc="an inline fleet spec (fakekubelet-spec.md)"),
-                    "fleetFile": Field(Str(), doc="a fleet spec file, relative to the scenario"),
+                    "fleet": Field(Fleet(), doc="an inline fleet spec (fakekubelet-spec.md)"),
+                    "fleetFile": Field(FleetFile(MAX_FILE_BYTES),
+                                       doc="a fleet spec file, relative to the scenario"),
                     "frontProxy": Field(
                         Enum("trusted", "untrusted"),
                         default="trusted",
@@ -275,6 +291,7 @@ SCENARIO = Record(
                     ),
                 },
                 description="a cluster",
+                check_extra=_not_both,
             ),
             required=True,
         ),
@@ -289,7 +306,7 @@ SCENARIO = Record(
             ),
             default=None,
         ),
-        "steps": Field(ListOf(STEP, min_items=1), required=True),
+        "steps": Field(ListOf(STEP, min_items=1, max_items=MAX_STEPS), required=True),
     },
     description="a scenario",
 )
@@ -309,10 +326,8 @@ class Scenario:
 
 def load_scenario(path: Path | str, text: str | None = None) -> Scenario:
     """Load and validate one scenario file; raises SchemaError with file, line and path."""
-    raw = load(path, SCENARIO, text=text)
+    raw = load(path, SCENARIO, text=text, max_bytes=MAX_FILE_BYTES, what="scenario file")
     cluster = raw["cluster"]
-    if cluster["fleet"] is not None and cluster["fleetFile"] is not None:
-        raise SchemaError(str(path), None, "cluster", "give either fleet or fleetFile, not both")
     metricsd = raw["metricsd"] or {"manifests": "kind/manifests/base", "args": None,
                                    "installed": False}
     return Scenario(

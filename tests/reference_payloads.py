@@ -1,5 +1,5 @@
 # ruff: noqa: E501
-"""Sample kubelet payloads from the reference sheet (§3.4): what the fleet renders, what the decoder reads."""
+"""Sample kubelet /metrics/resource payloads in each release's shape: what the fleet renders, what the decoder reads."""
 
 PAYLOAD_A = """\
 # HELP container_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the container in core-seconds
@@ -80,7 +80,7 @@ T0_MS = 1711467600000  # 2024-03-26T15:40:00Z
 
 
 def second_scrape_a() -> str:
-    """Payload A 15 s later, with the cumulative values of the sheet's second scrape."""
+    """Payload A 15 s later, with the cumulative values of a second scrape."""
     lines = []
     for line in PAYLOAD_A.splitlines():
         if line and not line.startswith("#"):

@@ -1,4 +1,4 @@
-"""The delegated authorizer chain and the 403 Status it produces (kubectl reference §4.4).
+"""The delegated authorizer chain and the 403 Status it produces (k8s.io/apiserver's, delegating).
 
 Union in order: group ``system:masters`` is allowed outright; ``--authorization-always-allow-paths``
 (non-resource requests only; a trailing ``*`` is a prefix match); then a SubjectAccessReview,

@@ -1,4 +1,4 @@
-"""Where to reach a node's kubelet: address, port, path and URL (metrics-server §2.3).
+"""Where to reach a node's kubelet: address, port, path and URL (upstream address_resolver.go).
 
 Kept apart from the HTTP client so the selection rules are plain functions that table tests pin.
 """

@@ -1,4 +1,4 @@
-"""The kubelet HTTP client: kept-alive connections, TLS and identity per reference §1.11.
+"""The kubelet HTTP client: kept-alive connections, TLS and identity (upstream kubelet_client.go).
 
 ``kubelet_client_config`` turns the flags plus the API-server rest config into the kubelet
 client's settings (the same transformations upstream applies); :class:`KubeletClient` sends
@@ -107,7 +107,7 @@ def kubelet_client_config(
     max_body_bytes: int = 64 << 20,
     max_body_text: str = "64Mi",
 ) -> KubeletClientConfig:
-    """The §1.11 matrix: start from the API-server config, then apply the kubelet flags."""
+    """As upstream's kubelet_client.go: the API-server config, then the kubelet flags applied."""
     common = {
         "default_port": port,
         "use_node_status_port": use_node_status_port,

@@ -1,7 +1,7 @@
 """One scrape cycle over every selected node, and the loop that runs it each resolution.
 
-Upstream facts this follows (reference §2.1–§2.8): one concurrent request per node, each first
-sleeping a random ``0 … min(8 ms × nodes, 4000 ms) − 1`` ms; then a fresh
+Upstream facts this follows (metrics-server's pkg/scraper/scraper.go): one concurrent request per
+node, each first sleeping a random ``0 … min(8 ms × nodes, 4000 ms) − 1`` ms; then a fresh
 ``--kubelet-request-timeout`` deadline inside the tick deadline (= resolution); failures logged
 with the exact texts of ``scraper.go:147/149``; per-node batches merged first-arrival-wins;
 self-metrics per request; a Go-ticker loop (first tick at once, overruns leave at most one

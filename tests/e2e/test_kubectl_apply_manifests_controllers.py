@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NS = "kube-system"
 OVERLAYS = ("insecure-tls", "secure", "test", "ha")
 
-#: metrics-server's components.yaml, as `kubectl apply` reports it (reference §9.1).
+#: metrics-server's components.yaml, as `kubectl apply` reports it (v0.7.1 release manifest).
 UPSTREAM_CREATED = [
     "serviceaccount/metrics-server created",
     "clusterrole.rbac.authorization.k8s.io/system:aggregated-metrics-reader created",

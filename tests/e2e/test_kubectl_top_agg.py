@@ -1,8 +1,9 @@
 """`kubectl top` through the simulated aggregation layer, with every installed kubectl.
 
-Three states (reference §2): no APIService; an APIService whose backend is not ready (the text
-depends on the emulated version: legacy discovery on 1.26 gives the proxy's 503, aggregated
-discovery on 1.30 publishes the group Stale); a working test backend (kubectl's tables).
+Three states (kubectl's top_node.go/top_pod.go and client-go's error texts): no APIService; an
+APIService whose backend is not ready (the text depends on the emulated version: legacy
+discovery on 1.26 gives the proxy's 503, aggregated discovery on 1.30 publishes the group
+Stale); a working test backend (kubectl's tables).
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def test_simulated_latency_and_hang_take_exactly_their_virtual_seconds() -> None
     # a hanging kubelet: metricsd gives up after exactly --kubelet-request-timeout (10 s)
     assert len(durations["stuck"]) >= 3
     assert all(abs(d - 10.0) < 1e-6 for d in durations["stuck"]), durations["stuck"]
-    assert stuck_status == 404  # dropped from the API after a failed scrape (§4.7)
+    assert stuck_status == 404  # dropped from the API after a failed scrape, as upstream
 
 
 def test_a_chain_of_reactions_settles_before_time_moves() -> None:
@@ -229,7 +229,7 @@ def test_the_api_lags_the_truth_by_the_resolution_and_matches_the_window_mean() 
     errors = [s for s in samples if "error" in s]
     assert errors and all(s["error"] == 503 and s["t"] < R + 10 for s in errors)
     served = [s for s in samples if "api" in s]
-    assert served and min(s["t"] for s in served) <= 2 * R  # after two scrapes (§4.7)
+    assert served and min(s["t"] for s in served) <= 2 * R  # after two scrapes, as upstream
     for s in served:
         # the window's mean: counters are evaluated at Unix-second floats (steps of 0.24 µs),
         # so a 15 s rate carries ~10 nanocores of float noise; a window misplaced by 1 ms

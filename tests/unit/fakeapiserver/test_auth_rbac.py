@@ -36,7 +36,7 @@ MS_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system",
 
 
 def metrics_server_rbac(with_metrics_role: bool = True) -> list[dict]:
-    """The RBAC objects of metrics-server's components.yaml (reference §9.1)."""
+    """The RBAC objects of metrics-server's components.yaml (v0.7.1 manifests/base/rbac.yaml)."""
     sa = {"kind": "ServiceAccount", "name": "metrics-server", "namespace": "kube-system"}
     objs = [
         {"kind": "ClusterRole", "metadata": {"name": "system:aggregated-metrics-reader",

@@ -650,8 +650,8 @@ def test_warmup_starts_from_a_running_cluster() -> None:
 
 
 def check_rates(seed: int, housekeeping: float, gaps: list[float]) -> int:
-    """What metrics-server computes (§4.4) from consecutive scrapes equals the truth rule, for
-    every node and every container whose start time did not change, under churn."""
+    """What metrics-server computes (pkg/storage's rate rule) from consecutive scrapes equals the
+    truth rule, for every node and every container whose start time did not change, under churn."""
     cluster = churny(seed)
     for name in list(cluster.nodes):
         cluster.set_node(name, housekeeping_seconds=housekeeping)

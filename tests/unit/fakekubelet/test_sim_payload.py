@@ -1,7 +1,7 @@
-# ruff: noqa: E501  (the reference payloads are kept verbatim, one sample per line)
+# ruff: noqa: E501  (the sample payloads are kept verbatim, one sample per line)
 """Payload text: Go float formatting and the kubelet's /metrics/resource body per version.
 
-The expected bodies are the sample payloads of reference/metrics-server.md §3.4 (A: kubelet
+The expected bodies are the sample payloads of tests/reference_payloads.py (A: kubelet
 1.29+, B: 1.22-1.28, C: stats failure on 1.29), rebuilt from their numbers.
 """
 

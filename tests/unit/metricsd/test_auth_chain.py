@@ -1,4 +1,4 @@
-"""Delegated authentication and authorization rules (kubectl ref §4, metrics-server §1.4–1.5)."""
+"""Delegated authentication and authorization rules (k8s.io/apiserver's delegating factories)."""
 
 from __future__ import annotations
 
@@ -235,6 +235,11 @@ async def test_anonymous_denied_except_always_allowed_paths() -> None:
     authz = Authorizer(Reviews())
     anon = UserInfo(ANONYMOUS, groups=("system:unauthenticated",))
     assert (await authz.authorize(request_attributes(anon, "GET", "/readyz", {}))).allowed
+    # exact paths only (docs/scenarios.md, probe): a single check is not always-allowed
+    single = request_attributes(anon, "GET", "/readyz/metric-storage-ready", {})
+    assert not (await authz.authorize(single)).allowed
+    assert forbidden_body(single)["message"] == (
+        'forbidden: User "system:anonymous" cannot get path "/readyz/metric-storage-ready"')
     assert not (await authz.authorize(request_attributes(anon, "GET", "/metrics", {}))).allowed
     assert not (await authz.authorize(
         request_attributes(anon, "GET", "/apis/metrics.k8s.io/v1beta1/nodes", {}))).allowed

@@ -1,5 +1,6 @@
-"""Kubelet client and scrape cycle: address/port/path tables, the §1.11 matrix, stagger, timeouts,
-failure log lines, self-metric calls and the Go-ticker loop, against small aiohttp kubelets."""
+"""Kubelet client and scrape cycle: address/port/path tables, the kubelet_client.go matrix,
+stagger, timeouts, failure log lines, self-metric calls and the Go-ticker loop, against small
+aiohttp kubelets."""
 
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ def test_ipv6_is_bracketed() -> None:
     assert join_host_port("10.0.0.1", 10250) == "10.0.0.1:10250"
 
 
-# ---------------------------------------------------------------- §1.11 matrix
+# ------------------------------------------------------- kubelet_client.go matrix
 
 BASE = RestConfig(host="https://api", ca_file="/ca", cert_file="/c", key_file="/k",
                   bearer_token="tok")

@@ -1,4 +1,4 @@
-"""Decoder rules of reference §3.2–§3.4: families, timestamps, completeness, edge cases."""
+"""Decoder rules of metrics-server's decode.go: families, timestamps, completeness, edge cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quantity canonical strings (reference §5.3) and parsing round trips."""
+"""Quantity canonical strings (apimachinery's resource/quantity.go) and parsing round trips."""
 
 from __future__ import annotations
 

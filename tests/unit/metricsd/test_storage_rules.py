@@ -1,4 +1,5 @@
-"""Storage rules of reference §4: prev selection, restarts, young containers, reading, Ready()."""
+"""Storage rules of metrics-server's pkg/storage: prev selection, restarts, young containers,
+reading, Ready()."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Normalisation (hpa.md §3): upstream's stabilization, rate-limit and history tables."""
+"""Normalisation (horizontal.go): upstream's stabilization, rate-limit and history tables."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ CONVERT = [
     ("maxReplicas is the limit", 20, 1000, 1, 10, 10, "TooManyReplicas"),
     ("scale-up limit (factor 2: max(6, 4))", 3, 1000, 1, 2000, 6, "ScaleUpLimit"),
     ("scale-up limit minimum 4", 1, 9, 1, 10, 4, "ScaleUpLimit"),
-    ("hpa.md §3.3 example 3→60 with max 10", 3, 60, 1, 10, 6, "ScaleUpLimit"),
-    ("hpa.md §3.3 example 10→30 with max 50", 10, 30, 1, 50, 20, "ScaleUpLimit"),
+    ("legacy: 3→60 with max 10", 3, 60, 1, 10, 6, "ScaleUpLimit"),
+    ("legacy: 10→30 with max 50", 10, 30, 1, 50, 20, "ScaleUpLimit"),
 ]
 
 
@@ -234,9 +234,9 @@ RATE = [
      9, 3, "ScaleUpLimit"),
     ("down: Disabled keeps current", dict(down=rules(4, 15, 0, 0, 0, select="Disabled")), 1,
      10, 8, 2, 8, "ScaleDownLimit"),
-    ("hpa.md §3.4 default: 3 wants 100 → 7 (3+4 beats 6)", {}, 1, 1000, 3, 100, 7,
+    ("behavior default: 3 wants 100 → 7 (3+4 beats 6)", {}, 1, 1000, 3, 100, 7,
      "ScaleUpLimit"),
-    ("hpa.md §3.4 default: 1 wants 100 → 5", {}, 1, 1000, 1, 100, 5, "ScaleUpLimit"),
+    ("behavior default: 1 wants 100 → 5", {}, 1, 1000, 1, 100, 5, "ScaleUpLimit"),
 ]
 
 

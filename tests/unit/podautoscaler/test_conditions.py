@@ -1,4 +1,4 @@
-"""setCondition's rules (hpa.md §4.2): first-insertion order, transition time only on flips."""
+"""setCondition's rules (horizontal.go): first-insertion order, transition time only on flips."""
 
 from __future__ import annotations
 

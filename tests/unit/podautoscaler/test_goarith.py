@@ -1,4 +1,5 @@
-"""Go arithmetic (hpa.md §0): truncating int64 division, IEEE division, saturating int32."""
+"""Go arithmetic (as the controller computes): truncating int64 division, IEEE division,
+saturating int32."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reading PodMetricsList and pod requests (hpa.md §1.4, §6), with upstream's error texts."""
+"""Reading PodMetricsList and pod requests (the controller's metrics/ client), with upstream's
+error texts."""
 
 from __future__ import annotations
 

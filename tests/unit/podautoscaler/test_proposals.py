@@ -1,4 +1,4 @@
-"""Every metric to one proposal (hpa.md §4.3, §5): max, partial failures, error chains."""
+"""Every metric to one proposal (computeReplicasForMetrics): max, partial failures, error chains."""
 
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ def test_pods_of_other_namespaces_or_labels_are_not_selected__s6() -> None:
     pods = result["trace"]["pods"]
     assert pods["selected"] == ["test-pod-0", "test-pod-1"]
     assert [p["name"] for p in pods["notSelected"]] == ["stranger", "test-pod-2"]
-    # test-pod-2's metric is superfluous: not in the utilization sums (§2.3)
+    # test-pod-2's metric is superfluous: not in the utilization sums
     assert result["trace"]["metrics"][0]["calculation"]["superfluous"] == ["test-pod-2"]
 
 

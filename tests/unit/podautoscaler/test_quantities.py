@@ -1,4 +1,4 @@
-"""Quantities as the HPA reads them: MilliValue, AsApproximateFloat64, NewMilliQuantity (§0)."""
+"""Quantities as the HPA reads them: MilliValue, AsApproximateFloat64, NewMilliQuantity."""
 
 from __future__ import annotations
 

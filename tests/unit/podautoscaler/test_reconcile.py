@@ -1,4 +1,4 @@
-"""One reconcile end to end (hpa.md §3.2, §4): upstream's horizontal_test table and more.
+"""One reconcile end to end (horizontal.go): upstream's horizontal_test table and more.
 
 Rows restate ``horizontal_test.go`` cases: pods with two containers that each request half
 of ``requests[i]``, PodMetrics reporting half of ``levels[i]`` per container, the controller

@@ -1,4 +1,4 @@
-"""The replica calculator (hpa.md §1–§2), table-driven from upstream's replica_calculator_test.
+"""The replica calculator, table-driven from upstream's replica_calculator_test.
 
 Each row restates an upstream case in the case format: ``current`` pods named
 ``test-pod-<i>`` with two containers that each request ``requests[i]`` and each report

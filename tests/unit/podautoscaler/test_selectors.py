@@ -1,4 +1,4 @@
-"""Label selectors (hpa.md §6): the scale's selector string and metav1.LabelSelector."""
+"""Label selectors (apimachinery labels): the scale's selector string and metav1.LabelSelector."""
 
 from __future__ import annotations
 

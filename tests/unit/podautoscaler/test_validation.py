@@ -1,4 +1,4 @@
-"""The API server's validation of an HPA (hpa.md §3.1), with field.Error texts."""
+"""The API server's validation of an HPA (upstream validation.go), with field.Error texts."""
 
 from __future__ import annotations
 

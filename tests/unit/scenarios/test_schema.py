@@ -17,7 +17,7 @@ cluster:
   kubernetesVersion: "1.30"
   fleet:
     nodeGroups:
-    - count: 1
+    - {name: node, count: 1}
 metricsd:
   args:
     add: [--kubelet-insecure-tls]
@@ -112,7 +112,7 @@ def test_bad_values() -> None:
 
 def test_not_yaml_and_empty() -> None:
     assert error("name: [unclosed\n").startswith("s.yaml:2: <document>: not valid YAML")
-    assert error("") == "s.yaml: <document>: the file is empty"
+    assert error("") == "s.yaml:1: <document>: the file is empty"
 
 
 def test_unreadable_file(tmp_path: object) -> None:
