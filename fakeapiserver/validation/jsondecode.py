@@ -1,0 +1,234 @@
+"""What kube-apiserver's JSON decoder says about a badly typed body.
+
+Built-in kinds are decoded by sigs.k8s.io/json (Kubernetes 1.23 and later; json-iterator
+before), a fork of Go's ``encoding/json``: a value of the wrong JSON type is recorded as an
+``UnmarshalTypeError`` — ``json: cannot unmarshal string into Go struct field
+DeploymentSpec.spec.replicas of type int32`` (the innermost struct, the JSON path without list
+indices, the Go type) — decoding goes on and the *first* such error is reported; an error from
+a type's own unmarshaler (quantities, int-or-string, timestamps) stops decoding at once and is
+reported as it is, whatever was recorded before. This module walks decoded JSON against the
+:mod:`gotypes` tables in document order and reproduces that choice and those words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import gofmt
+from .gotime import RFC3339, RFC3339_MICRO, TimeError, parse_time
+from .gotypes import Bytes, GoType, Map, Scalar, Slice, Special, Struct
+from .quantity import QuantityError, parse_quantity
+
+
+class Number(float):
+    """A JSON number with a fraction or exponent, remembering its text (``1.0``, ``1e3``):
+    Go's messages quote the literal, and ``1.0`` is not an int32 to Go."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> Number:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def literal(value: int | float) -> str:
+    """A number's JSON text as the decoder saw it."""
+    if isinstance(value, Number):
+        return value.text
+    if isinstance(value, float):
+        return gofmt.float_text(value)
+    return str(value)
+
+
+def json_kind(value: Any) -> str:
+    """The word Go's decoder uses for a JSON value: string, number, bool, array, object."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _Fatal(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def type_error(value_word: str, go_type: str, struct: str = "", path: tuple[str, ...] = ()
+               ) -> str:
+    """``UnmarshalTypeError.Error()``."""
+    if struct or path:
+        return (f"json: cannot unmarshal {value_word} into Go struct field "
+                f"{struct}.{'.'.join(path)} of type {go_type}")
+    return f"json: cannot unmarshal {value_word} into Go value of type {go_type}"
+
+
+def base64_error(text: str) -> str | None:
+    """``base64.StdEncoding.Decode``'s ``illegal base64 data at input byte N``, or None."""
+    src = text.encode("utf-8", "surrogatepass")
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    si = 0
+    while si < len(src):
+        j = 0
+        while j < 4:
+            if si == len(src):
+                if j == 0:
+                    return None
+                return f"illegal base64 data at input byte {si - j}"
+            ch = src[si]
+            si += 1
+            if ch in alphabet:
+                j += 1
+                continue
+            if ch in b"\r\n":
+                continue
+            if ch != ord("=") or j < 2:
+                return f"illegal base64 data at input byte {si - 1}"
+            if j == 2:  # "==" expected: the first "=" is consumed
+                while si < len(src) and src[si] in b"\r\n":
+                    si += 1
+                if si == len(src):
+                    return f"illegal base64 data at input byte {len(src)}"
+                if src[si] != ord("="):
+                    return f"illegal base64 data at input byte {si - 1}"
+                si += 1
+            while si < len(src) and src[si] in b"\r\n":
+                si += 1
+            if si < len(src):
+                return f"illegal base64 data at input byte {si}"
+            return None
+    return None
+
+
+class _Decoder:
+    """One decode: the first recorded type error, and the walk."""
+
+    def __init__(self) -> None:
+        self.saved: str | None = None
+
+    def save(self, message: str) -> None:
+        if self.saved is None:
+            self.saved = message
+
+    def mismatch(self, value: Any, t: GoType, struct: str, path: tuple[str, ...]) -> None:
+        self.save(type_error(json_kind(value), t.display, struct, path))
+
+    def walk(self, value: Any, t: GoType, struct: str, path: tuple[str, ...]) -> None:
+        if value is None:
+            return  # null leaves any Go value alone
+        if isinstance(t, Struct):
+            if not isinstance(value, dict):
+                self.mismatch(value, t, struct, path)
+                return
+            if t.opaque:
+                return
+            fields = t.fields
+            for key, item in value.items():
+                ft = fields.get(key)
+                if ft is not None:
+                    self.walk(item, ft, t.name, (*path, key))
+        elif isinstance(t, Scalar):
+            self.scalar(value, t, struct, path)
+        elif isinstance(t, Special):
+            self.special(value, t)
+        elif isinstance(t, Bytes):
+            if isinstance(value, str):
+                err = base64_error(value)
+                if err:
+                    self.save(err)
+            elif isinstance(value, list):
+                for item in value:
+                    self.scalar(item, Scalar("uint8", "uint8"), struct, path)
+            else:
+                self.mismatch(value, t, struct, path)
+        elif isinstance(t, Slice):
+            if not isinstance(value, list):
+                self.mismatch(value, t, struct, path)
+                return
+            for item in value:
+                self.walk(item, t.elem, struct, path)
+        elif isinstance(t, Map):
+            if not isinstance(value, dict):
+                self.mismatch(value, t, struct, path)
+                return
+            for item in value.values():
+                self.walk(item, t.elem, struct, path)
+
+    def scalar(self, value: Any, t: Scalar, struct: str, path: tuple[str, ...]) -> None:
+        if t.kind == "string":
+            ok = isinstance(value, str)
+        elif t.kind == "bool":
+            ok = isinstance(value, bool)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            ok = False
+        elif t.is_int:
+            text = literal(value)
+            low, high = t.int_range()
+            number = _parse_int(text)
+            if number is None or not low <= number <= high:
+                self.save(type_error(f"number {text}", t.display, struct, path))
+            return
+        else:
+            if value != value or value in (float("inf"), float("-inf")) or (
+                    t.kind == "float32" and abs(value) > 3.4028234663852886e38):
+                self.save(type_error(f"number {literal(value)}", t.display, struct, path))
+            return
+        if not ok:
+            self.mismatch(value, t, struct, path)
+
+    def special(self, value: Any, t: Special) -> None:
+        if t.what == "quantity":
+            if isinstance(value, str):
+                text = value.strip()
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, (int, float)):
+                text = literal(value)
+            else:
+                text = "{"  # an object or array is never a quantity
+            try:
+                parse_quantity(text)
+            except QuantityError as exc:
+                raise _Fatal(str(exc)) from None
+        elif t.what == "intorstring":
+            if isinstance(value, str):
+                return
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _Fatal(type_error(json_kind(value), "int32"))
+            text = literal(value)
+            number = _parse_int(text)
+            if number is None or not -(1 << 31) <= number < 1 << 31:
+                raise _Fatal(type_error(f"number {text}", "int32"))
+        elif t.what in ("time", "microtime"):
+            if not isinstance(value, str):
+                raise _Fatal(type_error(json_kind(value), "string"))
+            try:
+                parse_time(RFC3339 if t.what == "time" else RFC3339_MICRO, value)
+            except TimeError as exc:
+                raise _Fatal(str(exc)) from None
+
+
+def _parse_int(text: str) -> int | None:
+    """``strconv.ParseInt(text, 10, 64)`` (no fraction, no exponent, within int64)."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not body.isascii() or not body.isdigit():
+        return None
+    number = int(text)
+    return number if -(1 << 63) <= number < 1 << 63 else None
+
+
+def first_error(obj: Any, root: Struct) -> str | None:
+    """The decode error kube-apiserver reports for ``obj`` as a ``root``, or None."""
+    decoder = _Decoder()
+    try:
+        decoder.walk(obj, root, "", ())
+    except _Fatal as fatal:
+        return fatal.message
+    return decoder.saved
