@@ -427,7 +427,7 @@ class RestHandler:
         body = await self._read_object(ctx, kind)
         if kind.namespaced and not namespace:
             raise ApiError.not_found_path()
-        with self.server.store.dry_run(_dry_run(ctx)):
+        with self.server.store.api_request(_dry_run(ctx)):
             stored = self.server.store.create_stored(kind, body, namespace or None)
         return json_response(self.server.store.view(kind, stored).raw, 201)
 
@@ -439,14 +439,14 @@ class RestHandler:
                                        f"({meta.get('name')}) does not match the name on the "
                                        f"URL ({ctx.info.name})")
         body.setdefault("metadata", {})["name"] = ctx.info.name
-        with self.server.store.dry_run(_dry_run(ctx)):
+        with self.server.store.api_request(_dry_run(ctx)):
             stored = self.server.store.update_stored(kind, body, None, namespace or None)
         return json_response(self.server.store.view(kind, stored).raw)
 
     async def _patch(self, ctx: RequestContext, kind: Kind, namespace: str,
                      subresource: str | None = None) -> web.Response:
         content_type, patch = await read_patch(ctx.request)
-        with self.server.store.dry_run(_dry_run(ctx)):
+        with self.server.store.api_request(_dry_run(ctx)):
             stored = self.server.store.patch_stored(kind, ctx.info.name, patch, content_type,
                                                     namespace or None, subresource)
         return json_response(self.server.store.view(kind, stored).raw)
@@ -455,7 +455,7 @@ class RestHandler:
         options = await self._delete_options(ctx)
         propagation = ctx.request.query.get("propagationPolicy") or options.get(
             "propagationPolicy")
-        with self.server.store.dry_run(_dry_run(ctx) or bool(options.get("dryRun"))):
+        with self.server.store.api_request(_dry_run(ctx) or bool(options.get("dryRun"))):
             stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
                                                      options.get("preconditions"), propagation)
         if kind.key in ("/pods", "/namespaces"):
@@ -512,7 +512,7 @@ class RestHandler:
             if method == "PUT":
                 body = await self._read_object(ctx, kind)
                 body.setdefault("metadata", {})["name"] = ctx.info.name
-                with store.dry_run(_dry_run(ctx)):
+                with store.api_request(_dry_run(ctx)):
                     stored = store.update_stored(kind, body, "status", namespace or None)
                 return json_response(store.view(kind, stored).raw)
             if method == "PATCH":
@@ -550,7 +550,7 @@ class RestHandler:
                                    "message": f"The disruption budget {pdb.name} needs "
                                    f"{status.get('desiredHealthy', 0)} healthy pods and has "
                                    f"{status.get('currentHealthy', 0)} currently"}]})
-        with store.dry_run(_dry_run(ctx)):
+        with store.api_request(_dry_run(ctx)):
             store.delete_stored(kind, ctx.info.name, namespace or None)
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success", "code": 201}, 201)

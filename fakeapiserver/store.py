@@ -17,7 +17,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import re
 import time
 import uuid
 from collections import deque
@@ -29,8 +28,8 @@ from typing import Any
 from .kinds import REGISTRY, Kind, KindRegistry
 from .patch import PatchError, apply_patch
 from .selectors import FieldSelector, LabelSelector
-from .validation import BODY, Rejected, check_types
-from .validation.fielderrors import FieldError
+from .validation import BODY, Rejected, check_types, rules
+from .validation.fielderrors import FieldError, invalid
 from .watch import Change, Encoder, StoredObject, Watcher, encode_full
 
 log = logging.getLogger(__name__)
@@ -136,14 +135,6 @@ def parse_rfc3339(text: str | None) -> float | None:
         return None
 
 
-_DNS1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-#: Kinds whose names may hold ``:`` (RBAC names such as ``system:auth-delegator``).
-_PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings",
-                       "apiservices"}
-_LABEL_NAMES = {"namespaces", "services"}
-
 _RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -187,6 +178,7 @@ class Store:
         self._next_ip = 10
         self._rand = uuid.uuid4
         self._dry_run = False
+        self._validating = False
 
     # ------------------------------------------------------------------ basics
     @property
@@ -227,6 +219,19 @@ class Store:
             return self._rv
         self._rv += 1
         return self._rv
+
+    @contextlib.contextmanager
+    def api_request(self, dry_run: bool = False) -> Iterator[None]:
+        """Within this block writes are an API client's: validated as kube-apiserver validates
+        them (422 ``Invalid``; harness and controller writes skip that), and not committed
+        with ``dry_run`` (``?dryRun=All``). Only for synchronous store calls."""
+        previous = self._validating
+        self._validating = True
+        try:
+            with self.dry_run(dry_run):
+                yield
+        finally:
+            self._validating = previous
 
     @contextlib.contextmanager
     def dry_run(self, enabled: bool = True) -> Iterator[None]:
@@ -420,19 +425,20 @@ class Store:
                 self._node_index.setdefault(node, set()).add(key)
 
     def _validate_name(self, kind: Kind, name: str) -> None:
-        if kind.plural in _PATH_SEGMENT_NAMES:
-            if name in (".", "..") or "/" in name or "%" in name:
-                raise ApiError.invalid(kind, name, "metadata.name",
-                                       f'Invalid value: "{name}": may not contain \'/\'')
-            return
-        pattern = _DNS1123_LABEL if kind.plural in _LABEL_NAMES else _DNS1123_SUBDOMAIN
-        if len(name) > 253 or not pattern.match(name):
-            raise ApiError.invalid(
-                kind, name, "metadata.name",
-                f'Invalid value: "{name}": a lowercase RFC 1123 '
-                f'{"label" if pattern is _DNS1123_LABEL else "subdomain"} must consist of lower '
-                "case alphanumeric characters, '-' or '.', and must start and end with an "
-                "alphanumeric character")
+        """The name rule of the kind (always applied, also to harness writes)."""
+        messages = rules.name_rule(kind.group, kind.kind)(name, False)
+        if messages:
+            raise ApiError.invalid_fields(kind, name, [invalid("metadata.name", name, m)
+                                                       for m in messages])
+
+    def _validate(self, kind: Kind, obj: Obj, old: StoredObject | None,
+                  subresource: str | None = None) -> None:
+        """kube-apiserver's validation of an API client's write (not of harness writes)."""
+        errors = rules.validate(kind.group, kind.kind, kind.namespaced, obj,
+                                old.obj if old is not None else None, subresource or "")
+        if errors:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise ApiError.invalid_fields(kind, name, errors)
 
     def _check_shape(self, kind: Kind, obj: Any, how: str = BODY, patch: Any = None) -> Obj:
         """Refuse what kube-apiserver's decoder refuses (values that don't fit the Go types,
@@ -505,15 +511,18 @@ class Store:
                 if (ns, name) not in self._bucket(k):
                     break
             meta["name"] = name
-        self._validate_name(k, name)
-        if (ns, name) in self._bucket(k):
-            raise ApiError.already_exists(k, name)
         meta["uid"] = str(self._rand())
         meta["creationTimestamp"] = created if created is not None else self._now()
         meta.pop("deletionTimestamp", None)
         if k.has_status or "spec" in new:
             meta["generation"] = 1
         self._default(k, new)
+        if self._validating:
+            self._validate(k, new, None)
+        else:
+            self._validate_name(k, name)
+        if (ns, name) in self._bucket(k):
+            raise ApiError.already_exists(k, name)
         rv = self._next_rv()
         meta["resourceVersion"] = str(rv)
         stored = StoredObject(k, new, rv)
@@ -596,6 +605,8 @@ class Store:
             meta["generation"] = gen + 1 if changed else gen
         meta["resourceVersion"] = old_meta.get("resourceVersion", str(old.rv))
         self._default(k, new)
+        if self._validating:
+            self._validate(k, new, old, subresource)
         if new == old.obj:
             return old  # no-op writes don't bump the resourceVersion (as upstream)
         rv = self._next_rv()

@@ -97,3 +97,89 @@ def parse_quantity(text: str) -> Fraction:
     mult = Fraction(1 << exp) if base == 2 else Fraction(10) ** exp
     value = Fraction(int(num + denom), 10 ** len(denom)) * mult
     return value if positive else -value
+
+
+_DEC_SUFFIX = {0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E", -3: "m", -6: "u",
+               -9: "n"}
+_BIN_SUFFIX = {0: "", 1: "Ki", 2: "Mi", 3: "Gi", 4: "Ti", 5: "Pi", 6: "Ei"}
+
+
+def _format(text: str) -> str:
+    """The Format ParseQuantity gives a quantity: DecimalSI, BinarySI or DecimalExponent."""
+    if text == "0":
+        return "DecimalSI"
+    suffix = _split(text)[3]
+    if suffix in _BINARY:
+        return "BinarySI"
+    return "DecimalSI" if suffix in _DECIMAL else "DecimalExponent"
+
+
+def _rounded(value: Fraction) -> Fraction:
+    """Values are kept to nano precision, rounded away from zero (as ParseQuantity does)."""
+    scaled = value * 10**9
+    whole = -((-abs(scaled).numerator) // abs(scaled).denominator)
+    return Fraction(whole if value >= 0 else -whole, 10**9)
+
+
+def canonical(text: str) -> str:
+    """``Quantity.String()``: the canonical form (``0.5`` → ``500m``, ``1024Mi`` → ``1Gi``)."""
+    value = _rounded(parse_quantity(text))
+    if value == 0:
+        return "0"
+    fmt = _format(text)
+    if fmt == "BinarySI" and (-1024 < value < 1024 or value.denominator != 1):
+        fmt = "DecimalSI"  # small or fractional: printed in decimal
+    if fmt == "BinarySI":
+        amount, times = int(value), 0
+        while amount % 1024 == 0 and times < 6:
+            amount //= 1024
+            times += 1
+        return f"{amount}{_BIN_SUFFIX[times]}"
+    exponent = -9
+    amount = int(value * 10**9)
+    while amount % 10 == 0:
+        amount //= 10
+        exponent += 1
+    rem = exponent % 3
+    if rem:
+        amount *= 10 ** rem
+        exponent -= rem
+    if fmt == "DecimalExponent":
+        return f"{amount}e{exponent}" if exponent else str(amount)
+    suffix = _DEC_SUFFIX.get(exponent)
+    return f"{amount}{suffix}" if suffix is not None else f"{amount}e{exponent}"
+
+
+def go_value(text: str) -> str:
+    """``%#v`` of the ``resource.Quantity`` ParseQuantity builds (validation errors print it
+    so, the pointer it came in being dereferenced)."""
+    fmt = _format(text)
+    if text == "0":
+        return ('resource.Quantity{i:resource.int64Amount{value:0, scale:0}, '
+                'd:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"0", Format:"DecimalSI"}')
+    positive, num, denom, suffix = _split(text)
+    base, exp = _interpret(suffix)
+    if base == 2:
+        scale, mantissa = 0, 1 << exp if not denom else 0
+    else:
+        scale, mantissa = exp - len(denom), 1
+    digits = (num + denom).lstrip("0") or "0"
+    value = int(digits) * mantissa
+    fast = mantissa and len(num) + len(denom) <= 18 and scale >= -9 and value < 1 << 63
+    if not fast:
+        return (f"resource.Quantity{{i:resource.int64Amount{{value:0, scale:0}}, "
+                f"d:resource.infDecAmount{{Dec:(*inf.Dec)(0xc000000000)}}, s:\"\", "
+                f"Format:{_quote(fmt)}}}")
+    if base == 2:
+        cached = exp % 10 == 0 and value & 7 != 0
+    else:
+        cached = scale % 3 == 0 and not (num + denom).endswith("000") and (num + denom)[0] != "0"
+    s = text if cached else ""
+    signed = value if positive else -value
+    return (f"resource.Quantity{{i:resource.int64Amount{{value:{signed}, scale:{scale}}}, "
+            f"d:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:{_quote(s)}, "
+            f"Format:{_quote(fmt)}}}")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
