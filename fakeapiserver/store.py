@@ -28,7 +28,7 @@ from typing import Any
 from .kinds import REGISTRY, Kind, KindRegistry
 from .patch import PatchError, apply_patch
 from .selectors import FieldSelector, LabelSelector
-from .validation import BODY, Rejected, check_types, rules
+from .validation import APPLY_PATCH, BODY, Rejected, check_types, rules
 from .validation.fielderrors import FieldError, invalid
 from .watch import Change, Encoder, StoredObject, Watcher, encode_full
 
@@ -51,7 +51,7 @@ class ApiError(Exception):
     def status(self) -> Obj:
         body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {},
                      "status": "Failure", "message": self.message, "reason": self.reason}
-        if self.details:
+        if self.details is not None:  # (an empty one is sent as {}, as Go sends it)
             body["details"] = self.details
         body["code"] = self.code
         return body
@@ -649,6 +649,11 @@ class Store:
             meta = patch.get("metadata")
             if isinstance(meta, dict) and "resourceVersion" in meta:
                 patch["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
+        if is_apply:  # server-side apply checks the configuration before merging it
+            try:
+                check_types(req.group, req.version, req.kind, {}, APPLY_PATCH, patch)
+            except Rejected as rejected:
+                raise ApiError.rejected(rejected) from None
         try:
             result = apply_patch(self.view(req, old).copy(), patch, content_type)
         except PatchError as exc:

@@ -12,6 +12,8 @@ reported as it is, whatever was recorded before. This module walks decoded JSON 
 
 from __future__ import annotations
 
+import base64
+import copy
 from typing import Any
 
 from . import gofmt
@@ -232,3 +234,84 @@ def first_error(obj: Any, root: Struct) -> str | None:
     except _Fatal as fatal:
         return fatal.message
     return decoder.saved
+
+
+def _zero(t: GoType) -> Any:
+    """The JSON form of a Go zero value (None where Go prints null)."""
+    if isinstance(t, Scalar):
+        if t.kind == "string":
+            return ""
+        if t.kind == "bool":
+            return False
+        return 0
+    if isinstance(t, Struct):
+        return {}
+    if isinstance(t, Special) and t.what in ("quantity", "intorstring"):
+        return "0" if t.what == "quantity" else 0
+    return None
+
+
+def normalize_nulls(value: Any, t: GoType) -> None:
+    """Store what Go's decoder would have made of an accepted value, in place: a known struct
+    field set to null is left unset (nil pointer or zero value), a null map value or list
+    element becomes the element type's zero value (``labels: {app: null}`` is ``app: ""``),
+    and an integral float in an integer field (a strategic merge patch's ``2.0``) is an int."""
+    if isinstance(t, Struct) and isinstance(value, dict) and not t.opaque:
+        fields = t.fields
+        for key in [k for k, v in value.items() if v is None and k in fields]:
+            del value[key]
+        for key, item in value.items():
+            ft = fields.get(key)
+            if ft is None:
+                continue
+            if _int_like(item, ft):
+                value[key] = _go_int(item, ft)  # type: ignore[arg-type]
+            elif isinstance(ft, Bytes) and isinstance(item, list):
+                value[key] = _bytes_text(item)
+            else:
+                normalize_nulls(item, ft)
+    elif isinstance(t, (Slice, Map)) and isinstance(value, (list, dict)):
+        container: Any = value
+        keys = range(len(value)) if isinstance(value, list) else list(value)
+        zero = _zero(t.elem)
+        elem = t.elem
+        for key in keys:
+            item = container[key]
+            if item is None:
+                if zero is not None:
+                    container[key] = copy.copy(zero)
+            elif _int_like(item, elem):
+                container[key] = _go_int(item, elem)  # type: ignore[arg-type]
+            elif isinstance(elem, Bytes) and isinstance(item, list):
+                container[key] = _bytes_text(item)
+            else:
+                normalize_nulls(item, elem)
+
+
+def _int_like(item: Any, t: GoType) -> bool:
+    """An integer field holding a float or an out-of-range int (only the unstructured
+    converter lets those through: Go converts them, truncating)."""
+    if isinstance(t, Special) and t.what == "intorstring":
+        return isinstance(item, float)  # (accepted only when integral)
+    if not (isinstance(t, Scalar) and t.is_int) or isinstance(item, bool):
+        return False
+    if isinstance(item, float):
+        return True
+    if isinstance(item, int):
+        low, high = t.int_range()
+        return not low <= item <= high
+    return False
+
+
+def _go_int(item: float | int, t: Scalar | Special) -> int:
+    """Go's conversion to ``t``: float to int64 (amd64 gives MinInt64 out of range), then the
+    two's complement truncation to ``t``'s width (int32 for an int-or-string)."""
+    number = int(item) if not isinstance(item, float) or abs(item) < 2**63 else -(2**63)
+    low, high = t.int_range() if isinstance(t, Scalar) else (-(2**31), 2**31 - 1)
+    span = high - low + 1
+    return (number - low) % span + low
+
+
+def _bytes_text(item: Any) -> str:
+    """A ``[]byte`` given as a list of numbers, as Go prints it back: base64."""
+    return base64.b64encode(bytes(int(b) & 0xFF for b in item)).decode()
