@@ -490,6 +490,10 @@ class RestHandler:
         if handler is None:
             raise ApiError.not_found_path()
         body = await self._read_object(ctx, kind)
+        try:
+            check_types(kind.group, kind.version, kind.kind, body)
+        except Rejected as rejected:
+            raise ApiError.rejected(rejected) from None
         result = await handler(body, ctx)
         result.setdefault("kind", kind.kind)
         result.setdefault("apiVersion", kind.api_version)
