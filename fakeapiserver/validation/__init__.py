@@ -26,7 +26,7 @@ from . import gofmt, schema  # noqa: F401  (registers the type tables)
 from .applytypes import typed_patch_message
 from .fielderrors import FieldError, invalid, invalid_status
 from .gotypes import Package, Struct, root
-from .jsondecode import first_error, normalize_nulls
+from .jsondecode import decode, normalize_nulls
 from .unstructured import convert_error
 
 #: How an object reached the store (decides which of kube-apiserver's decoders speaks).
@@ -105,11 +105,12 @@ def check_types(group: str, version: str, kind: str, obj: Any, how: str = BODY,
             raise Rejected.bad_request(message)
         # Untyped scalars (quantities, int-or-strings) pass the schema with any scalar; the
         # merged object must still convert to the Go types (kube-apiserver: a 500).
-        error = first_error(obj, struct)
+        error, odd = decode(obj, struct)
         if error is not None:
             raise Rejected.bad_request(
                 f'{kind} in version "{version}" cannot be handled as a {kind}: {error}')
-        normalize_nulls(obj, struct)
+        if odd:
+            normalize_nulls(obj, struct)
         return
     if how == STRATEGIC_PATCH:
         error = convert_error(obj, struct)
@@ -117,9 +118,10 @@ def check_types(group: str, version: str, kind: str, obj: Any, how: str = BODY,
             raise patch_invalid(gofmt.v(patch), error)
         normalize_nulls(obj, struct)
         return
-    error = first_error(obj, struct)
+    error, odd = decode(obj, struct)
     if error is None:
-        normalize_nulls(obj, struct)
+        if odd:
+            normalize_nulls(obj, struct)
         return
     if how in (MERGE_PATCH, JSON_PATCH):
         raise patch_invalid(go_json(obj), error)

@@ -9,6 +9,8 @@ layout does not mention), which this port keeps.
 
 from __future__ import annotations
 
+import re
+
 RFC3339 = "2006-01-02T15:04:05Z07:00"
 RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00"
 
@@ -58,8 +60,29 @@ def _days_in(month: int, year: int) -> int:
     return _DAYS[month - 1]
 
 
+_USUAL = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?"
+                   r"(Z|[+-]\d{2}:\d{2})")
+
+
+def _usual(layout: str, value: str) -> bool:
+    """The common shape, checked in one regex (Go has a fast path for it too)."""
+    m = _USUAL.fullmatch(value)
+    if m is None or not value.isascii():
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    fraction = m.group(7)
+    if layout == RFC3339_MICRO and (fraction is None or len(fraction) != 7):
+        return False
+    tz = m.group(8)
+    return (1 <= month <= 12 and 1 <= day <= _days_in(month, year) and hour < 24
+            and minute < 60 and second < 60 and (tz == "Z" or (int(tz[1:3]) <= 24
+                                                  and int(tz[4:6]) <= 60)))
+
+
 def parse_time(layout: str, value: str) -> None:
     """Raise :class:`TimeError` where Go's ``time.Parse(layout, value)`` fails."""
+    if _usual(layout, value):
+        return
     original = value
     month, day, year = -1, -1, 0
 

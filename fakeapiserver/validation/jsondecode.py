@@ -19,7 +19,7 @@ from typing import Any
 from . import gofmt
 from .gotime import RFC3339, RFC3339_MICRO, TimeError, parse_time
 from .gotypes import Bytes, GoType, Map, Scalar, Slice, Special, Struct
-from .quantity import QuantityError, parse_quantity
+from .quantity import QuantityError, parse_quantity, quantity_ok
 
 
 class Number(float):
@@ -55,6 +55,20 @@ def json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+#: A JSON path as a linked list (key, parent) — built for every field, materialized only for
+#: an error message.
+Path = tuple[Any, ...]
+_UINT8 = Scalar("uint8", "uint8")
+
+
+def _steps(path: Path) -> tuple[str, ...]:
+    steps: list[str] = []
+    while path:
+        steps.append(path[0])
+        path = path[1]
+    return tuple(reversed(steps))
 
 
 class _Fatal(Exception):
@@ -114,56 +128,75 @@ class _Decoder:
 
     def __init__(self) -> None:
         self.saved: str | None = None
+        #: Whether :func:`normalize_nulls` has anything to do (a null, a float in an integer).
+        self.odd = False
 
     def save(self, message: str) -> None:
         if self.saved is None:
             self.saved = message
 
-    def mismatch(self, value: Any, t: GoType, struct: str, path: tuple[str, ...]) -> None:
-        self.save(type_error(json_kind(value), t.display, struct, path))
+    def mismatch(self, value: Any, t: GoType, struct: str, path: Path) -> None:
+        self.save(type_error(json_kind(value), t.display, struct, _steps(path)))
 
-    def walk(self, value: Any, t: GoType, struct: str, path: tuple[str, ...]) -> None:
+    def walk(self, value: Any, t: Any, struct: str, path: Path) -> None:
+        """One value against one :class:`GoType` (the hot path: common cases first, classes
+        compared directly, hence ``t: Any``)."""
         if value is None:
+            self.odd = True
             return  # null leaves any Go value alone
-        if isinstance(t, Struct):
-            if not isinstance(value, dict):
+        cls = t.__class__
+        if cls is Scalar:
+            kind = t.kind
+            if kind == "string":
+                if not isinstance(value, str):
+                    self.mismatch(value, t, struct, path)
+            elif value.__class__ is int and kind != "bool":
+                low, high = t.int_range() if t.is_int else (value, value)
+                if not low <= value <= high:
+                    self.save(type_error(f"number {value}", t.display, struct, _steps(path)))
+            else:
+                self.scalar(value, t, struct, path)
+        elif cls is Struct:
+            if value.__class__ is not dict:
                 self.mismatch(value, t, struct, path)
                 return
             if t.opaque:
                 return
             fields = t.fields
+            name = t.name
             for key, item in value.items():
                 ft = fields.get(key)
                 if ft is not None:
-                    self.walk(item, ft, t.name, (*path, key))
-        elif isinstance(t, Scalar):
-            self.scalar(value, t, struct, path)
-        elif isinstance(t, Special):
+                    self.walk(item, ft, name, (key, path))
+        elif cls is Slice:
+            if value.__class__ is not list:
+                self.mismatch(value, t, struct, path)
+                return
+            elem = t.elem
+            for item in value:
+                self.walk(item, elem, struct, path)
+        elif cls is Map:
+            if value.__class__ is not dict:
+                self.mismatch(value, t, struct, path)
+                return
+            elem = t.elem
+            for item in value.values():
+                self.walk(item, elem, struct, path)
+        elif cls is Special:
             self.special(value, t)
-        elif isinstance(t, Bytes):
+        elif cls is Bytes:
             if isinstance(value, str):
                 err = base64_error(value)
                 if err:
                     self.save(err)
             elif isinstance(value, list):
+                self.odd = True
                 for item in value:
-                    self.scalar(item, Scalar("uint8", "uint8"), struct, path)
+                    self.scalar(item, _UINT8, struct, path)
             else:
                 self.mismatch(value, t, struct, path)
-        elif isinstance(t, Slice):
-            if not isinstance(value, list):
-                self.mismatch(value, t, struct, path)
-                return
-            for item in value:
-                self.walk(item, t.elem, struct, path)
-        elif isinstance(t, Map):
-            if not isinstance(value, dict):
-                self.mismatch(value, t, struct, path)
-                return
-            for item in value.values():
-                self.walk(item, t.elem, struct, path)
 
-    def scalar(self, value: Any, t: Scalar, struct: str, path: tuple[str, ...]) -> None:
+    def scalar(self, value: Any, t: Scalar, struct: str, path: Path) -> None:
         if t.kind == "string":
             ok = isinstance(value, str)
         elif t.kind == "bool":
@@ -171,16 +204,19 @@ class _Decoder:
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             ok = False
         elif t.is_int:
+            if isinstance(value, float):
+                self.odd = True
             text = literal(value)
             low, high = t.int_range()
             number = _parse_int(text)
             if number is None or not low <= number <= high:
-                self.save(type_error(f"number {text}", t.display, struct, path))
+                self.save(type_error(f"number {text}", t.display, struct, _steps(path)))
             return
         else:
             if value != value or value in (float("inf"), float("-inf")) or (
                     t.kind == "float32" and abs(value) > 3.4028234663852886e38):
-                self.save(type_error(f"number {literal(value)}", t.display, struct, path))
+                self.save(type_error(f"number {literal(value)}", t.display, struct,
+                                     _steps(path)))
             return
         if not ok:
             self.mismatch(value, t, struct, path)
@@ -195,15 +231,18 @@ class _Decoder:
                 text = literal(value)
             else:
                 text = "{"  # an object or array is never a quantity
-            try:
-                parse_quantity(text)
-            except QuantityError as exc:
-                raise _Fatal(str(exc)) from None
+            if not quantity_ok(text):
+                try:
+                    parse_quantity(text)
+                except QuantityError as exc:
+                    raise _Fatal(str(exc)) from None
         elif t.what == "intorstring":
             if isinstance(value, str):
                 return
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise _Fatal(type_error(json_kind(value), "int32"))
+            if isinstance(value, float):
+                self.odd = True
             text = literal(value)
             number = _parse_int(text)
             if number is None or not -(1 << 31) <= number < 1 << 31:
@@ -226,14 +265,20 @@ def _parse_int(text: str) -> int | None:
     return number if -(1 << 63) <= number < 1 << 63 else None
 
 
-def first_error(obj: Any, root: Struct) -> str | None:
-    """The decode error kube-apiserver reports for ``obj`` as a ``root``, or None."""
+def decode(obj: Any, root: Struct) -> tuple[str | None, bool]:
+    """(the decode error kube-apiserver reports for ``obj`` as a ``root`` or None, whether
+    :func:`normalize_nulls` has work to do)."""
     decoder = _Decoder()
     try:
         decoder.walk(obj, root, "", ())
     except _Fatal as fatal:
-        return fatal.message
-    return decoder.saved
+        return fatal.message, decoder.odd
+    return decoder.saved, decoder.odd
+
+
+def first_error(obj: Any, root: Struct) -> str | None:
+    """The decode error kube-apiserver reports for ``obj`` as a ``root``, or None."""
+    return decode(obj, root)[0]
 
 
 def _zero(t: GoType) -> Any:

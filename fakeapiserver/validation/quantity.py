@@ -8,6 +8,7 @@ control plane from importing metricsd, and this one only has to parse.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 FORMAT_WRONG = ("quantities must match the regular expression "
@@ -75,11 +76,26 @@ def _interpret(suffix: str) -> tuple[int, int]:
     raise QuantityError(SUFFIX)
 
 
+_PLAIN = re.compile(r"([0-9]{1,15})(m|k|M|G|Ki|Mi|Gi|Ti)?")
+_PLAIN_MULT = {None: Fraction(1), "m": Fraction(1, 1000), "k": Fraction(1000),
+               "M": Fraction(10**6), "G": Fraction(10**9), "Ki": Fraction(1 << 10),
+               "Mi": Fraction(1 << 20), "Gi": Fraction(1 << 30), "Ti": Fraction(1 << 40)}
+
+
+def quantity_ok(text: str) -> bool:
+    """A quick yes for the usual quantities (``250m``, ``64Mi``, ``2``); False means "ask
+    :func:`parse_quantity`", not "invalid"."""
+    return _PLAIN.fullmatch(text) is not None
+
+
 def parse_quantity(text: str) -> Fraction:
     """The exact value of a quantity, or :class:`QuantityError` with apimachinery's text.
 
     Exponents are clamped to ±400 for the arithmetic (far beyond any value that compares
     differently at the precision anyone validates)."""
+    plain = _PLAIN.fullmatch(text)  # the usual "250m", "64Mi", "2": no need for the full parse
+    if plain is not None:
+        return int(plain.group(1)) * _PLAIN_MULT[plain.group(2)]
     if not text:
         raise QuantityError(FORMAT_WRONG)
     positive, num, denom, suffix = _split(text)
