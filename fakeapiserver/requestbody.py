@@ -305,7 +305,8 @@ def decode_object_body(raw: bytes, media: str, kind: str, version: str) -> dict[
                                        f"{kind}): {exc}") from None
     else:
         if not raw.strip():
-            raise ApiError.bad_request("the request body is empty")
+            raise unrecognized(kind, raw, "couldn't get version/kind; json parse error: "
+                                          "unexpected end of JSON input")
         try:
             body = load_yaml(raw) if media == YAML else load_json(raw)
         except BodyError as exc:
@@ -346,9 +347,9 @@ def decode_patch_body(raw: bytes, patch_type: str) -> Any:
         except BodyError as exc:
             raise ApiError.bad_request(
                 f"error decoding YAML: error converting YAML to JSON: {exc}") from None
-    if not raw.strip():
-        raise ApiError.bad_request("the patch is empty")
     try:
+        if not raw.strip():
+            raise BodyError("unexpected end of JSON input")
         return load_json(raw)
     except BodyError as exc:
         if patch_type == "application/strategic-merge-patch+json":

@@ -283,3 +283,15 @@ async def test_bad_types_and_invalid_objects_over_http(
         "than or equal to 0"))
     status, body, _ = await call(admin, "POST", DEPLOYS + "?dryRun=All", negative)
     assert status == 422
+
+
+async def test_empty_bodies(watched: tuple[APIServer, aiohttp.ClientSession]) -> None:
+    _, admin = watched
+    status, body = await raw(admin, "POST", DEPLOYS, b"", "application/json")
+    assert (status, body["message"]) == (400, (
+        "the object provided is unrecognized (must be of type Deployment): couldn't get "
+        "version/kind; json parse error: unexpected end of JSON input (<empty>)"))
+    status, body = await raw(admin, "PATCH", f"{DEPLOYS}/web", b"",
+                             "application/merge-patch+json")
+    assert (status, body["message"]) == (400, "error decoding patch: unexpected end of JSON "
+                                              "input")
