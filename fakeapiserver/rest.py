@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from aiohttp import web
 
 from .discovery import (
@@ -27,8 +26,8 @@ from .discovery import (
     openapi_v3_root,
 )
 from .kinds import Kind
-from .protobuf import ProtobufError, decode_object
 from .rbac import Attributes, Decision, UserInfo, forbidden_status
+from .requestbody import decode_object_body, object_media_type, read_body, read_object, read_patch
 from .selectors import (
     FieldSelector,
     LabelSelector,
@@ -39,6 +38,8 @@ from .selectors import (
 )
 from .store import ApiError, Obj
 from .tables import row_bytes, table_bytes
+from .validation import BODY, Rejected, check_types
+from .validation.fielderrors import invalid
 from .watch import (
     StoredObject,
     Watcher,
@@ -178,35 +179,6 @@ def success_status(kind: Kind, stored: StoredObject) -> Obj:
     details["uid"] = stored.obj.get("metadata", {}).get("uid", "")
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
             "details": details}
-
-
-def decode_body(raw: bytes, content_type: str, what: str = "request body") -> Any:
-    """JSON (or YAML for apply patches / YAML uploads) → Python; 400 on malformed input."""
-    ct = content_type.split(";")[0].strip().lower()
-    if ct == "application/vnd.kubernetes.protobuf":
-        try:
-            return decode_object(raw)
-        except ProtobufError as exc:
-            raise ApiError(415, "UnsupportedMediaType",
-                           "the body of the request was in an unknown format - accepted media "
-                           f"types include: application/json, application/yaml ({exc})"
-                           ) from None
-    if ct == "application/cbor":
-        raise ApiError(415, "UnsupportedMediaType",
-                       "the body of the request was in an unknown format - accepted media "
-                       "types include: application/json, application/yaml")
-    if not raw.strip():
-        raise ApiError.bad_request(f"the {what} is empty")
-    try:
-        if ct in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
-            return yaml.safe_load(raw)
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ApiError.bad_request(f"error decoding {what}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -449,18 +421,13 @@ class RestHandler:
         return json_response(dumps(head)[:-1] + b',"items":[' + items + b"]}")
 
     async def _read_object(self, ctx: RequestContext, kind: Kind) -> Obj:
-        raw = await ctx.request.read()
-        body = decode_body(raw, ctx.request.headers.get("Content-Type", JSON))
-        if not isinstance(body, dict):
-            raise ApiError.bad_request(f"the body of the request must be a {kind.kind} object, "
-                                       f"not {type(body).__name__}")
-        return body
+        return await read_object(ctx.request, kind.kind, kind.version)
 
     async def _create(self, ctx: RequestContext, kind: Kind, namespace: str) -> web.Response:
         body = await self._read_object(ctx, kind)
         if kind.namespaced and not namespace:
             raise ApiError.not_found_path()
-        with self.server.store.dry_run(_dry_run(ctx)):
+        with self.server.store.api_request(_dry_run(ctx)):
             stored = self.server.store.create_stored(kind, body, namespace or None)
         return json_response(self.server.store.view(kind, stored).raw, 201)
 
@@ -472,16 +439,14 @@ class RestHandler:
                                        f"({meta.get('name')}) does not match the name on the "
                                        f"URL ({ctx.info.name})")
         body.setdefault("metadata", {})["name"] = ctx.info.name
-        with self.server.store.dry_run(_dry_run(ctx)):
+        with self.server.store.api_request(_dry_run(ctx)):
             stored = self.server.store.update_stored(kind, body, None, namespace or None)
         return json_response(self.server.store.view(kind, stored).raw)
 
     async def _patch(self, ctx: RequestContext, kind: Kind, namespace: str,
                      subresource: str | None = None) -> web.Response:
-        content_type = ctx.request.headers.get("Content-Type", "")
-        raw = await ctx.request.read()
-        patch = decode_body(raw, content_type, "patch")
-        with self.server.store.dry_run(_dry_run(ctx)):
+        content_type, patch = await read_patch(ctx.request)
+        with self.server.store.api_request(_dry_run(ctx)):
             stored = self.server.store.patch_stored(kind, ctx.info.name, patch, content_type,
                                                     namespace or None, subresource)
         return json_response(self.server.store.view(kind, stored).raw)
@@ -490,7 +455,7 @@ class RestHandler:
         options = await self._delete_options(ctx)
         propagation = ctx.request.query.get("propagationPolicy") or options.get(
             "propagationPolicy")
-        with self.server.store.dry_run(_dry_run(ctx) or bool(options.get("dryRun"))):
+        with self.server.store.api_request(_dry_run(ctx) or bool(options.get("dryRun"))):
             stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
                                                      options.get("preconditions"), propagation)
         if kind.key in ("/pods", "/namespaces"):
@@ -498,14 +463,11 @@ class RestHandler:
         return json_response(success_status(kind, stored))
 
     async def _delete_options(self, ctx: RequestContext) -> Obj:
-        raw = await ctx.request.read()
+        raw = await read_body(ctx.request)
         if not raw.strip():
             return {}
-        options = decode_body(raw, ctx.request.headers.get("Content-Type", JSON),
-                              "DeleteOptions")
-        if not isinstance(options, dict):
-            raise ApiError.bad_request("DeleteOptions must be an object")
-        return options
+        media = object_media_type(ctx.request.headers.get("Content-Type"))
+        return decode_object_body(raw, media, "DeleteOptions", "v1")
 
     async def _delete_collection(self, ctx: RequestContext, kind: Kind, namespace: str
                                  ) -> web.Response:
@@ -528,6 +490,10 @@ class RestHandler:
         if handler is None:
             raise ApiError.not_found_path()
         body = await self._read_object(ctx, kind)
+        try:
+            check_types(kind.group, kind.version, kind.kind, body)
+        except Rejected as rejected:
+            raise ApiError.rejected(rejected) from None
         result = await handler(body, ctx)
         result.setdefault("kind", kind.kind)
         result.setdefault("apiVersion", kind.api_version)
@@ -550,7 +516,7 @@ class RestHandler:
             if method == "PUT":
                 body = await self._read_object(ctx, kind)
                 body.setdefault("metadata", {})["name"] = ctx.info.name
-                with store.dry_run(_dry_run(ctx)):
+                with store.api_request(_dry_run(ctx)):
                     stored = store.update_stored(kind, body, "status", namespace or None)
                 return json_response(store.view(kind, stored).raw)
             if method == "PATCH":
@@ -588,7 +554,7 @@ class RestHandler:
                                    "message": f"The disruption budget {pdb.name} needs "
                                    f"{status.get('desiredHealthy', 0)} healthy pods and has "
                                    f"{status.get('currentHealthy', 0)} currently"}]})
-        with store.dry_run(_dry_run(ctx)):
+        with store.api_request(_dry_run(ctx)):
             store.delete_stored(kind, ctx.info.name, namespace or None)
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success", "code": 201}, 201)
@@ -601,23 +567,25 @@ class RestHandler:
             return json_response(scale_object(stored.obj))
         if method not in ("PUT", "PATCH"):
             raise ApiError.method_not_allowed()
-        raw = await ctx.request.read()
-        content_type = ctx.request.headers.get("Content-Type", JSON)
-        body = decode_body(raw, content_type, "scale")
         if method == "PATCH":
             from .patch import PatchError, apply_patch
 
+            how, body = await read_patch(ctx.request)
             try:
-                scale = apply_patch(scale_object(stored.obj), body, content_type)
+                scale = apply_patch(scale_object(stored.obj), body, how)
             except PatchError as exc:
                 raise ApiError.bad_request(str(exc)) from None
         else:
-            scale = body
-        replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
-        if not isinstance(replicas, int) or replicas < 0:
-            raise ApiError.invalid(kind, ctx.info.name, "spec.replicas",
-                                   f"Invalid value: {replicas}: must be greater than or equal "
-                                   "to 0")
+            how, body = BODY, None
+            scale = await read_object(ctx.request, "Scale", "v1")
+        try:
+            check_types("autoscaling", "v1", "Scale", scale, how, body)
+        except Rejected as rejected:
+            raise ApiError.rejected(rejected) from None
+        replicas = int((scale.get("spec") or {}).get("replicas") or 0)
+        if replicas < 0:
+            raise ApiError.rejected(Rejected.invalid("autoscaling", "Scale", ctx.info.name, [
+                invalid("spec.replicas", replicas, "must be greater than or equal to 0")]))
         sent_rv = ((scale.get("metadata") or {}).get("resourceVersion") if isinstance(
             scale, dict) else None)
         if method == "PUT" and sent_rv not in (None, "") and str(sent_rv) != str(stored.rv):

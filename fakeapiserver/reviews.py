@@ -374,12 +374,13 @@ class AuthWiring:
 
     async def token_request(self, ctx: Any) -> Any:
         """``POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token`` (TokenRequest)."""
-        import json
 
         from aiohttp import web
 
+        from fakeapiserver.requestbody import read_object
         from fakeapiserver.serviceaccounts import token_request_response, validate_token_request
         from fakeapiserver.store import ApiError
+        from fakeapiserver.validation import Rejected, check_types
 
         if ctx.request.method != "POST":
             raise ApiError.method_not_allowed()
@@ -388,13 +389,11 @@ class AuthWiring:
         uid = self.account_uid(ns, name)
         if uid is None:
             raise ApiError.not_found(kind, name)
-        raw = await ctx.request.read()
+        body = await read_object(ctx.request, "TokenRequest", "v1")
         try:
-            body = json.loads(raw or b"{}")
-        except ValueError as exc:
-            raise ApiError.bad_request(
-                f"the body of the request was in an unknown format: {exc}"
-            ) from None
+            check_types("authentication.k8s.io", "v1", "TokenRequest", body)
+        except Rejected as rejected:
+            raise ApiError.rejected(rejected) from None
         try:
             audiences, seconds, pod = validate_token_request(body)
         except ValueError as exc:

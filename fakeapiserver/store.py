@@ -17,7 +17,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import re
 import time
 import uuid
 from collections import deque
@@ -29,6 +28,8 @@ from typing import Any
 from .kinds import REGISTRY, Kind, KindRegistry
 from .patch import PatchError, apply_patch
 from .selectors import FieldSelector, LabelSelector
+from .validation import APPLY_PATCH, BODY, Rejected, check_types, rules
+from .validation.fielderrors import FieldError, invalid
 from .watch import Change, Encoder, StoredObject, Watcher, encode_full
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class ApiError(Exception):
     def status(self) -> Obj:
         body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {},
                      "status": "Failure", "message": self.message, "reason": self.reason}
-        if self.details:
+        if self.details is not None:  # (an empty one is sent as {}, as Go sends it)
             body["details"] = self.details
         body["code"] = self.code
         return body
@@ -87,12 +88,24 @@ class ApiError(Exception):
     @classmethod
     def invalid(cls, kind: Kind, name: str, field: str, detail: str,
                 cause_reason: str = "FieldValueInvalid") -> ApiError:
-        details = cls._details(kind, name)
+        """One field error; ``detail`` is its ErrorBody (``Invalid value: -1: must be …``)."""
+        qualified = f"{kind.kind}.{kind.group}" if kind.group else kind.kind
+        details: dict[str, Any] = {"name": name} if name else {}
+        if kind.group:
+            details["group"] = kind.group
         details["kind"] = kind.kind
-        details["causes"] = [{"reason": cause_reason, "message": f"{field}: {detail}" if field
-                              else detail, "field": field}]
-        return cls(422, "Invalid", f'{kind.kind} "{name}" is invalid: {field}: {detail}',
+        details["causes"] = [{"reason": cause_reason, "message": detail, "field": field}]
+        return cls(422, "Invalid", f'{qualified} "{name}" is invalid: {field}: {detail}',
                    details)
+
+    @classmethod
+    def invalid_fields(cls, kind: Kind, name: str, errors: list[FieldError]) -> ApiError:
+        """``errors.NewInvalid`` for ``kind``: one cause per field error."""
+        return cls.rejected(Rejected.invalid(kind.group, kind.kind, name, errors))
+
+    @classmethod
+    def rejected(cls, rejected: Rejected) -> ApiError:
+        return cls(rejected.code, rejected.reason, rejected.message, rejected.details)
 
     @classmethod
     def not_found_path(cls) -> ApiError:
@@ -121,20 +134,6 @@ def parse_rfc3339(text: str | None) -> float | None:
     except ValueError:
         return None
 
-
-_DNS1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-#: Kinds whose names may hold ``:`` (RBAC names such as ``system:auth-delegator``).
-_PATH_SEGMENT_NAMES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings",
-                       "apiservices"}
-_LABEL_NAMES = {"namespaces", "services"}
-
-#: Top-level fields that must be maps of strings, per kind (decode errors upstream).
-_STRING_MAPS: dict[str, tuple[str, ...]] = {
-    "/configmaps": ("data",),
-    "/secrets": ("data", "stringData"),
-}
 
 _RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -179,6 +178,7 @@ class Store:
         self._next_ip = 10
         self._rand = uuid.uuid4
         self._dry_run = False
+        self._validating = False
 
     # ------------------------------------------------------------------ basics
     @property
@@ -219,6 +219,19 @@ class Store:
             return self._rv
         self._rv += 1
         return self._rv
+
+    @contextlib.contextmanager
+    def api_request(self, dry_run: bool = False) -> Iterator[None]:
+        """Within this block writes are an API client's: validated as kube-apiserver validates
+        them (422 ``Invalid``; harness and controller writes skip that), and not committed
+        with ``dry_run`` (``?dryRun=All``). Only for synchronous store calls."""
+        previous = self._validating
+        self._validating = True
+        try:
+            with self.dry_run(dry_run):
+                yield
+        finally:
+            self._validating = previous
 
     @contextlib.contextmanager
     def dry_run(self, enabled: bool = True) -> Iterator[None]:
@@ -412,63 +425,33 @@ class Store:
                 self._node_index.setdefault(node, set()).add(key)
 
     def _validate_name(self, kind: Kind, name: str) -> None:
-        if kind.plural in _PATH_SEGMENT_NAMES:
-            if name in (".", "..") or "/" in name or "%" in name:
-                raise ApiError.invalid(kind, name, "metadata.name",
-                                       f'Invalid value: "{name}": may not contain \'/\'')
-            return
-        pattern = _DNS1123_LABEL if kind.plural in _LABEL_NAMES else _DNS1123_SUBDOMAIN
-        if len(name) > 253 or not pattern.match(name):
-            raise ApiError.invalid(
-                kind, name, "metadata.name",
-                f'Invalid value: "{name}": a lowercase RFC 1123 '
-                f'{"label" if pattern is _DNS1123_LABEL else "subdomain"} must consist of lower '
-                "case alphanumeric characters, '-' or '.', and must start and end with an "
-                "alphanumeric character")
+        """The name rule of the kind (always applied, also to harness writes)."""
+        messages = rules.name_rule(kind.group, kind.kind)(name, False)
+        if messages:
+            raise ApiError.invalid_fields(kind, name, [invalid("metadata.name", name, m)
+                                                       for m in messages])
 
-    def _check_shape(self, kind: Kind, obj: Any) -> Obj:
+    def _validate(self, kind: Kind, obj: Obj, old: StoredObject | None,
+                  subresource: str | None = None) -> None:
+        """kube-apiserver's validation of an API client's write (not of harness writes)."""
+        errors = rules.validate(kind.group, kind.kind, kind.namespaced, obj,
+                                old.obj if old is not None else None, subresource or "")
+        if errors:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise ApiError.invalid_fields(kind, name, errors)
+
+    def _check_shape(self, kind: Kind, obj: Any, how: str = BODY, patch: Any = None) -> Obj:
+        """Refuse what kube-apiserver's decoder refuses (values that don't fit the Go types,
+        in its words for the way the object arrived: a body or one of the patch types) and
+        bodies of another kind; fill in apiVersion and kind."""
         if not isinstance(obj, dict):
             raise ApiError.bad_request(f"the body of the request must be a {kind.kind} object")
-        meta = obj.get("metadata")
-        if meta is None:
-            obj["metadata"] = meta = {}
-        if not isinstance(meta, dict):
-            raise ApiError.bad_request("metadata must be an object")
-
-        def undecodable(field: str, go_type: str) -> ApiError:
-            return ApiError.bad_request(
-                f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
-                f"json: cannot unmarshal into Go struct field {field} of type {go_type}")
-
-        for field in ("name", "generateName", "namespace", "resourceVersion", "uid",
-                      "creationTimestamp", "deletionTimestamp"):
-            if meta.get(field) is not None and not isinstance(meta[field], str):
-                raise undecodable(f"ObjectMeta.metadata.{field}", "string")
-        for field, item_type in (("finalizers", str), ("ownerReferences", dict)):
-            items = meta.get(field)
-            if items is not None and (not isinstance(items, list) or not all(
-                    isinstance(i, item_type) for i in items)):
-                raise undecodable(f"ObjectMeta.metadata.{field}",
-                                  "[]string" if item_type is str else "[]v1.OwnerReference")
-        for field in ("spec", "status"):
-            if obj.get(field) is not None and not isinstance(obj[field], dict):
-                raise undecodable(f"{kind.kind}.{field}", f"v1.{kind.kind}{field.title()}")
-        for field in ("labels", "annotations"):
-            values = meta.get(field)
-            if values is None:
-                continue
-            if not isinstance(values, dict) or not all(
-                    isinstance(v, str) for v in values.values()):
-                raise ApiError.bad_request(
-                    f"metadata.{field} must be a map of string keys to string values")
-        for field in _STRING_MAPS.get(kind.key, ()):
-            values = obj.get(field)
-            if values is not None and (not isinstance(values, dict) or not all(
-                    isinstance(v, str) for v in values.values())):
-                raise ApiError.bad_request(
-                    f'{kind.kind} in version "{kind.version}" cannot be handled as a '
-                    f"{kind.kind}: json: cannot unmarshal into Go struct field "
-                    f"{kind.kind}.{field} of type map[string]string")
+        try:
+            check_types(kind.group, kind.version, kind.kind, obj, how, patch)
+        except Rejected as rejected:
+            raise ApiError.rejected(rejected) from None
+        if obj.get("metadata") is None:
+            obj["metadata"] = {}
         api_version = obj.get("apiVersion")
         if api_version not in (None, "", kind.api_version) or obj.get("kind") not in (
                 None, "", kind.kind):
@@ -490,15 +473,19 @@ class Store:
         return self.view(req, self.create_stored(req, obj, namespace)).copy()
 
     def create_stored(self, kind: Kind | str, obj: Obj, namespace: str | None = None,
-                      *, created: str | None = None) -> StoredObject:
+                      *, created: str | None = None, how: str = BODY, patch: Any = None
+                      ) -> StoredObject:
         """``created``: a harness-given ``creationTimestamp`` (objects of a simulation that
         were created before this server started, e.g. a warm fleet); the API never passes it,
-        so a client's own ``creationTimestamp`` is overwritten as upstream does."""
+        so a client's own ``creationTimestamp`` is overwritten as upstream does.
+        ``how``/``patch`` say which decoder speaks for a bad value (a server-side apply that
+        creates the object is checked as the apply it is)."""
         req = self.kind(kind)
         if req.virtual:
             raise ApiError.method_not_allowed()
         k = self.registry.storage(req)
-        new = self._to_storage(req, self._check_shape(req, json.loads(json.dumps(obj))), None)
+        new = self._to_storage(req, self._check_shape(req, json.loads(json.dumps(obj)), how,
+                                                      patch), None)
         meta = new["metadata"]
         if k.namespaced:
             ns = meta.get("namespace") or namespace or "default"
@@ -524,15 +511,18 @@ class Store:
                 if (ns, name) not in self._bucket(k):
                     break
             meta["name"] = name
-        self._validate_name(k, name)
-        if (ns, name) in self._bucket(k):
-            raise ApiError.already_exists(k, name)
         meta["uid"] = str(self._rand())
         meta["creationTimestamp"] = created if created is not None else self._now()
         meta.pop("deletionTimestamp", None)
         if k.has_status or "spec" in new:
             meta["generation"] = 1
         self._default(k, new)
+        if self._validating:
+            self._validate(k, new, None)
+        else:
+            self._validate_name(k, name)
+        if (ns, name) in self._bucket(k):
+            raise ApiError.already_exists(k, name)
         rv = self._next_rv()
         meta["resourceVersion"] = str(rv)
         stored = StoredObject(k, new, rv)
@@ -615,6 +605,8 @@ class Store:
             meta["generation"] = gen + 1 if changed else gen
         meta["resourceVersion"] = old_meta.get("resourceVersion", str(old.rv))
         self._default(k, new)
+        if self._validating:
+            self._validate(k, new, old, subresource)
         if new == old.obj:
             return old  # no-op writes don't bump the resourceVersion (as upstream)
         rv = self._next_rv()
@@ -645,8 +637,10 @@ class Store:
                 if not isinstance(patch, dict):
                     raise ApiError.bad_request("apply patch must be an object")
                 body = json.loads(json.dumps(patch))
-                body.setdefault("metadata", {})["name"] = name
-                return self.create_stored(req, body, namespace)
+                if not isinstance(body.get("metadata"), dict):
+                    body["metadata"] = {}  # (a badly typed one is reported from the patch)
+                body["metadata"]["name"] = name
+                return self.create_stored(req, body, namespace, how=content_type, patch=patch)
             raise ApiError.not_found(k, name)
         if is_apply and isinstance(patch, dict):
             # an apply configuration carries no status (unless applied to /status) and no RV
@@ -655,11 +649,17 @@ class Store:
             meta = patch.get("metadata")
             if isinstance(meta, dict) and "resourceVersion" in meta:
                 patch["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
+        if is_apply:  # server-side apply checks the configuration before merging it
+            try:
+                check_types(req.group, req.version, req.kind, {}, APPLY_PATCH, patch)
+            except Rejected as rejected:
+                raise ApiError.rejected(rejected) from None
         try:
             result = apply_patch(self.view(req, old).copy(), patch, content_type)
         except PatchError as exc:
             raise ApiError.bad_request(str(exc)) from None
-        result = self._to_storage(req, self._check_shape(req, result), old)
+        result = self._to_storage(req, self._check_shape(req, result, content_type.split(";")[
+            0].strip(), patch), old)
         meta = result["metadata"]
         if meta.get("name") != old.name or (k.namespaced and meta.get("namespace") != ns):
             raise ApiError.bad_request("the name of the object and the name in the patch do "

@@ -43,6 +43,8 @@ async def admin(server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
 async def call(session: aiohttp.ClientSession, method: str, path: str,
                body: Any = None, **kw: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
     data = json.dumps(body) if body is not None and not isinstance(body, (str, bytes)) else body
+    if data is not None:  # aiohttp would label str data text/plain, which is a 415
+        kw["headers"] = {"Content-Type": "application/json", **kw.get("headers", {})}
     async with session.request(method, path, data=data, **kw) as resp:
         raw = await resp.read()
         try:
