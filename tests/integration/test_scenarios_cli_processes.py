@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -107,7 +108,33 @@ def start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
                             text=True, start_new_session=True, stdin=subprocess.DEVNULL)
 
 
-def stop_and_check(proc: subprocess.Popen[str], signo: int, group: bool) -> tuple[str, str]:
+def read_until(proc: subprocess.Popen[str], text: str, timeout: float = 120) -> str:
+    """What the process printed up to the first line containing ``text`` (so a signal is sent
+    after that line, not racing it on a loaded machine). Reads the pipe's descriptor itself,
+    so nothing is left in a Python buffer that ``communicate`` would not see."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        seen += chunk
+        complete_lines = seen.decode(errors="replace").rpartition("\n")[0]
+        if text in complete_lines:
+            return seen.decode(errors="replace")
+    raise AssertionError(f"never printed {text!r}; printed: {seen.decode()[-2000:]}")
+
+
+def stop_and_check(proc: subprocess.Popen[str], signo: int, group: bool,
+                   after: str) -> tuple[str, str]:
+    """Wait for the line ``after``, then signal ``proc`` and check that everything it started
+    is gone; returns everything printed on stdout and stderr."""
+    before = read_until(proc, after)
     plane, pods = started_by(proc.pid)
     assert all(alive(p) for p in [plane, *pods])
     if group:
@@ -115,6 +142,7 @@ def stop_and_check(proc: subprocess.Popen[str], signo: int, group: bool) -> tupl
     else:
         proc.send_signal(signo)
     out, err = proc.communicate(timeout=90)
+    out = before + out
     assert proc.returncode == 128 + signo, err
     assert "Traceback" not in out + err, err
     left = [p for p in [plane, *pods] if alive(p)]
@@ -128,7 +156,7 @@ def test_a_signal_stops_the_runner_and_everything_it_started(tmp_path: Path, sig
     (tmp_path / "long.yaml").write_text(LONG_WAIT)
     proc = start([sys.executable, "-m", "scenarios", "run", "--artifacts", "out", "long.yaml"],
                  tmp_path)
-    out, err = stop_and_check(proc, signo, group)
+    out, err = stop_and_check(proc, signo, group, after="[long-wait] step 1/2 install ... ok")
     name = signal.Signals(signo).name
     assert f"scenarios: {name}: stopping what this run started ...\n" in err
     assert err.endswith(f"scenarios: stopped by {name} before the end; no verdict\n")
@@ -138,7 +166,7 @@ def test_a_signal_stops_the_runner_and_everything_it_started(tmp_path: Path, sig
 
 def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path: Path) -> None:
     proc = start([sys.executable, "-m", "scenarios.demo", "--artifacts", "demo-out"], tmp_path)
-    out, err = stop_and_check(proc, signal.SIGTERM, group=False)
+    out, err = stop_and_check(proc, signal.SIGTERM, group=False, after="[ok] install")
     assert "[ok] install" in out
     assert "demo: SIGTERM: stopping what this run started ...\n" in err
     assert err.endswith("demo: stopped by SIGTERM\n")
