@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from fakekubelet.addresses import free_loopback_base, port_free
 from fakekubelet.certs import CERT_MODES
 
 __all__ = ["build_cluster", "main", "parse_args"]
@@ -74,6 +75,19 @@ def _cert_mode(text: str) -> str:
     return text
 
 
+DEFAULT_ADDRESS_BASE = "127.1.0.1"
+
+
+def default_address_base(nodes: int, port: int = 10250) -> str:
+    """127.1.0.1 when that block is free, else a free block: a second simulated cluster next to
+    a running one (or a test beside the README's commands) just works, as a second kind cluster
+    does. An explicit ``--address-base`` is used as given (and fails if it is busy)."""
+    block = ipaddress.IPv4Address(DEFAULT_ADDRESS_BASE)
+    if all(port_free(str(block + i), port) for i in range(nodes)):
+        return DEFAULT_ADDRESS_BASE
+    return free_loopback_base(nodes, port)
+
+
 def _address_base(text: str) -> str:
     try:
         address = ipaddress.IPv4Address(text)
@@ -126,7 +140,7 @@ def add_fleet_arguments(parser: argparse.ArgumentParser, config_flag: str) -> No
         type=_address_base,
         default=None,
         metavar="IP",
-        help="first node address (default 127.1.0.1)",
+        help="first node address (default 127.1.0.1, or a free block when that one is busy)",
     )
     parser.add_argument(
         "--seed",
@@ -184,7 +198,8 @@ def build_cluster(args: argparse.Namespace) -> Any:
         overrides.setdefault("nodes", 3)
         overrides.setdefault("pods_per_node", 10)
         overrides.setdefault("cert_mode", "ca-signed")
-        overrides.setdefault("address_base", "127.1.0.1")
+        if "address_base" not in overrides:
+            overrides["address_base"] = default_address_base(int(overrides["nodes"]))
         return Cluster.generate(**overrides)
     except SpecError as err:
         raise UsageError(str(err)) from None

@@ -14,8 +14,9 @@ drift from what users read:
   scenarios/files/03-insecure-tls-fix.yaml`` (on a pseudo-terminal: the live progress line) and
   the same with ``--artifacts out/`` (through a pipe: a progress line every 5 s);
 * the blocks of "The parts alone", each run by bash as pasted. The only change made to their
-  text: ``/tmp/`` becomes this test's temporary directory and metricsd's port 4443 a free port,
-  so that two runs on one machine do not share state or a port; and the one-liner the parts
+  text: ``/tmp/`` becomes this test's temporary directory, metricsd's port 4443 a free port and
+  the kubelets' ``127.1.0.1`` a free block, so that two runs on one machine (or this test and
+  the rest of the suite) do not share state, a port or an address; and the one-liner the parts
   table prints for podautoscaler.
 
 Not run here: tox, kind, bench, ``--kubectl all`` over a directory, ``pytest scenarios/``.
@@ -49,6 +50,7 @@ from pathlib import Path
 
 import pytest
 
+from fakekubelet.addresses import free_loopback_base
 from tests.kubectl_bins import kubectl_versions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +131,8 @@ def user_env(home: Path | None = None) -> dict[str, str]:
     path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in ours]
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "KUBECONFIG",
-                        "METRICSD_REQUIRE_ACCEL", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+                        "METRICSD_REQUIRE_ACCEL", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST",
+                        "COLUMNS", "LINES")  # pytest's width would override the terminal's
            and not k.startswith(("TOX_", "PYTEST_"))}
     env["PATH"] = os.pathsep.join(path)
     if home is not None:
@@ -269,8 +272,10 @@ def free_port() -> int:
 
 
 def localized(block: str, tmp: Path, port: int) -> str:
-    """The block with /tmp/ and metricsd's port 4443 replaced (see the module docstring)."""
-    return block.replace("/tmp/", f"{tmp}/").replace("4443", str(port))
+    """The block with /tmp/, metricsd's port 4443 and the kubelets' 127.1.0.1 replaced by free
+    ones (see the module docstring): other tests run beside this one."""
+    base = free_loopback_base(3, 10250)
+    return block.replace("/tmp/", f"{tmp}/").replace("4443", str(port)).replace("127.1.0.1", base)
 
 
 def leftovers(*markers: Path) -> list[str]:

@@ -161,3 +161,25 @@ async def test_address_in_use_exits_1_with_one_line(tmp_path: Path) -> None:
     lines = err.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fakekubelet: error: cannot listen: ")
     assert second in lines[0]
+
+
+def test_default_address_base_moves_off_a_busy_block() -> None:
+    """Without --address-base, 127.1.0.1 is used when free, else a free block (a second cluster
+    beside a running one); an explicit base is kept as given."""
+    import socket
+
+    from fakekubelet import cli as fk
+
+    args = fk.parse_args(["--nodes", "2", "--state-dir", "/nonexistent-unused"])
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            busy.bind(("127.1.0.2", 10250))
+            busy.listen()
+        except OSError:
+            pytest.skip("127.1.0.2:10250 is taken by something else already")
+        moved = fk.build_cluster(args)
+        assert "127.1.0.1" not in {n.address for n in moved.nodes.values()}
+        explicit = fk.build_cluster(fk.parse_args(
+            ["--nodes", "2", "--address-base", "127.1.0.1", "--state-dir", "/nonexistent"]))
+        assert "127.1.0.1" in {n.address for n in explicit.nodes.values()}
