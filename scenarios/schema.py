@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from scenarios.peers import SERVERS
 from scenarios.yamlschema import (
     AnyValue,
     Bool,
@@ -284,6 +285,12 @@ SCENARIO = Record(
                     "manifests": Field(Str(), default="kind/manifests/base"),
                     "args": Field(ARGS, default=None),
                     "installed": Field(Bool(), default=False),
+                    "server": Field(
+                        Enum(*SERVERS),
+                        default="metricsd",
+                        doc="upstream: the manifests' image runs the real metrics-server "
+                        "v0.7.1 built by peers/build.py (sim only)",
+                    ),
                 },
                 description="the metricsd deployment",
             ),
@@ -314,7 +321,7 @@ def load_scenario(path: Path | str, text: str | None = None) -> Scenario:
     if cluster["fleet"] is not None and cluster["fleetFile"] is not None:
         raise SchemaError(str(path), None, "cluster", "give either fleet or fleetFile, not both")
     metricsd = raw["metricsd"] or {"manifests": "kind/manifests/base", "args": None,
-                                   "installed": False}
+                                   "installed": False, "server": "metricsd"}
     return Scenario(
         path=Path(path),
         name=raw["name"],
