@@ -374,10 +374,9 @@ class AuthWiring:
 
     async def token_request(self, ctx: Any) -> Any:
         """``POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token`` (TokenRequest)."""
-        import json
-
         from aiohttp import web
 
+        from fakeapiserver.rest import decode_body
         from fakeapiserver.serviceaccounts import token_request_response, validate_token_request
         from fakeapiserver.store import ApiError
 
@@ -389,12 +388,11 @@ class AuthWiring:
         if uid is None:
             raise ApiError.not_found(kind, name)
         raw = await ctx.request.read()
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError as exc:
-            raise ApiError.bad_request(
-                f"the body of the request was in an unknown format: {exc}"
-            ) from None
+        # kubectl ≥ 1.32 sends the TokenRequest as protobuf: decode like any other write
+        body = decode_body(raw, ctx.request.content_type, "TokenRequest") if raw.strip() else {}
+        if not isinstance(body, dict):
+            raise ApiError.bad_request("the body of the request was in an unknown format: "
+                                       "expected a TokenRequest object")
         try:
             audiences, seconds, pod = validate_token_request(body)
         except ValueError as exc:
