@@ -21,7 +21,8 @@ defaults, x509 error texts and GODEBUG defaults depend on the toolchain and on t
 module's ``go`` line, so the toolchain is selected with ``GOTOOLCHAIN=go1.21.8`` (the go
 command on PATH, ≥ 1.21, downloads it from the Go module proxy) and the wrapper module
 (``peers/metrics-server/go.mod``) says ``go 1.21`` like upstream's. ``buildDate`` is fixed to
-the tag's commit time (upstream stamps the wall clock) so that two builds give the same bytes.
+the release commit's time (upstream stamps the wall clock) so that two builds give the same
+bytes.
 
 Only the standard library is used: the script runs before anything is installed (``.ci/run``).
 """
@@ -88,10 +89,14 @@ PEERS: dict[str, Peer] = {
         toolchain="go1.21.8",
         ldflags_x=(
             (f"{_CLIENT_GO_VERSION}.gitVersion", "v0.7.1"),
-            # the tag's commit (the module proxy's Origin.Hash for v0.7.1)
-            (f"{_CLIENT_GO_VERSION}.gitCommit", "89490cb8212c7bec99ad3f04cf7d767ddb97a7a5"),
-            # the tag's commit time (the proxy's .info Time), not the wall clock: reproducible
-            (f"{_CLIENT_GO_VERSION}.buildDate", "2024-03-13T00:52:19Z"),
+            # The commit the published v0.7.1 tag points to and the release image was built
+            # from ("cut release 0.7.1"). The module proxy cached the tag's first position,
+            # 89490cb8 (its .info Origin.Hash); the two trees differ only in README.md and the
+            # release kustomization, so the Go code built here is the release's, and the
+            # User-Agent ends in kubernetes/e78ebc4 as the released binary's does.
+            (f"{_CLIENT_GO_VERSION}.gitCommit", "e78ebc4ffc86b2809f8831947562ac55ac3940eb"),
+            # that commit's time, not the wall clock upstream's Makefile stamps: reproducible
+            (f"{_CLIENT_GO_VERSION}.buildDate", "2024-03-26T15:40:10Z"),
         ),
     ),
 }

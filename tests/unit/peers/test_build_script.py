@@ -73,10 +73,15 @@ def test_the_pinned_recipe_is_upstreams_makefile() -> None:
     assert build.build_argv(PEER, "OUT") == [
         "go", "build", "-mod=readonly", "-trimpath", "-ldflags",
         "-w -X k8s.io/client-go/pkg/version.gitVersion=v0.7.1"
-        " -X k8s.io/client-go/pkg/version.gitCommit=89490cb8212c7bec99ad3f04cf7d767ddb97a7a5"
-        " -X k8s.io/client-go/pkg/version.buildDate=2024-03-13T00:52:19Z",
+        " -X k8s.io/client-go/pkg/version.gitCommit=e78ebc4ffc86b2809f8831947562ac55ac3940eb"
+        " -X k8s.io/client-go/pkg/version.buildDate=2024-03-26T15:40:10Z",
         "-o", "OUT", "sigs.k8s.io/metrics-server/cmd/metrics-server"]
     assert build.build_env_overrides("amd64")["CGO_ENABLED"] == "0"
+    # the commit metricsd's User-Agent names too (kubernetes/e78ebc4)
+    from metricsd.version import UPSTREAM_COMMIT
+
+    assert dict(PEER.ldflags_x)["k8s.io/client-go/pkg/version.gitCommit"].startswith(
+        UPSTREAM_COMMIT)
     gomod = (ROOT / "peers" / "metrics-server" / "go.mod").read_text()
     assert "\ngo 1.21\n" in gomod  # upstream's go line: the same GODEBUG defaults
     assert "require sigs.k8s.io/metrics-server v0.7.1\n" in gomod
