@@ -167,3 +167,16 @@ def test_the_fakeapiserver_flag_accepts_what_the_backend_passes(
     flags = SimBackend(scenario(tmp_path, "upstream"), tmp_path / "a").local_image_args()
     args = parse_args(["--state-dir", str(tmp_path / "s"), *flags])
     assert args.local_image[-1] == ("*metrics-server*", [str(peer)])
+
+
+def test_tests_skip_without_the_peer_and_fail_when_it_is_required(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import peers
+
+    monkeypatch.setenv(PEER_ENV, str(tmp_path / "gone"))
+    monkeypatch.delenv(peers.REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="python3 peers/build.py"):
+        peers.metrics_server_binary()
+    monkeypatch.setenv(peers.REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="METRICSD_REQUIRE_PEERS=1: the real"):
+        peers.metrics_server_binary()
