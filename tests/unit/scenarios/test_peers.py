@@ -175,7 +175,7 @@ def test_tests_skip_without_the_peer_and_fail_when_it_is_required(
 
     monkeypatch.setenv(PEER_ENV, str(tmp_path / "gone"))
     monkeypatch.delenv(peers.REQUIRE_ENV, raising=False)
-    with pytest.raises(pytest.skip.Exception, match="python3 peers/build.py"):
+    with pytest.raises(pytest.skip.Exception, match=r"python3 peers/build\.py"):
         peers.metrics_server_binary()
     monkeypatch.setenv(peers.REQUIRE_ENV, "1")
     with pytest.raises(pytest.fail.Exception, match="METRICSD_REQUIRE_PEERS=1: the real"):
