@@ -4,7 +4,7 @@ CLI contract (outside checks rely on it)::
 
     fakeapiserver --state-dir DIR [--port P] [--fleet-config FILE | --nodes N
                   --pods-per-node P --cert-mode MODE] [--kube-version 1.30]
-                  [--apiservice-backend HOST:PORT]
+                  [--apiservice-backend HOST:PORT] [--local-image PATTERN=COMMAND …]
 
 Before ``fakeapiserver: ready`` is printed (flushed) on stdout, DIR holds ``kubeconfig``
 (admin, ``system:masters``), ``ca.crt`` (the cluster CA, which also signs the fleet's
@@ -15,6 +15,9 @@ APIService ``v1beta1.metrics.k8s.io`` for a metrics server at HOST:PORT plus met
 RBAC and ServiceAccount (token in ``DIR/metrics-server.token``, kubeconfig in
 ``DIR/metrics-server.kubeconfig``), and probes its ``/readyz`` as the manifest's readiness
 probe would (period 10 s, failure threshold 3) to mark the endpoint ready or not ready.
+``--local-image PATTERN=COMMAND`` (repeatable) runs pods whose image matches the glob PATTERN as
+COMMAND (split like a shell would; its first word must be an executable file or on PATH), ahead
+of the default rules (metricsd's images run ``python -m metricsd``).
 SIGINT/SIGTERM stop it with exit 0; bad arguments exit 2 with one line on stderr.
 
 :class:`ControlPlane` is the same composition for Python callers (scenarios, tests).
@@ -28,9 +31,11 @@ import contextlib
 import ipaddress
 import logging
 import os
+import shlex
+import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -61,6 +66,10 @@ examples:
 
   # legacy discovery only, as a 1.26 cluster
   fakeapiserver --state-dir ./cp --kube-version 1.26 --fleet-config fleet.yaml
+
+  # kubectl apply of kind/manifests runs the real metrics-server (built by peers/build.py)
+  fakeapiserver --state-dir ./cp --fleet-config fleet.yaml \\
+      --local-image "metricsd*=$(python3 peers/build.py --print-path)"
 """
 
 METRICS_SERVER_LABELS = {"k8s-app": "metrics-server"}
@@ -275,8 +284,11 @@ class ControlPlane:
         fleet_auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
         with_controllers: bool = True,
         untrusted_front_proxy_client: bool = False,
+        local_images: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        #: image glob → command, ahead of the default rules (metricsd images run metricsd)
+        self.local_images = dict(local_images or {})
         self.untrusted_front_proxy_client = untrusted_front_proxy_client
         # one clock for the whole control plane: creationTimestamp (store), PodScheduled
         # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster
@@ -341,11 +353,12 @@ class ControlPlane:
         if not self.with_controllers:
             return None
         try:
-            from fakeapiserver.controllers import wire_controllers
+            from fakeapiserver.controllers import LocalImages, wire_controllers
         except ImportError:
             return None
         return wire_controllers(
-            self.server, auth=self.auth, local_pods=self.local_pods, workdir=self.state_dir / "pods"
+            self.server, auth=self.auth, local_pods=self.local_pods,
+            images=LocalImages.from_mapping(self.local_images), workdir=self.state_dir / "pods"
         )
 
     async def _start_fleet(self) -> None:
@@ -505,6 +518,22 @@ def _host_port(text: str) -> tuple[str, int]:
     return str(ip), int(port_text)
 
 
+def _local_image(text: str) -> tuple[str, list[str]]:
+    pattern, sep, command_text = text.partition("=")
+    if not sep or not pattern.strip() or not command_text.strip():
+        raise UsageError(f'--local-image: expected PATTERN=COMMAND, got "{text}"')
+    try:
+        command = shlex.split(command_text)
+    except ValueError as err:
+        raise UsageError(f'--local-image {pattern}: cannot split "{command_text}": {err}') from None
+    program = command[0]
+    found = shutil.which(program) if os.sep not in program else (
+        program if os.path.isfile(program) and os.access(program, os.X_OK) else None)
+    if found is None:
+        raise UsageError(f"--local-image {pattern}: {program}: no such executable file")
+    return pattern.strip(), command
+
+
 def _kube_version(text: str) -> str:
     from fakeapiserver.discovery import parse_version
 
@@ -568,6 +597,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="sign the aggregation proxy's client certificate with a CA other than the "
         "front-proxy CA the cluster publishes (a misconfigured or rotated front proxy)",
     )
+    parser.add_argument(
+        "--local-image",
+        type=_local_image,
+        action="append",
+        default=[],
+        metavar="PATTERN=COMMAND",
+        help="run pods whose image matches the glob PATTERN as COMMAND (repeatable; before "
+        "the default: metricsd images run python -m metricsd)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     return parser.parse_args(argv)
 
@@ -588,6 +626,7 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
     plane = ControlPlane(
         args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster,
         untrusted_front_proxy_client=args.untrusted_front_proxy_client,
+        local_images=dict(args.local_image),
     )
 
     def announce() -> None:

@@ -86,18 +86,39 @@ class RequestInfo:
     subresource: str = ""
     name: str = ""
     parts: tuple[str, ...] = ()
+    #: the name a list/watch is narrowed to by its field selector (authorization only: the
+    #: request is still a list, routed by :attr:`name` from the path)
+    selector_name: str = ""
 
     def attributes(self, user: UserInfo) -> Attributes:
         return Attributes(
             user=user.name, groups=tuple(user.groups), verb=self.verb,
             resource_request=self.resource_request, namespace=self.namespace,
             api_group=self.group, api_version=self.version, resource=self.resource,
-            subresource=self.subresource, name=self.name, path=self.path, uid=user.uid,
-            extra=user.extra)
+            subresource=self.subresource, name=self.name or self.selector_name,
+            path=self.path, uid=user.uid, extra=user.extra)
 
 
 _METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "GET": "get",
                  "HEAD": "get", "DELETE": "delete"}
+
+
+def name_from_field_selector(text: str | None) -> str:
+    """The name a list or watch is narrowed to by ``fieldSelector=metadata.name=X``.
+
+    kube-apiserver's RequestInfoFactory puts it in the request's name for authorization (the
+    request stays a list), so RBAC rules with
+    ``resourceNames`` allow such a list/watch: client-go's informer for one object (the
+    ``extension-apiserver-authentication`` ConfigMap every aggregated server watches) depends
+    on it. An unparsable selector or a name that is not a valid path segment leaves it empty.
+    """
+    try:
+        name = parse_field_selector(text).exact("metadata.name")
+    except SelectorError:
+        return ""
+    if not name or name in (".", "..") or "/" in name or "%" in name:
+        return ""
+    return name
 
 
 def parse_request_info(method: str, path: str, query: dict[str, str] | Any) -> RequestInfo:
@@ -128,14 +149,17 @@ def parse_request_info(method: str, path: str, query: dict[str, str] | Any) -> R
     subresource = rest[2] if len(rest) > 2 else ""
     if len(rest) > 3:
         subresource = "/".join(rest[2:])
+    selector_name = ""
     if not name:
         if verb == "get":
             verb = "watch" if parse_bool(query.get("watch")) else "list"
+            selector_name = name_from_field_selector(query.get("fieldSelector"))
         elif verb == "delete":
             verb = "deletecollection"
     return RequestInfo(path=path, verb=verb, resource_request=True, api_prefix=prefix,
                        group=group, version=version, namespace=namespace, resource=resource,
-                       subresource=subresource, name=name, parts=parts)
+                       subresource=subresource, name=name, parts=parts,
+                       selector_name=selector_name)
 
 
 @dataclass

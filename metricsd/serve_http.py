@@ -143,8 +143,8 @@ class HTTPApp:
         result = await self.authn.authenticate(request.headers, self._peer_cert(request))
         if result.user is None:
             if result.error:
-                self.log.errorf("Unable to authenticate the request due to an error: "
-                                f"{result.error}", at="filters/authentication.go:73")
+                self.log.error("Unable to authenticate the request", err=result.error,
+                               at="filters/authentication.go:73")
             return self._json(401, unauthorized_body()), request.method
         query = {k: v for k, v in request.query.items()}
         attrs = request_attributes(result.user, request.method, request.path, query)

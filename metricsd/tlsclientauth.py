@@ -2,8 +2,9 @@
 
 Go's TLS server (kube-apiserver's generic server, metrics-server) requests a client
 certificate and verifies it afterwards, in the authenticators: an untrusted front-proxy
-certificate then becomes an HTTP 401 and the log line `Unable to authenticate the request due
-to an error: x509: certificate signed by unknown authority`. Python's ``ssl`` can only verify
+certificate then becomes an HTTP 401 and the log line `"Unable to authenticate the request"
+err="[x509: certificate signed by unknown authority, verifying certificate SN=…, SKID=…, AKID=…
+failed: x509: certificate signed by unknown authority]"`. Python's ``ssl`` can only verify
 during the handshake (``CERT_OPTIONAL`` rejects an untrusted certificate with a TLS alert), so a
 client would see `tls: bad certificate` instead — not what users of metrics-server see.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from scenarios import stopping
 from scenarios.backends.base import Backend, BackendUnreachable
 from scenarios.kubectl import kubectl_versions
+from scenarios.peers import SERVERS, PeerMissing, metrics_server_binary
 from scenarios.progress import Progress, Quiet, Status
 from scenarios.report import failure_text, write_junit
 from scenarios.runner import Runner, ScenarioResult
@@ -38,6 +40,7 @@ examples:
   python -m scenarios run scenarios/files/01-no-metrics-server.yaml
   python -m scenarios run scenarios/files/*.yaml --kubectl all --junit-xml out/junit.xml
   python -m scenarios run --backend kind --artifacts out/ scenarios/files/03-insecure-tls-fix.yaml
+  python -m scenarios run --server upstream --kubectl 1.30 scenarios/files   # the real one
 """
 
 
@@ -74,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("files", nargs="+", type=Path,
                      help="scenario YAML files, or directories of them")
     run.add_argument("--backend", choices=["sim", "kind"], default="sim")
+    run.add_argument("--server", choices=SERVERS, default=None,
+                     help="which metrics server the manifests run (overrides the files): "
+                     "metricsd, or upstream — the real metrics-server v0.7.1 built by "
+                     "peers/build.py (sim only; a missing build is an error)")
     run.add_argument("--kubectl", metavar="VERSION|all",
                      help="kubectl version for every kubectl step (overrides the files)")
     run.add_argument("--junit-xml", type=absolute_path, metavar="PATH")
@@ -84,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="scenario files run at once (default 4)")
     sub.add_parser("list", help="print the shipped scenarios, one per line: name: description")
     return parser
+
+
+def with_server(scenario: Scenario, server: str) -> Scenario:
+    """The scenario with its metrics server replaced (``--server``)."""
+    return dataclasses.replace(scenario, metricsd={**scenario.metricsd, "server": server})
 
 
 def default_backend_factory(backend: str, kubectl: str | None = None) -> BackendFactory:
@@ -117,7 +129,10 @@ async def run_files(
         nonlocal unreachable
         async with semaphore:
             backend = factory(scenario, artifacts / scenario.name, slot)
-            progress(f"[{scenario.name}] starting on {backend.name}: {scenario.description}")
+            server = "" if scenario.metricsd.get("server", "metricsd") == "metricsd" else (
+                " with the real metrics-server")
+            progress(f"[{scenario.name}] starting on {backend.name}{server}: "
+                     f"{scenario.description}")
             try:  # stopped whatever happens, a cancellation (Ctrl-C) during start included
                 shown.waiting(scenario.name, f"[{scenario.name}]",
                               f"the {backend.name} cluster to start")
@@ -180,6 +195,18 @@ def _main(argv: Sequence[str] | None, factory: BackendFactory | None) -> int:
             scenarios.append(load_scenario(path))
         except SchemaError as err:
             print(f"scenarios: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.server is not None:
+        scenarios = [with_server(s, args.server) for s in scenarios]
+    if any(s.metricsd.get("server") == "upstream" for s in scenarios):
+        if args.backend != "sim":
+            print("scenarios: the upstream server runs on the sim backend only (on kind, "
+                  "install upstream's own components.yaml)", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            metrics_server_binary()
+        except PeerMissing as err:
+            print(f"scenarios: --server upstream: {err}", file=sys.stderr)
             return EXIT_USAGE
     versions = kubectl_versions()
     if args.kubectl and args.kubectl not in ("all", "default") and args.kubectl not in versions:

@@ -9,6 +9,7 @@ with the default manifests and `--kubelet-insecure-tls`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -75,21 +76,27 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
     return None
 
 
-@pytest.fixture
-async def sim_cluster(tmp_path: Path) -> AsyncIterator[Any]:
-    """A simulated cluster (2 nodes, CA-signed kubelets) with metricsd installed and Available."""
+@contextlib.asynccontextmanager
+async def started_sim_cluster(directory: Path, server: str = "metricsd",
+                              args: tuple[str, ...] = ("--kubelet-insecure-tls",),
+                              wait: str = "{apiservice: {available: 'True'}}",
+                              ) -> AsyncIterator[Any]:
+    """A simulated cluster (2 nodes) with ``server`` (metricsd, or upstream: the real
+    metrics-server) installed from the default manifests plus ``args``, once ``wait`` (a
+    scenario wait condition) holds; yields the started :class:`SimBackend`."""
     from scenarios.backends.sim import SimBackend
 
+    add = ", ".join(args)
     scenario = load_scenario(
-        tmp_path / "fixture.yaml",
+        directory / "fixture.yaml",
         text=(
             "name: fixture\ndescription: sim_cluster fixture\n"
             "cluster:\n  fleet:\n    nodeGroups:\n    - {name: node, count: 2}\n"
-            "metricsd:\n  installed: true\n  args: {add: [--kubelet-insecure-tls]}\n"
-            "steps:\n- wait: {apiservice: {available: 'True'}}\n"
+            f"metricsd:\n  installed: true\n  server: {server}\n  args: {{add: [{add}]}}\n"
+            f"steps:\n- wait: {wait}\n"
         ),
     )
-    backend = SimBackend(scenario, tmp_path / "artifacts")
+    backend = SimBackend(scenario, directory / "artifacts")
     await backend.start()
     try:
         result = await Runner(scenario, backend, kubectl_versions(), progress=lambda _: None).run()
@@ -98,3 +105,10 @@ async def sim_cluster(tmp_path: Path) -> AsyncIterator[Any]:
         yield backend
     finally:
         await backend.stop()
+
+
+@pytest.fixture
+async def sim_cluster(tmp_path: Path) -> AsyncIterator[Any]:
+    """A simulated cluster (2 nodes, CA-signed kubelets) with metricsd installed and Available."""
+    async with started_sim_cluster(tmp_path) as backend:
+        yield backend

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from scenarios.fleetschema import ChurnChanges, FaultChanges, Fleet, FleetFile, WorkloadChange
+from scenarios.peers import SERVERS
 from scenarios.yamlschema import (
     AnyValue,
     Bool,
@@ -301,6 +302,12 @@ SCENARIO = Record(
                     "manifests": Field(Str(), default="kind/manifests/base"),
                     "args": Field(ARGS, default=None),
                     "installed": Field(Bool(), default=False),
+                    "server": Field(
+                        Enum(*SERVERS),
+                        default="metricsd",
+                        doc="upstream: the manifests' image runs the real metrics-server "
+                        "v0.7.1 built by peers/build.py (sim only)",
+                    ),
                 },
                 description="the metricsd deployment",
             ),
@@ -329,7 +336,7 @@ def load_scenario(path: Path | str, text: str | None = None) -> Scenario:
     raw = load(path, SCENARIO, text=text, max_bytes=MAX_FILE_BYTES, what="scenario file")
     cluster = raw["cluster"]
     metricsd = raw["metricsd"] or {"manifests": "kind/manifests/base", "args": None,
-                                   "installed": False}
+                                   "installed": False, "server": "metricsd"}
     return Scenario(
         path=Path(path),
         name=raw["name"],

@@ -28,10 +28,19 @@ docs/fakeapiserver-controllers.md):
    ``--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt``
    work as in a pod.
 
-Environment: this machine's environment (so the interpreter finds its packages), plus the
-container's ``env`` literals and the ``fieldRef`` values ``metadata.name``,
-``metadata.namespace``, ``metadata.uid``, ``spec.nodeName``, ``spec.serviceAccountName``,
-``status.podIP`` and ``status.hostIP``.
+Environment: this machine's environment (so the interpreter finds its packages), then what
+the kubelet gives every pod for the ``kubernetes`` Service — ``KUBERNETES_SERVICE_HOST``,
+``KUBERNETES_SERVICE_PORT``, ``KUBERNETES_SERVICE_PORT_HTTPS`` — pointing at this API server
+(when the pod gets its ServiceAccount identity), then the container's ``env`` literals and the
+``fieldRef`` values ``metadata.name``, ``metadata.namespace``, ``metadata.uid``,
+``spec.nodeName``, ``spec.serviceAccountName``, ``status.podIP`` and ``status.hostIP``.
+
+Why a kubeconfig rather than in-cluster configuration: client-go's ``rest.InClusterConfig``
+reads the token and CA from the fixed path ``/var/run/secrets/kubernetes.io/serviceaccount``,
+which a process on a shared machine cannot have to itself without a mount namespace. Both
+metricsd and the real metrics-server take ``--kubeconfig`` (and the two delegation
+kubeconfigs), so the same identity reaches them through the flags; the service variables are
+set all the same, so the environment reads as a pod's.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from fakeapiserver.controllers.common import Obj, meta, spec, status
 
@@ -210,10 +220,22 @@ def empty_dir_mounts(pod: Obj, container: Obj, pod_dir: str) -> dict[str, str]:
     return mounts
 
 
+def service_env(server_url: str) -> dict[str, str]:
+    """The kubelet's variables for the ``kubernetes`` Service, pointed at ``server_url``."""
+    parts = urlsplit(server_url)
+    host = parts.hostname or ""
+    port = str(parts.port or 443)
+    return {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port,
+            "KUBERNETES_SERVICE_PORT_HTTPS": port}
+
+
 def plan_launch(pod: Obj, command: Sequence[str], *, pod_dir: str,
                 with_kubeconfig: bool = True, base_env: Mapping[str, str] | None = None,
-                container_index: int = 0) -> Launch:
-    """The argv/env/cwd for a pod's container with the rewrites above (pure: no I/O)."""
+                container_index: int = 0, server_url: str | None = None) -> Launch:
+    """The argv/env/cwd for a pod's container with the rewrites above (pure: no I/O).
+
+    ``server_url`` (the API server's) sets the ``kubernetes`` Service variables.
+    """
     container = (spec(pod).get("containers") or [{}])[container_index]
     env = container_env(pod, container)
     words = [expand(str(w), env) for w in container.get("command") or []]
@@ -235,6 +257,8 @@ def plan_launch(pod: Obj, command: Sequence[str], *, pod_dir: str,
             if not has_flag(argv[head:], flag):
                 argv.append(f"{flag}={kubeconfig}")
     full_env = dict(os.environ if base_env is None else base_env)
+    if server_url:
+        full_env.update(service_env(server_url))
     full_env.update(env)
     root = os.path.join(pod_dir, "root")
     dirs = [root, *sorted(set(mounts.values()) - {os.path.dirname(kubeconfig or "")})]
@@ -253,4 +277,4 @@ def pod_image(pod: Obj, container_index: int = 0) -> str:
 __all__ = ["KUBECONFIG_FLAGS", "METRICSD_PATTERNS", "SERVICEACCOUNT_MOUNT", "ImageRule", "Launch",
            "LocalImages",
            "container_env", "empty_dir_mounts", "expand", "has_flag", "metricsd_command",
-           "plan_launch", "pod_image", "remove_flag", "rewrite_path"]
+           "plan_launch", "pod_image", "remove_flag", "rewrite_path", "service_env"]

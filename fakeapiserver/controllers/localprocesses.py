@@ -212,7 +212,8 @@ class LocalProcessController(Controller):
         key = (m["namespace"], m["name"])
         pod_dir = self.workdir / f"{m['namespace']}_{m['name']}_{str(m.get('uid', ''))[:8]}"
         launch = plan_launch(pod, command, pod_dir=str(pod_dir),
-                             with_kubeconfig=self.access is not None)
+                             with_kubeconfig=self.access is not None,
+                             server_url=self.access.server_url if self.access else None)
         for directory in launch.dirs:
             Path(directory).mkdir(parents=True, exist_ok=True)
         if launch.kubeconfig and self.access is not None:

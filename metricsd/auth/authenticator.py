@@ -56,14 +56,35 @@ def unauthorized_body() -> dict[str, Any]:
 def _aggregate(errors: Sequence[str]) -> str:
     """utilerrors.NewAggregate's text: repeated messages once; one as is, several as ``[a, b]``.
 
-    Both certificate authenticators failing on the same certificate give one message, as in
-    upstream's `Unable to authenticate the request due to an error: x509: certificate signed by
-    unknown authority`.
+    A certificate from a CA neither bundle trusts fails both certificate authenticators: the
+    request-header verifier with Go's bare x509 error, the client-CA one with it wrapped in the
+    certificate's identity, so the real metrics-server v0.7.1 logs
+    ``err="[x509: certificate signed by unknown authority, verifying certificate SN=…, SKID=…,
+    AKID=… failed: x509: certificate signed by unknown authority]"``.
     """
     unique = list(dict.fromkeys(errors))
     if len(unique) == 1:
         return unique[0]
     return "[" + ", ".join(unique) + "]"
+
+
+def _colon_hex(data: bytes) -> str:
+    return ":".join(f"{b:02X}" for b in data)
+
+
+def certificate_identifier(cert: x509.Certificate) -> str:
+    """``SN=<decimal serial>, SKID=<AB:CD…>, AKID=<…>`` (k8s.io/apiserver's x509 authenticator;
+    an absent key identifier prints empty)."""
+    def key_id(ext_type: Any, attr: str) -> bytes:
+        try:
+            value = cert.extensions.get_extension_for_class(ext_type).value
+        except x509.ExtensionNotFound:
+            return b""
+        return getattr(value, attr) or b""
+
+    skid = key_id(x509.SubjectKeyIdentifier, "digest")
+    akid = key_id(x509.AuthorityKeyIdentifier, "key_identifier")
+    return f"SN={cert.serial_number}, SKID={_colon_hex(skid)}, AKID={_colon_hex(akid)}"
 
 
 def _bearer(headers: Mapping[str, str]) -> str:
@@ -154,7 +175,8 @@ class Authenticator:
         if verifier is not None and peer_cert is not None:
             problem = verifier.verify(peer_cert)
             if problem is not None:
-                errors.append(problem)
+                errors.append(f"verifying certificate {certificate_identifier(peer_cert)} "
+                              f"failed: {problem}")
             else:
                 user = UserInfo(common_name(peer_cert), "",
                                 _with_authenticated(organizations(peer_cert)))

@@ -25,6 +25,9 @@ class KindBackend(ClusterBackend):
         self.home = Path(os.environ.get("HOME", str(artifacts / "home")))
 
     async def start(self) -> None:
+        if self.scenario.metricsd.get("server", "metricsd") != "metricsd":
+            raise BackendUnreachable("kind backend: the upstream server runs on the sim backend "
+                                     "only (on kind, install upstream's components.yaml)")
         if not kubectl_versions():
             raise BackendUnreachable("kind backend: no kubectl.1.NN binary is installed")
         res = await self.run_kubectl(["get", "--raw", "/version"], timeout=15)

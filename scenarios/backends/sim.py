@@ -2,7 +2,10 @@
 
 It starts `fakeapiserver` (which starts the fakekubelet fleet registered in it and runs the
 controllers that turn the applied Deployment into a local metricsd process), then drives it
-with the real kubectl exactly as the `kind` backend drives a kind cluster. Only what a machine
+with the real kubectl exactly as the `kind` backend drives a kind cluster. With
+``metricsd: {server: upstream}`` the manifests' image runs the real metrics-server built by
+``peers/build.py`` instead (``fakeapiserver --local-image``), with the same args, identity
+and mounts. Only what a machine
 needs differs: addresses come from a free loopback block, and faults, workloads, churn and the
 ground truth go through the fleet's control endpoint.
 """
@@ -14,6 +17,7 @@ import base64
 import contextlib
 import json
 import os
+import shlex
 import signal
 import ssl
 import sys
@@ -24,6 +28,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from fakeapiserver.controllers.localimages import METRICSD_PATTERNS
 from fakekubelet.addresses import free_loopback_base
 from fakekubelet.statedir import StateDirBusy, claim_state_dir
 from scenarios.backends.base import (
@@ -42,6 +47,7 @@ from scenarios.backends.cluster import (
     pod_state_from,
 )
 from scenarios.kubectl import kubectl_versions
+from scenarios.peers import PeerMissing, metrics_server_binary
 
 #: Where each kind of the manifests lives in the API (for installing without kubectl).
 API_PATHS = {
@@ -123,6 +129,7 @@ class SimBackend(ClusterBackend):
         ]
         if self.scenario.cluster.get("frontProxy") == "untrusted":
             argv.append("--untrusted-front-proxy-client")
+        argv += self.local_image_args()
         log = (self.artifacts / "fakeapiserver.log").open("wb")
         self.proc = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True
@@ -156,6 +163,18 @@ class SimBackend(ClusterBackend):
                 f"sim backend: {err}: a control plane from another run still uses it; stop "
                 "it, or choose another directory with --artifacts"
             ) from None
+
+    def local_image_args(self) -> list[str]:
+        """``--local-image`` flags mapping metricsd's image patterns to the real metrics-server
+        when the scenario asks for it (BackendUnreachable when it is not built)."""
+        if self.scenario.metricsd.get("server", "metricsd") != "upstream":
+            return []
+        try:
+            binary = metrics_server_binary()
+        except PeerMissing as err:
+            raise BackendUnreachable(f"sim backend: {err}") from None
+        return [f"--local-image={pattern}={shlex.quote(str(binary))}"
+                for pattern in METRICSD_PATTERNS]
 
     async def _await_ready(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

@@ -128,3 +128,24 @@ async def test_can_i_list_shows_the_granted_rules(
     assert "[extension-apiserver-authentication]" in line
     assert line.rstrip().endswith("[get list watch]")
     assert not any(line.startswith("secrets") for line in out.splitlines())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_create_token_issues_a_token_the_server_accepts(
+    plane: ControlPlane, tmp_path: Path, version: str
+) -> None:
+    """`kubectl create token` (protobuf TokenRequest from kubectl 1.32 on, JSON before)."""
+    admin = plane.server.kubeconfig_path
+    code, _, err = await kubectl(version, admin, tmp_path, "create", "serviceaccount", "reader")
+    assert code == 0, err
+    code, out, err = await kubectl(version, admin, tmp_path, "create", "token", "reader",
+                                   "--duration=1h")
+    assert code == 0, err
+    token = out.strip()
+    assert token.count(".") == 2  # a JWT
+    kc = token_kubeconfig(plane, tmp_path / "reader", token, "reader")
+    code, out, err = await kubectl(version, kc, tmp_path, "get", "pods")
+    assert (code, out) == (1, "")
+    assert err == ('Error from server (Forbidden): pods is forbidden: User '
+                   '"system:serviceaccount:default:reader" cannot list resource "pods" in API '
+                   'group "" in the namespace "default"\n')

@@ -44,6 +44,14 @@ async def run_cli(*args: str) -> asyncio.subprocess.Process:
          'fakeapiserver: error: --nodes: expected a positive integer, got "0"'),
         (["--state-dir", "{d}", "--fleet-config", "/nonexistent/fleet.yaml"],
          "fakeapiserver: error: --fleet-config: /nonexistent/fleet.yaml: no such file"),
+        (["--state-dir", "{d}", "--local-image", "metricsd*"],
+         'fakeapiserver: error: --local-image: expected PATTERN=COMMAND, got "metricsd*"'),
+        (["--state-dir", "{d}", "--local-image", "metricsd*=/nonexistent/metrics-server"],
+         "fakeapiserver: error: --local-image metricsd*: /nonexistent/metrics-server: no such "
+         "executable file"),
+        (["--state-dir", "{d}", "--local-image", "m*=ms 'open"],
+         "fakeapiserver: error: --local-image m*: cannot split \"ms 'open\": No closing "
+         "quotation"),
         ([], "fakeapiserver: error: the following arguments are required: --state-dir"),
     ],
 )

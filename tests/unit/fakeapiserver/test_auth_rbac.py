@@ -16,6 +16,7 @@ from fakeapiserver.rbac import (
     forbidden_status,
     install_bootstrap_policy,
 )
+from fakeapiserver.rest import parse_request_info
 from fakeapiserver.reviews import (
     ReviewInvalid,
     local_subject_access_review,
@@ -107,6 +108,35 @@ def test_auth_delegator_and_configmap_reader() -> None:
     elsewhere = Attributes(user=MS, groups=MS_GROUPS, verb="get", namespace="default",
                            resource="configmaps", name="extension-apiserver-authentication")
     assert not a.authorize(elsewhere).allowed
+
+
+CM_PATH = "/api/v1/namespaces/kube-system/configmaps"
+AUTH_CM = "extension-apiserver-authentication"
+
+
+@pytest.mark.parametrize(("query", "verb", "name", "allowed"), [
+    # client-go's single-object informer (every aggregated server's authentication config)
+    ({"fieldSelector": f"metadata.name={AUTH_CM}"}, "list", AUTH_CM, True),
+    ({"fieldSelector": f"metadata.name={AUTH_CM}", "watch": "true"}, "watch", AUTH_CM, True),
+    ({"fieldSelector": f"metadata.name=={AUTH_CM},type!=x"}, "list", AUTH_CM, True),
+    ({}, "list", "", False),
+    ({"fieldSelector": "metadata.name=other"}, "list", "other", False),
+    ({"fieldSelector": f"metadata.name!={AUTH_CM}"}, "list", "", False),
+    ({"fieldSelector": "metadata.name=a/b"}, "list", "", False),
+    ({"fieldSelector": "metadata.name=.."}, "list", "", False),
+    ({"fieldSelector": "metadata.name"}, "list", "", False),  # unparsable: a plain list
+])
+def test_list_narrowed_to_one_name_is_authorized_by_resource_names(
+        query: dict[str, str], verb: str, name: str, allowed: bool) -> None:
+    """kube-apiserver's RequestInfo takes the name of a list/watch from
+    ``fieldSelector=metadata.name=X``, so ``resourceNames`` rules grant it (the real
+    metrics-server's ConfigMap informer was refused before)."""
+    info = parse_request_info("GET", CM_PATH, query)
+    user = UserInfo(MS, groups=MS_GROUPS)
+    attrs = info.attributes(user)
+    assert (attrs.verb, attrs.name) == (verb, name)
+    assert info.name == ""  # still a list: routed by the path, which names no object
+    assert authz(metrics_server_rbac()).authorize(attrs).allowed is allowed
 
 
 def test_aggregated_view_role_includes_metrics_reader() -> None:

@@ -56,6 +56,20 @@ def test_base_manifest_args_are_rewritten_exactly() -> None:
     assert launch.env == {}
 
 
+def test_the_kubernetes_service_variables_point_at_the_api_server() -> None:
+    """As the kubelet sets them in every pod; the container's own env still wins."""
+    pod = base_pod()
+    launch = plan_launch(pod, ["ms"], pod_dir="/p", base_env={"KUBERNETES_SERVICE_HOST": "x"},
+                         server_url="https://127.0.0.1:6443")
+    assert launch.env == {"KUBERNETES_SERVICE_HOST": "127.0.0.1",
+                          "KUBERNETES_SERVICE_PORT": "6443",
+                          "KUBERNETES_SERVICE_PORT_HTTPS": "6443"}
+    pod["spec"]["containers"][0]["env"] = [{"name": "KUBERNETES_SERVICE_PORT", "value": "1"}]
+    env = plan_launch(pod, ["ms"], pod_dir="/p", base_env={},
+                      server_url="https://127.0.0.1:6443").env
+    assert env["KUBERNETES_SERVICE_PORT"] == "1"
+
+
 def test_test_overlay_args_are_kept_and_existing_flags_respected() -> None:
     pod = base_pod()
     container = pod["spec"]["containers"][0]
@@ -159,6 +173,8 @@ async def test_bound_pods_are_handed_to_the_runner_with_a_service_account_kubeco
     assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
     assert is_dir(launch.cwd)
     assert f"--bind-address={pod_ip}" in launch.argv
+    assert (launch.env["KUBERNETES_SERVICE_HOST"], launch.env["KUBERNETES_SERVICE_PORT"]) == (
+        "127.0.0.1", "6443")
     # a status write by the "kubelet" does not start it twice
     set_ready(store, NS, name)
     await manager.settle()
@@ -240,3 +256,27 @@ def test_serviceaccount_paths_point_at_the_projected_volume() -> None:
         "--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
         in bare.argv
     )
+
+
+def test_local_image_flags_keep_their_order_and_split_like_a_shell(tmp_path: Path) -> None:
+    from fakeapiserver.cli import parse_args
+
+    args = parse_args(["--state-dir", str(tmp_path), "--local-image", "peer*=sleep '1 0'",
+                       "--local-image", f"metricsd*={sys.executable} -c pass"])
+    assert args.local_image == [("peer*", ["sleep", "1 0"]),
+                                ("metricsd*", [sys.executable, "-c", "pass"])]
+
+
+async def test_the_control_plane_puts_given_images_before_the_defaults(tmp_path: Path) -> None:
+    from fakeapiserver.cli import ControlPlane
+
+    plane = ControlPlane(tmp_path / "cp", local_images={"metricsd*": ["/bin/true", "x"]})
+    await plane.start()
+    try:
+        images = plane.controllers.images
+        assert images.command_for("metricsd:dev") == ["/bin/true", "x"]
+        # the other default rules still run metricsd
+        assert images.command_for("registry.k8s.io/metrics-server/metrics-server:v0.7.1") == [
+            sys.executable, "-m", "metricsd"]
+    finally:
+        await plane.stop()

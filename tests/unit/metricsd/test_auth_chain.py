@@ -19,6 +19,7 @@ from metricsd.auth import (
     request_attributes,
     unauthorized_body,
 )
+from metricsd.auth.authenticator import certificate_identifier
 from metricsd.auth.authorizer import path_allowed, sar_spec
 from metricsd.auth.reviews import SUBJECT_ACCESS_REVIEW_PATH, TOKEN_REVIEW_PATH
 from metricsd.clock import VirtualClock
@@ -70,6 +71,39 @@ class Reviews:
         return {"status": {"allowed": ok, **({"reason": "RBAC: allowed"} if ok else {})}}
 
 
+def _cert(serial: int, skid: bytes | None, akid: bytes | None) -> x509.Certificate:
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "x")])
+    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(serial).not_valid_before(now)
+               .not_valid_after(now + datetime.timedelta(days=1)))
+    if skid is not None:
+        builder = builder.add_extension(x509.SubjectKeyIdentifier(skid), critical=False)
+    if akid is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(akid, None, None),
+                                        critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+@pytest.mark.parametrize(("serial", "skid", "akid", "text"), [
+    (1234, b"\x01\xab\x00", b"\xff", "SN=1234, SKID=01:AB:00, AKID=FF"),
+    (2**158 + 7, None, None,
+     "SN=365375409332725729550921208179070754913983135751, SKID=, AKID="),
+    (5, None, b"\x0a\x0b", "SN=5, SKID=, AKID=0A:0B"),
+])
+def test_certificate_identifier_is_k8s_apiservers(serial: int, skid: bytes | None,
+                                                 akid: bytes | None, text: str) -> None:
+    """Decimal serial, upper-case colon-separated key identifiers, empty when absent — what
+    the real metrics-server printed for the simulation's untrusted front-proxy certificate."""
+    assert certificate_identifier(_cert(serial, skid, akid)) == text
+
+
 class Headers(dict[str, str]):
     pass
 
@@ -89,10 +123,12 @@ async def test_front_proxy_cert_with_allowed_cn_asserts_headers() -> None:
 
 async def test_front_proxy_cert_with_disallowed_cn_is_401() -> None:
     auth = Authenticator(_config(), Reviews())
-    result = await auth.authenticate({"X-Remote-User": "alice"}, _leaf(FRONT_PROXY, "mallory"))
-    assert result.user is None
     # the request-header verifier refuses the CN; the client-CA verifier does not know the CA
+    leaf = _leaf(FRONT_PROXY, "mallory")
+    result = await auth.authenticate({"X-Remote-User": "alice"}, leaf)
+    assert result.user is None
     assert result.error == ("[x509: subject with cn=mallory is not in the allowed list, "
+                            f"verifying certificate {certificate_identifier(leaf)} failed: "
                             "x509: certificate signed by unknown authority]")
 
 
@@ -123,9 +159,11 @@ async def test_cert_from_unknown_ca_is_401_unknown_authority() -> None:
     config = AuthenticationConfig()
     config.update_from_configmap({"client-ca-file": CLIENT_CA.cert_pem.bytes().decode()})
     auth = Authenticator(config, Reviews())
-    result = await auth.authenticate({}, _leaf(OTHER_CA, "eve"))
+    leaf = _leaf(OTHER_CA, "eve")
+    result = await auth.authenticate({}, leaf)
     assert result.user is None
-    assert result.error == "x509: certificate signed by unknown authority"
+    assert result.error == (f"verifying certificate {certificate_identifier(leaf)} failed: "
+                            "x509: certificate signed by unknown authority")
     assert unauthorized_body() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
                                    "status": "Failure", "message": "Unauthorized",
                                    "reason": "Unauthorized", "code": 401}
@@ -135,9 +173,11 @@ async def test_front_proxy_cert_without_username_is_401() -> None:
     # request-header has no opinion (no username), then the client-CA verifier errors on the
     # front-proxy certificate: the union fails on that error (NewFailOnError), no anonymous
     auth = Authenticator(_config(), Reviews())
-    result = await auth.authenticate({}, _leaf(FRONT_PROXY, "front-proxy-client"))
+    leaf = _leaf(FRONT_PROXY, "front-proxy-client")
+    result = await auth.authenticate({}, leaf)
     assert result.user is None
-    assert result.error == "x509: certificate signed by unknown authority"
+    assert result.error == (f"verifying certificate {certificate_identifier(leaf)} failed: "
+                            "x509: certificate signed by unknown authority")
 
 
 async def test_front_proxy_cert_without_username_and_no_client_ca_is_anonymous() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -263,8 +264,10 @@ async def test_server_lifecycle(apiserver: APIServer, tmp_path: Path) -> None:
         assert status == 401 and json.loads(body) == {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
-        assert ("Unable to authenticate the request due to an error: invalid bearer token"
-                in stream.getvalue())
+        # klog.ErrorS(err, ...) in k8s.io/apiserver's authentication filter
+        assert re.search(r'^E\d{4} [\d:.]+ +\d+ authentication\.go:73\] "Unable to '
+                         r'authenticate the request" err="invalid bearer token"$',
+                         stream.getvalue(), re.M)
         # a bad token is refused even on always-allowed paths (authentication comes first)
         status, _ = await _get(server.port, "/livez", anon, {"Authorization": "Bearer wrong"})
         assert status == 401
