@@ -29,6 +29,7 @@ from typing import Any
 from fakekubelet import payload as pl
 from fakekubelet.churn import CHURN_KINDS, ChurnSpec, effective_rate, next_arrival
 from fakekubelet.clock import Clock, RealClock, VirtualClock
+from fakekubelet.lifecycle import PodLifecycle
 from fakekubelet.model import (
     CERT_MODES,
     POD_PHASES,
@@ -62,7 +63,6 @@ log = logging.getLogger(__name__)
 
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the one Kubernetes uses for generated names
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-DEFAULT_INIT_SECONDS = 1.0
 
 Callback = Callable[[Event], None]
 
@@ -109,7 +109,7 @@ class AddressPool:
         self.used.add(address)
 
 
-class Cluster:
+class Cluster(PodLifecycle):
     """The simulated state of a whole cluster.
 
     ``clock``: any ``Clock`` (``VirtualClock`` for reproducible runs). ``seed``: all random
@@ -665,83 +665,6 @@ class Cluster:
         self._pods.pop(pod.key, None)
         self._emit(PodRemoved(t, pod))
 
-    def _alive(self, pod: Pod, gen: int) -> bool:
-        return self._pods.get(pod.key) is pod and pod.lifecycle_gen == gen
-
-    def _start_container(self, pod: Pod, c: Container, t: float) -> None:
-        run = Run(
-            pod.node_name, pod.key, c.name, start=t, epoch=self.epoch, pieces=[(t, c.workload)]
-        )
-        c.run = run
-        c.state = "running"
-        c.start_time = t
-        pod.runs.append(run)
-        self._ledgers[pod.node_name].open.append(run)
-
-    def _stop_container(self, pod: Pod, c: Container, t: float) -> None:
-        if c.run is not None:
-            c.run.end = t
-            led = self._ledgers.get(pod.node_name)
-            if led is not None and c.run in led.open:
-                led.close(c.run)
-            c.run = None
-        if c.state == "running":
-            c.state = "terminated"
-
-    def _start_pod(self, pod: Pod, gen: int, t: float) -> None:
-        if not self._alive(pod, gen):
-            return
-        pod.start_time = t
-        for c in pod.sidecars:
-            self._start_container(pod, c, t)
-        if pod.init_containers:
-            self._run_init(pod, gen, 0, t)
-        else:
-            self._start_main(pod, gen, t)
-
-    def _run_init(self, pod: Pod, gen: int, i: int, t: float) -> None:
-        c = pod.init_containers[i]
-        self._start_container(pod, c, t)
-        self._emit(PodUpdated(t, pod))
-        duration = c.run_seconds if c.run_seconds is not None else DEFAULT_INIT_SECONDS
-        self._push(t + duration, self._init_done, pod, gen, i)
-
-    def _init_done(self, pod: Pod, gen: int, i: int, t: float) -> None:
-        if not self._alive(pod, gen):
-            return
-        self._stop_container(pod, pod.init_containers[i], t)
-        if i + 1 < len(pod.init_containers):
-            self._run_init(pod, gen, i + 1, t)
-        else:
-            self._start_main(pod, gen, t)
-
-    def _start_main(self, pod: Pod, gen: int, t: float) -> None:
-        for c in pod.containers:
-            self._start_container(pod, c, t)
-        pod.initialized_time = t
-        self._set_ready(pod, True, t)
-        pod.phase = "Running"
-        self._emit(PodUpdated(t, pod))
-        if pod.run_seconds is not None:
-            self._push(t + pod.run_seconds, self._end_pod, pod, gen)
-
-    def _end_pod(self, pod: Pod, gen: int, t: float) -> None:
-        if not self._alive(pod, gen):
-            return
-        for c in pod.all_containers():
-            self._stop_container(pod, c, t)
-        self._set_ready(pod, False, t)
-        pod.phase = pod.final_phase
-        self._emit(PodUpdated(t, pod))
-
-    @staticmethod
-    def _set_ready(pod: Pod, ready: bool, t: float) -> None:
-        """Record a Ready transition (the model has no readiness probes: a pod is ready while
-        its regular containers run)."""
-        if pod.ready != ready or pod.ready_time is None:
-            pod.ready = ready
-            pod.ready_time = t
-
     def set_pod_phase(self, namespace: str, name: str, phase: str) -> Pod:
         """Force a phase: Running starts every container now; Succeeded/Failed stop them all;
         Pending stops them and restarts the pod's lifecycle after its pending time."""
@@ -791,14 +714,6 @@ class Cluster:
             raise ValueError(f'container "{container}" of pod {pod.key} is not running')
         self._restart(pod, c, self.clock.now())
         return c
-
-    def _restart(self, pod: Pod, c: Container, t: float) -> None:
-        self._stop_container(pod, c, t)
-        self._start_container(pod, c, t)
-        c.restart_count += 1
-        if pod.ready and c.kind != "init":  # not ready for an instant, ready again now
-            pod.ready_time = t
-        self._emit(PodUpdated(t, pod))
 
     def set_workload(
         self, namespace: str, name: str, container: str, workload: Workload | Mapping[str, Any]
