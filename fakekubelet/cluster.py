@@ -57,7 +57,7 @@ from fakekubelet.spec import (
     with_overrides,
 )
 from fakekubelet.truth import NodeLedger, Truth
-from fakekubelet.workloads import Workload, vary
+from fakekubelet.workloads import Workload, driven_workload, is_driven, vary
 
 log = logging.getLogger(__name__)
 
@@ -559,7 +559,9 @@ class Cluster(PodLifecycle):
         return "".join(r.choice(_NAME_ALPHABET) for _ in range(10))
 
     def _add_pod_from_template(
-        self, node: Node, tmpl: PodTemplate, t: float, name: str | None = None
+        self, node: Node, tmpl: PodTemplate, t: float, name: str | None = None, *,
+        uid: str | None = None, created: float | None = None, scheduled: float | None = None,
+        adopted: bool = False,
     ) -> Pod:
         owner_name = tmpl.owner_name
         if tmpl.owner_kind == "ReplicaSet":
@@ -576,7 +578,8 @@ class Cluster(PodLifecycle):
                     break
         elif f"{tmpl.namespace}/{name}" in self._pods:
             raise ValueError(f'pod "{tmpl.namespace}/{name}" already exists')
-        uid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        if uid is None:
+            uid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         factor, offset = 1.0, 0.0
         if tmpl.spread > 0:
             factor = self.rng.uniform(1 - tmpl.spread, 1 + tmpl.spread)
@@ -592,6 +595,9 @@ class Cluster(PodLifecycle):
                 workload=vary(ct.workload, factor, offset),
                 run_seconds=ct.run_seconds,
                 image=ct.image,
+                startup_seconds=ct.startup_seconds,
+                readiness=ct.readiness,
+                termination_seconds=ct.termination_seconds,
             )
 
         pod = Pod(
@@ -603,7 +609,7 @@ class Cluster(PodLifecycle):
             owner_kind=tmpl.owner_kind,
             owner_name=owner_name,
             phase="Pending",
-            creation_time=t,
+            creation_time=min(created, t) if created is not None else t,
             scheduled_time=t,
             containers=[make(c, "regular") for c in tmpl.containers],
             init_containers=[make(c, "init") for c in tmpl.init_containers],
@@ -612,7 +618,10 @@ class Cluster(PodLifecycle):
             run_seconds=tmpl.run_seconds,
             final_phase=tmpl.final_phase,  # type: ignore[arg-type]
             template=tmpl.name,
+            adopted=adopted,
         )
+        if scheduled is not None:  # bound by a scheduler before this kubelet took it on
+            pod.scheduled_time = min(max(scheduled, pod.creation_time), t)
         self._insert_pod(pod, t)
         return pod
 
@@ -633,8 +642,17 @@ class Cluster(PodLifecycle):
         template: PodTemplate | Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
+        uid: str | None = None,
+        created: float | None = None,
+        scheduled: float | None = None,
+        adopted: bool = False,
     ) -> Pod:
-        """Create a pod on a node at now from a template (default: the node group's first)."""
+        """Create a pod on a node at now from a template (default: the node group's first).
+
+        A control plane handing the kubelet a pod it created passes its ``uid``, its
+        ``created`` and ``scheduled`` instants (not after now) and ``adopted=True``: the
+        fleet then runs the API's own object (see ``Pod.adopted``).
+        """
         self.sync()
         node = self.node(node_name)
         if template is None:
@@ -648,12 +666,26 @@ class Cluster(PodLifecycle):
             from fakekubelet.spec import pod_template_from_dict
 
             tmpl = pod_template_from_dict(template)
-        return self._add_pod_from_template(node, tmpl, self.clock.now(), name=name)
+        return self._add_pod_from_template(node, tmpl, self.clock.now(), name=name, uid=uid,
+                                           created=created, scheduled=scheduled,
+                                           adopted=adopted)
 
     def remove_pod(self, namespace: str, name: str | None = None) -> None:
         """Delete a pod (``remove_pod("ns", "name")`` or ``remove_pod("ns/name")``)."""
         self.sync()
         self._remove_pod(self.pod(namespace, name), self.clock.now())
+
+    def terminate_pod(self, namespace: str, name: str, grace_seconds: float = 30.0) -> Pod:
+        """A graceful delete, as a kubelet carries it out: the pod is terminating now, each
+        running container stops after its ``termination_seconds`` (by the end of the grace
+        period at the latest) and the pod is removed (``PodRemoved``) when the last one has
+        stopped. A second call can only shorten the grace period."""
+        self.sync()
+        if not (math.isfinite(grace_seconds) and grace_seconds >= 0):
+            raise ValueError(f"grace period must be >= 0 seconds, got {grace_seconds}")
+        pod = self.pod(namespace, name)
+        self._terminate(pod, self.clock.now(), grace_seconds)
+        return pod
 
     def _remove_pod(self, pod: Pod, t: float) -> None:
         for c in pod.all_containers():
@@ -685,8 +717,8 @@ class Cluster(PodLifecycle):
                 pod.start_time = t
             if pod.initialized_time is None:
                 pod.initialized_time = t
-            self._set_ready(pod, True, t)
             pod.phase = "Running"
+            self._refresh_ready(pod, t)
             self._emit(PodUpdated(t, pod))
         elif phase == "Pending":
             for c in pod.all_containers():
@@ -713,6 +745,36 @@ class Cluster(PodLifecycle):
         if c.state != "running":
             raise ValueError(f'container "{container}" of pod {pod.key} is not running')
         self._restart(pod, c, self.clock.now())
+        return c
+
+    def drive(
+        self, namespace: str, name: str, container: str | None = None, *,
+        cpu: float | None = None, memory: float | None = None,
+    ) -> Container:
+        """Set a container's CPU (cores) and/or memory (bytes) from now on, for a load model
+        that decides usage while the simulation runs (default container: the first regular
+        one). The container's workload becomes a driven one (``workloads.Driven``, starting
+        at its current levels) on first use; counters stay the exact integral of the levels
+        set, and the ground truth agrees. No event: usage is not part of the API objects."""
+        self.sync()
+        pod = self.pod(namespace, name)
+        c = pod.container(container) if container is not None else pod.containers[0]
+        for what, value in (("cpu", cpu), ("memory", memory)):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{what}: must be a finite amount >= 0, got {value}")
+        t = self.clock.now()
+        w = c.workload
+        if not is_driven(w):
+            origin = w.origin(self.epoch, c.start_time if c.start_time is not None else t)
+            w = driven_workload(w.cpu.value(t - origin), w.memory.value(t - origin))
+            c.workload = w
+            if c.run is not None:
+                c.run.pieces.append((t, w))
+        tau = t - self.epoch
+        if cpu is not None:
+            w.cpu.set(tau, cpu)  # type: ignore[attr-defined]
+        if memory is not None:
+            w.memory.set(tau, memory)  # type: ignore[attr-defined]
         return c
 
     def set_workload(

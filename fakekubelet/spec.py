@@ -30,6 +30,7 @@ from fakekubelet.model import (
     Resources,
 )
 from fakekubelet.payload import KubeletVersion
+from fakekubelet.probes import ReadinessProbe
 from fakekubelet.quantity import cpu_millicores, memory_bytes, parse_cpu, parse_memory
 from fakekubelet.workloads import (
     IDLE,
@@ -55,6 +56,9 @@ class ContainerTemplate:
     workload: Workload = IDLE
     run_seconds: float | None = None  # init containers: time to completion (default 1 s)
     image: str = DEFAULT_IMAGE
+    startup_seconds: float = 0.0  # ContainerCreating before it runs (image pull, create)
+    readiness: ReadinessProbe | None = None  # None: ready as soon as it runs
+    termination_seconds: float | None = None  # exit after SIGTERM; None: at the grace's end
 
 
 @dataclass(frozen=True)
@@ -596,12 +600,30 @@ class _Validator:
             self.int_(m["pods"], f"{path}.pods") if "pods" in m else default.pods,
         )
 
+    def probe(self, node: yaml.Node, path: str) -> ReadinessProbe:
+        m = self.mapping(node, path, ["initialDelaySeconds", "periodSeconds",
+                                      "successThreshold"])
+        return ReadinessProbe(
+            self.int_(m["initialDelaySeconds"], f"{path}.initialDelaySeconds")
+            if "initialDelaySeconds" in m else 0,
+            self.int_(m["periodSeconds"], f"{path}.periodSeconds", 1)
+            if "periodSeconds" in m else 10,
+            self.int_(m["successThreshold"], f"{path}.successThreshold", 1)
+            if "successThreshold" in m else 1,
+        )
+
     def container(self, node: yaml.Node, path: str, init: bool) -> ContainerTemplate:
-        keys = ["name", "image", "requests", "limits", "cpu", "memory", "relative", "trace"]
-        if init:
-            keys.append("runSeconds")
+        keys = ["name", "image", "requests", "limits", "cpu", "memory", "relative", "trace",
+                "startupSeconds", "terminationSeconds"]
+        keys.append("runSeconds" if init else "readinessProbe")
         m = self.mapping(node, path, keys, ["name"])
         return ContainerTemplate(
+            startup_seconds=self.num(m["startupSeconds"], f"{path}.startupSeconds")
+            if "startupSeconds" in m else 0.0,
+            readiness=self.probe(m["readinessProbe"], f"{path}.readinessProbe")
+            if "readinessProbe" in m else None,
+            termination_seconds=self.num(m["terminationSeconds"], f"{path}.terminationSeconds")
+            if "terminationSeconds" in m else None,
             name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
             requests=self.resources(m["requests"], f"{path}.requests")
             if "requests" in m

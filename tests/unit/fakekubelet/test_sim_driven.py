@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -65,7 +66,7 @@ def test_counter_never_decreases_and_value_is_the_last_level_set(
     assert signal.value(t / 1000) == last / 1000
     assert signal.level == last / 1000
     samples = [signal.cumulative(ms / 1000) for ms in range(0, t + 2000, 997)]
-    assert all(b >= a - 1e-9 for a, b in zip(samples, samples[1:], strict=False))
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(samples))
 
 
 def test_past_cannot_change_and_levels_are_non_negative() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,7 +44,7 @@ def test_probe_instants_follow_the_ticker(delay: int, period: int, successes: in
     started = worker_start + after
     got = probe_instants(probe, worker_start, started, successes)
     assert len(got) == successes
-    assert all(b > a for a, b in zip(got, got[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(got))
     for t in got:
         assert t - started >= delay - 1e-6
         on_tick = abs(((t - worker_start) / period) - round((t - worker_start) / period)) < 1e-6

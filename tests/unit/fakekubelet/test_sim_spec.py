@@ -145,7 +145,8 @@ BAD = [
     (
         "pods:\n  - name: web\n    containers: [{name: a, runSeconds: 3}]\n",
         "t.yaml:3: pods[0].containers[0].runSeconds: unknown key 'runSeconds' (expected one of "
-        "name, image, requests, limits, cpu, memory, relative, trace)",
+        "name, image, requests, limits, cpu, memory, relative, trace, startupSeconds, "
+        "terminationSeconds, readinessProbe)",
     ),
     (
         "nodeGroups:\n  - name: a\n    faults: {httpStatus: 42}\n",
