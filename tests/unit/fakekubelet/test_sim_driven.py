@@ -30,11 +30,11 @@ def exact_area(initial: int, steps: list[tuple[int, int]], tau: Fraction) -> Fra
             points.append((t, Fraction(level, 1000)))
     area = Fraction(0)
     prev_t, prev_level = Fraction(0), Fraction(initial, 1000)
-    for at, level in points:
+    for at, at_level in points:
         if at >= tau:
             break
         area += prev_level * (at - prev_t)
-        prev_t, prev_level = at, level
+        prev_t, prev_level = at, at_level
     return area + prev_level * (tau - prev_t)
 
 

@@ -47,8 +47,8 @@ def test_startup_then_running_not_ready_then_ready_on_the_probe_tick() -> None:
     assert not pod.ready
     cluster.advance(0.001)
     assert pod.ready and pod.ready_time == T0 + 10
-    assert pod.creation_time <= pod.scheduled_time <= pod.start_time  # type: ignore[operator]
-    assert pod.start_time <= pod.containers[0].start_time <= pod.ready_time  # type: ignore[operator]
+    assert pod.creation_time <= pod.scheduled_time <= pod.start_time
+    assert pod.start_time <= pod.containers[0].start_time <= pod.ready_time
     updates = [e.time - T0 for e in events if isinstance(e, PodUpdated)]
     assert updates == [0.0, 3.0, 10.0]
 
