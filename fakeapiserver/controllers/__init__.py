@@ -60,7 +60,8 @@ def wire_controllers(
     allocator = PodIPAllocator(pod_cidr, start=int(server.port or 1))
     manager = ControllerManager(server.store, clock=server.clock, seed=seed,
                                 allocator=allocator, images=images, runner=runner,
-                                access=access, workdir=workdir, endpoints=endpoints)
+                                access=access, workdir=workdir, endpoints=endpoints,
+                                kube_version=tuple(server.kube_version))
     if start:
         manager.start()
     return manager

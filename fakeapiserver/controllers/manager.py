@@ -68,6 +68,7 @@ class ControllerManager:
         scheduler: bool = True,
         endpoints: bool = True,
         write_slices: bool = True,
+        kube_version: tuple[int, int] = (1, 30),
     ) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock or store.clock
@@ -86,7 +87,8 @@ class ControllerManager:
             self._add(DisruptionController(store, self.clock, enqueue))
         if scheduler:
             self._add(Scheduler(store, self.clock, enqueue,
-                                allocator or PodIPAllocator(pod_cidr)))
+                                allocator or PodIPAllocator(pod_cidr),
+                                kube_version=kube_version))
         if endpoints:
             self._add(EndpointsController(store, self.clock, enqueue, self.rng, write_slices))
         self.local: LocalProcessController | None = None
