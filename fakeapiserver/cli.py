@@ -345,7 +345,8 @@ class ControlPlane:
         except ImportError:
             return None
         return wire_controllers(
-            self.server, auth=self.auth, local_pods=self.local_pods, workdir=self.state_dir / "pods"
+            self.server, auth=self.auth, local_pods=self.local_pods,
+            workdir=self.state_dir / "pods", cluster=self.cluster,
         )
 
     async def _start_fleet(self) -> None:

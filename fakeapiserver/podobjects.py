@@ -136,16 +136,20 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
             }
         ]
     running = phase == "Running"
+    initialized = _get(pod, "initialized_time") is not None
     statuses = []
     for c in containers:
         cname = str(_get(c, "name"))
         restarts = int(_get(c, "restart_count", "restarts", default=0) or 0)
         cstart = _ts(_get(c, "start_time", "started_at")) or start
         cstate = str(_get(c, "state", default="running" if running else "waiting"))
-        waiting = "PodInitializing" if start and init else "ContainerCreating"
+        # a container runs while its pod is still Pending when a later one is being created
+        alive = cstate == "running" and phase in ("Running", "Pending")
+        waiting = "PodInitializing" if start and init and not initialized else (
+            "ContainerCreating")
         state: Obj = (
             {"running": {"startedAt": cstart}}
-            if running and cstate == "running"
+            if alive
             else {"waiting": {"reason": waiting}}
             if phase == "Pending" or cstate == "waiting"
             else {
@@ -161,8 +165,8 @@ def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
                 "image": str(_get(c, "image", default="registry.k8s.io/pause:3.9")),
                 "imageID": "",
                 "containerID": f"containerd://{namespace}-{name}-{cname}",
-                "ready": running and cstate == "running",
-                "started": running and cstate == "running",
+                "ready": alive and bool(_get(c, "ready", default=running)),
+                "started": alive,
                 "restartCount": restarts,
                 "state": state,
                 "lastState": {},
@@ -236,3 +240,30 @@ def _condition(ctype: str, value: bool, since: str | None, reason: str = "",
     if message:
         cond["message"] = message
     return cond
+
+
+def kubelet_status(pod: Any, node_name: str, host_ip: str, api_pod: Obj) -> Obj:
+    """The status a fleet node's kubelet writes for a pod the control plane created
+    (``adopted`` in the model): phase, container statuses, ``startTime`` and the kubelet's
+    conditions from the model; the scheduler's ``PodScheduled``, the pod IPs and whatever
+    else the API object's status holds are kept."""
+    ours = pod_object(pod, node_name, host_ip)["status"]
+    out = dict(api_pod.get("status") or {})
+    for key in ("phase", "containerStatuses", "startTime"):
+        if key in ours:
+            out[key] = ours[key]
+        else:
+            out.pop(key, None)
+    scheduled = [c for c in out.get("conditions") or []
+                 if isinstance(c, dict) and c.get("type") == "PodScheduled"]
+    kubelet = [c for c in ours["conditions"] if c.get("type") != "PodScheduled"]
+    out["conditions"] = kubelet + (scheduled or [c for c in ours["conditions"]
+                                                 if c.get("type") == "PodScheduled"])
+    if not out.get("hostIP") and host_ip:
+        out["hostIP"] = host_ip
+        out["hostIPs"] = [{"ip": host_ip}]
+    if "qosClass" not in out:
+        from fakeapiserver.localpods import _qos_class
+
+        out["qosClass"] = _qos_class(api_pod.get("spec") or {})
+    return out

@@ -27,6 +27,7 @@ from fakeapiserver.podobjects import (  # noqa: F401 (cpu_quantity, memory_quant
     _get,
     _ts,
     cpu_quantity,
+    kubelet_status,
     memory_quantity,
     pod_object,
     resource_list,
@@ -128,6 +129,12 @@ class FleetRegistration:
     ``NodeAdded``/``NodeUpdated``/``NodeAddressChanged``/``NodeRemoved``, i.e. any event with a
     ``pod`` or ``node`` attribute) are applied incrementally; any other event triggers a full
     reconcile pass. Either way only objects whose content changed are written.
+
+    Pods the control plane created and handed to the fleet (``adopted`` in the model, see
+    ``controllers.fleetpods``) are the API's own objects: registration never creates or
+    replaces them, it writes their status (``podobjects.kubelet_status``) and, once the fleet
+    has removed the pod (terminated, or its node left), deletes the object with grace 0 —
+    a kubelet's last word on a pod.
     """
 
     def __init__(
@@ -137,9 +144,11 @@ class FleetRegistration:
         self.cluster = cluster
         self._node_port = node_port
         self._written: dict[tuple[str, str, str], str] = {}
+        self._adopted: dict[tuple[str, str], str] = {}  # adopted pods written: uid
         self._pod_node: dict[tuple[str, str], str] = {}
         self._dirty_nodes: dict[str, Any] = {}  # name → node, or None when removed
         self._dirty_pods: dict[tuple[str, str], Any] = {}  # (ns, name) → pod or None
+        self._gone_adopted: dict[tuple[str, str], str] = {}  # removed from the fleet: uid
         self._full = False
         # a burst of events (a node with its pods) collapses into one pass
         self._passes = PassRunner(self._pass, name="fleet registration", log=log,
@@ -168,6 +177,8 @@ class FleetRegistration:
         if pod is not None:
             key = (str(_get(pod, "namespace", default="default")), str(_get(pod, "name")))
             self._dirty_pods[key] = None if removed else pod
+            if removed and _get(pod, "adopted"):
+                self._gone_adopted[key] = str(_get(pod, "uid", default=""))
         elif node is not None:
             name = str(_get(node, "name"))
             self._dirty_nodes[name] = None if removed else node
@@ -188,6 +199,7 @@ class FleetRegistration:
         await self._passes.settled()
 
     async def _pass(self) -> None:
+        self._delete_gone_adopted()
         if self._full:
             self._full = False
             self._dirty_nodes.clear()
@@ -213,11 +225,14 @@ class FleetRegistration:
         return [(str(_get(n, "name")), n) for n in nodes]
 
     def desired(self) -> dict[tuple[str, str, str], Obj]:
+        """The Node objects and the fleet's own Pod objects (adopted pods aside)."""
         out: dict[tuple[str, str, str], Obj] = {}
         for name, node in self._nodes():
             out[("nodes", "", name)] = self._node_obj(name, node)
             host_ip = str(_get(node, "internal_ip", "address", default=""))
             for pod in _pods_of(self.cluster, name, node):
+                if _get(pod, "adopted"):
+                    continue
                 pobj = pod_object(pod, name, host_ip)
                 meta = pobj["metadata"]
                 out[("pods", meta["namespace"], meta["name"])] = pobj
@@ -241,8 +256,60 @@ class FleetRegistration:
         if kind == "pods":
             self._pod_node[(ns, name)] = str((obj.get("spec") or {}).get("nodeName") or "")
 
+    def _adopted_now(self) -> dict[tuple[str, str, str], tuple[Any, str, str]]:
+        out = {}
+        for name, node in self._nodes():
+            host_ip = str(_get(node, "internal_ip", "address", default=""))
+            for pod in _pods_of(self.cluster, name, node):
+                if _get(pod, "adopted"):
+                    key = ("pods", str(_get(pod, "namespace", default="default")),
+                           str(_get(pod, "name")))
+                    out[key] = (pod, name, host_ip)
+        return out
+
+    def _write_adopted(self, key: tuple[str, str, str], pod: Any, node_name: str,
+                       host_ip: str) -> None:
+        """The kubelet's status of an adopted pod, into the API's own object."""
+        _kind, ns, name = key
+        uid = str(_get(pod, "uid", default=""))
+        current = self.store.try_get("pods", name, ns)
+        if current is None or (current.get("metadata") or {}).get("uid") != uid:
+            return  # deleted (or replaced) meanwhile: the fleet-pod controller removes it
+        new_status = kubelet_status(pod, node_name, host_ip, current)
+        text = json.dumps(new_status, sort_keys=True)
+        self._pod_node[(ns, name)] = node_name
+        self._adopted[(ns, name)] = uid
+        if self._written.get(key) == text:
+            return
+
+        def apply(obj: Obj) -> None:
+            obj["status"] = new_status
+
+        try:
+            self.store.mutate("pods", name, ns, apply)
+        except Exception as exc:
+            log.warning("cannot write the status of pod %s/%s: %s", ns, name, exc)
+            return
+        self._written[key] = text
+
+    def _delete_adopted(self, ns: str, name: str, uid: str) -> None:
+        current = self.store.try_get("pods", name, ns)
+        if current is not None and (current.get("metadata") or {}).get("uid") == uid:
+            with contextlib.suppress(Exception):
+                self.store.delete_stored("pods", name, ns, grace_seconds=0)
+
+    def _delete_gone_adopted(self) -> None:
+        gone, self._gone_adopted = self._gone_adopted, {}
+        for (ns, name), uid in gone.items():
+            self._delete_adopted(ns, name, uid)
+
     def _delete(self, key: tuple[str, str, str]) -> None:
         kind, ns, name = key
+        if kind == "pods" and (ns, name) in self._adopted:
+            self._written.pop(key, None)
+            self._pod_node.pop((ns, name), None)
+            self._delete_adopted(ns, name, self._adopted.pop((ns, name)))
+            return
         if self._written.pop(key, None) is None:
             return
         with contextlib.suppress(Exception):
@@ -254,10 +321,14 @@ class FleetRegistration:
         """A full reconcile pass: create/update changed objects, delete vanished ones."""
         self.passes += 1
         want = self.desired()
-        for key in [k for k in self._written if k not in want]:
+        adopted = self._adopted_now()
+        gone = [("pods", *k) for k in self._adopted if ("pods", *k) not in adopted]
+        for key in [k for k in self._written if k not in want and k not in adopted] + gone:
             self._delete(key)
         for key, obj in want.items():
             self._write(key, obj)
+        for key, (pod, node_name, host_ip) in adopted.items():
+            self._write_adopted(key, pod, node_name, host_ip)
 
     def apply_dirty(self) -> None:
         """Apply the nodes and pods named by events since the last pass."""
@@ -283,7 +354,10 @@ class FleetRegistration:
                 host_ips[node_name] = str(
                     _get(node, "internal_ip", "address", default="") if node is not None else ""
                 )
-            self._write(("pods", ns, name), pod_object(pod, node_name, host_ips[node_name]))
+            if _get(pod, "adopted"):
+                self._write_adopted(("pods", ns, name), pod, node_name, host_ips[node_name])
+            else:
+                self._write(("pods", ns, name), pod_object(pod, node_name, host_ips[node_name]))
 
 
 class ControlPlaneReviewer:

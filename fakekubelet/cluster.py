@@ -29,6 +29,7 @@ from typing import Any
 from fakekubelet import payload as pl
 from fakekubelet.churn import CHURN_KINDS, ChurnSpec, effective_rate, next_arrival
 from fakekubelet.clock import Clock, RealClock, VirtualClock
+from fakekubelet.images import ImageProfile
 from fakekubelet.lifecycle import PodLifecycle
 from fakekubelet.model import (
     CERT_MODES,
@@ -149,6 +150,8 @@ class Cluster(PodLifecycle):
         self._replay: dict[str, Any] = {}
         self._wakeup: asyncio.Event | None = None
         self._syncing = False
+        #: how pods handed to the fleet by a control plane run, per image (the spec's images)
+        self.images: tuple[ImageProfile, ...] = ()
 
     # ================================================================ construction
 
@@ -180,6 +183,7 @@ class Cluster(PodLifecycle):
         if clock is None:
             clock = VirtualClock(spec.start_time) if spec.start_time is not None else RealClock()
         cluster = cls(clock, spec.seed, address_base=spec.address_base)
+        cluster.images = spec.images
         cluster.addresses.check_room(spec.node_count)
         for group in spec.groups:
             cluster.groups[group.name] = group
@@ -598,6 +602,7 @@ class Cluster(PodLifecycle):
                 startup_seconds=ct.startup_seconds,
                 readiness=ct.readiness,
                 termination_seconds=ct.termination_seconds,
+                ready=False,
             )
 
         pod = Pod(

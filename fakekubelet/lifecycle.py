@@ -84,6 +84,9 @@ class PodLifecycle:
         if not self._alive(pod, gen):
             return
         pod.start_time = t
+        # not Ready from the kubelet's first status on (its lastTransitionTime: the HPA tells
+        # "never ready yet" from "was ready" by it)
+        self._set_ready(pod, False, t)
         first = [*pod.sidecars, *pod.init_containers, *pod.containers][:1]
         if first and first[0].startup_seconds > 0:
             self._emit(PodUpdated(t, pod))  # startTime set, containers still being created

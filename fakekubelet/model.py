@@ -243,7 +243,9 @@ class Container:
     state: ContainerState = "waiting"
     start_time: float | None = None
     restart_count: int = 0
-    ready: bool = False
+    #: its readiness (set by the lifecycle; None for a hand-built container: ready while it
+    #: runs)
+    ready: bool | None = None
     run: Run | None = None
 
     @property

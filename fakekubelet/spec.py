@@ -20,6 +20,7 @@ import yaml
 
 from fakekubelet.churn import MAX_PER_MINUTE as CHURN_MAX_PER_MINUTE
 from fakekubelet.churn import ChurnSpec
+from fakekubelet.images import ImageProfile
 from fakekubelet.model import (
     CERT_MODES,
     DEFAULT_IMAGE,
@@ -119,6 +120,8 @@ class FleetSpec:
     start_time: float | None = None  # virtual clock start (Unix seconds); None = now
     warmup_seconds: float = 0.0  # nodes booted this long before the start, pods since then
     source: str = "<generated>"
+    #: how pods a control plane hands the fleet run, per image (``fakekubelet.images``)
+    images: tuple[ImageProfile, ...] = ()
 
     @property
     def node_count(self) -> int:
@@ -879,6 +882,28 @@ class _Validator:
             ) from None
         return text
 
+    def images(self, node: yaml.Node, path: str) -> tuple[ImageProfile, ...]:
+        out = []
+        for i, item in enumerate(self.seq(node, path)):
+            where = f"{path}[{i}]"
+            m = self.mapping(item, where, ["pattern", "startupSeconds", "terminationSeconds",
+                                           "runSeconds", "cpu", "memory"], ["pattern"])
+            base = ImageProfile()
+            out.append(ImageProfile(
+                pattern=self.str_(m["pattern"], f"{where}.pattern"),
+                startup_seconds=self.num(m["startupSeconds"], f"{where}.startupSeconds")
+                if "startupSeconds" in m else base.startup_seconds,
+                termination_seconds=self.num(m["terminationSeconds"],
+                                             f"{where}.terminationSeconds")
+                if "terminationSeconds" in m else base.termination_seconds,
+                run_seconds=self.num(m["runSeconds"], f"{where}.runSeconds")
+                if "runSeconds" in m else base.run_seconds,
+                cpu=self.amount(m["cpu"], f"{where}.cpu", "cpu") if "cpu" in m else base.cpu,
+                memory=self.amount(m["memory"], f"{where}.memory", "memory")
+                if "memory" in m else base.memory,
+            ))
+        return tuple(out)
+
     def fleet(self, root: yaml.Node) -> FleetSpec:
         m = self.mapping(
             root,
@@ -895,6 +920,7 @@ class _Validator:
                 "pods",
                 "nodeGroups",
                 "warmupSeconds",
+                "images",
             ],
         )
         top: dict[str, Any] = {
@@ -978,6 +1004,7 @@ class _Validator:
             start_time=start,
             warmup_seconds=warmup,
             source=self.source,
+            images=self.images(m["images"], "images") if "images" in m else (),
         )
         spec = with_overrides(
             spec,

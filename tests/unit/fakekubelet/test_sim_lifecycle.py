@@ -43,6 +43,7 @@ def test_startup_then_running_not_ready_then_ready_on_the_probe_tick() -> None:
     cluster.advance(0.001)
     assert pod.phase == "Running" and states(pod) == [("app", "running", False)]
     assert pod.containers[0].start_time == T0 + 3 and not pod.ready
+    assert pod.ready_time == T0  # not ready since the kubelet took it on
     cluster.advance(6.999)            # 8 s after its start: first tick at start + 10
     assert not pod.ready
     cluster.advance(0.001)
@@ -186,3 +187,27 @@ def test_fleet_spec_takes_the_delays() -> None:
             "          - name: app\n            readinessProbe: {periodSeconds: 0}\n",
             "f.yaml",
         )
+
+
+def test_fleet_spec_image_profiles() -> None:
+    from fakekubelet.images import ImageProfile, profile_for
+    from fakekubelet.spec import SpecError, load_spec_text
+
+    spec = load_spec_text(
+        "images:\n"
+        "  - pattern: 'registry.k8s.io/hpa-example*'\n"
+        "    startupSeconds: 3\n"
+        "    terminationSeconds: 1\n"
+        "    cpu: 1m\n"
+        "    memory: 10Mi\n"
+        "  - {pattern: '*', startupSeconds: 1}\n"
+    )
+    first = spec.images[0]
+    assert first == ImageProfile("registry.k8s.io/hpa-example*", 3.0, 1.0, 1.0, 0.001, 10 << 20)
+    assert profile_for(spec.images, "registry.k8s.io/hpa-example:latest") is first
+    assert profile_for(spec.images, "nginx").startup_seconds == 1.0
+    assert profile_for((), "nginx") == ImageProfile()
+    cluster = Cluster.from_spec(spec, VirtualClock(T0))
+    assert cluster.images == spec.images
+    with pytest.raises(SpecError, match=r"f.yaml:2: images\[0\].cpu: 'x' is not a cpu amount"):
+        load_spec_text("images:\n  - {pattern: a, cpu: x}\n", "f.yaml")
