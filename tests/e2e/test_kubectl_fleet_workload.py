@@ -172,7 +172,7 @@ def all_ready(n: int) -> Any:
 
 async def top_pods(c: Chain) -> dict[str, tuple[int, int]]:
     """``kubectl top pods`` rows: name → (millicores, MiB)."""
-    code, out, err = await c.kubectl("top", "pods", "--no-headers")
+    code, out, _err = await c.kubectl("top", "pods", "--no-headers")
     if code != 0:
         return {}
     rows = {}
@@ -188,7 +188,7 @@ async def top_matches_truth(c: Chain, names: set[str], cpu_m: float) -> dict[str
     for _ in range(60):
         rows = await top_pods(c)
         if set(rows) == names:
-            code, out, _ = await c.kubectl("get", "--raw",
+            _code, out, _ = await c.kubectl("get", "--raw",
                                            "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods")
             items = {i["metadata"]["name"]: i for i in json.loads(out)["items"]}
             ok = True

@@ -4,89 +4,29 @@ nodes, their status follows the kubelet's lifecycle, deletion is graceful, nothi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from fakeapiserver.controllers import ControllerManager, PodIPAllocator
-from fakeapiserver.registration import FleetRegistration
-from fakeapiserver.store import Store, parse_rfc3339
+from fakeapiserver.store import parse_rfc3339
 from fakeapiserver.tables import pod_status_reason
-from fakekubelet.clock import VirtualClock
-from fakekubelet.cluster import Cluster
 from fakekubelet.images import ImageProfile
-from fakekubelet.model import Capacity
-from fakekubelet.spec import FleetSpec, NodeGroup
-
-T0 = 1_711_467_600.0
-NS = "default"
-IMAGE = "registry.k8s.io/hpa-example"
+from tests.unit.fakeapiserver.fleet_support import IMAGE, NS, T0, Sim, deployment, make_sim
 
 
-@dataclass
-class Sim:
-    cluster: Cluster
-    store: Store
-    manager: ControllerManager
-    registration: FleetRegistration
-
-    async def settle(self) -> None:
-        for _ in range(5):
-            await self.manager.settle()
-            await self.registration.settled()
-            await self.manager.settle()
-
-    async def advance(self, seconds: float) -> None:
-        self.cluster.advance(seconds)
-        await self.settle()
-
-    def pods(self) -> list[dict[str, Any]]:
-        return [p for p in self.store.list("pods", NS)
-                if p["metadata"]["name"].startswith("web-")]
-
-    def rows(self) -> list[tuple[str, str]]:
-        """(READY, STATUS) as kubectl get pods shows them, by pod name."""
-        out = []
-        for p in sorted(self.pods(), key=lambda p: p["metadata"]["name"]):
-            reason, ready, _, _ = pod_status_reason(p)
-            out.append((f"{ready}/{len(p['spec']['containers'])}", reason))
-        return out
+def rows(sim: Sim) -> list[tuple[str, str]]:
+    """(READY, STATUS) as kubectl get pods shows them, by pod name."""
+    out = []
+    for p in sorted(sim.pods(), key=lambda p: p["metadata"]["name"]):
+        reason, ready, _, _ = pod_status_reason(p)
+        out.append((f"{ready}/{len(p['spec']['containers'])}", reason))
+    return out
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    clock = VirtualClock(T0)
-    spec = FleetSpec(groups=(NodeGroup("node", count=2, pods=(),
-                                       capacity=Capacity(1000, 4 << 30, 110)),),
-                     images=(ImageProfile(IMAGE + "*", startup_seconds=2.0, cpu=0.002,
-                                          memory=12 << 20),))
-    cluster = Cluster.from_spec(spec, clock)
-    store = Store(clock=clock.now)
-    store.create("namespaces", {"metadata": {"name": NS}})
-    registration = FleetRegistration(store, cluster)
-    registration.start()
-    manager = ControllerManager(store, clock=clock.now, cluster=cluster, allocator=PodIPAllocator(
-        "127.200.0.0/16", is_free=lambda ip, p: True))
-    manager.start()
-    s = Sim(cluster, store, manager, registration)
-    await s.settle()
+    s = await make_sim()
     yield s
-    await manager.stop()
-    await registration.stop()
-
-
-def deployment(replicas: int = 2, cpu: str = "200m", **annotations: str) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": NS},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                     "template": {
-                         "metadata": {"labels": {"app": "web"}, "annotations": annotations},
-                         "spec": {"terminationGracePeriodSeconds": 10, "containers": [{
-                             "name": "php-apache", "image": IMAGE,
-                             "resources": {"requests": {"cpu": cpu}, "limits": {"cpu": "500m"}},
-                             "readinessProbe": {"initialDelaySeconds": 5, "periodSeconds": 10,
-                                                "httpGet": {"path": "/", "port": 80}}}]}}}}
+    await s.stop()
 
 
 async def test_lifecycle_as_kubectl_get_pods_shows_it(sim: Sim) -> None:
@@ -95,13 +35,13 @@ async def test_lifecycle_as_kubectl_get_pods_shows_it(sim: Sim) -> None:
     pods = sim.pods()
     assert len(pods) == 2 and len(sim.cluster.pods) == 2
     assert {p["metadata"]["uid"] for p in pods} == {p.uid for p in sim.cluster.pods.values()}
-    assert sim.rows() == [("0/1", "ContainerCreating")] * 2
+    assert rows(sim) == [("0/1", "ContainerCreating")] * 2
     await sim.advance(2)                      # the image profile's start-up
-    assert sim.rows() == [("0/1", "Running")] * 2
+    assert rows(sim) == [("0/1", "Running")] * 2
     await sim.advance(7.9)                    # the probe ticks at startTime + 10 s
-    assert sim.rows() == [("0/1", "Running")] * 2
+    assert rows(sim) == [("0/1", "Running")] * 2
     await sim.advance(0.1)
-    assert sim.rows() == [("1/1", "Running")] * 2
+    assert rows(sim) == [("1/1", "Running")] * 2
     pod = sim.pods()[0]
     st = pod["status"]
     conds = {c["type"]: c for c in st["conditions"]}
@@ -130,8 +70,8 @@ async def test_scale_down_terminates_for_the_grace_period_then_deletes(sim: Sim)
     await sim.advance(20)
     sim.store.mutate("deployments.apps", "web", NS, lambda d: d["spec"].update(replicas=1))
     await sim.settle()
-    rows = sim.rows()
-    assert sorted(rows) == [("1/1", "Running"), ("1/1", "Terminating"), ("1/1", "Terminating")]
+    shown = rows(sim)
+    assert sorted(shown) == [("1/1", "Running"), ("1/1", "Terminating"), ("1/1", "Terminating")]
     terminating = [p["metadata"]["name"] for p in sim.pods()
                    if p["metadata"].get("deletionTimestamp")]
     for name in terminating:               # still running, still served
@@ -140,7 +80,7 @@ async def test_scale_down_terminates_for_the_grace_period_then_deletes(sim: Sim)
     assert len(sim.pods()) == 3
     await sim.advance(0.1)
     assert len(sim.pods()) == 1 and len(sim.cluster.pods) == 1
-    assert sim.rows() == [("1/1", "Running")]
+    assert rows(sim) == [("1/1", "Running")]
 
 
 async def test_force_delete_and_termination_seconds(sim: Sim) -> None:
@@ -183,7 +123,7 @@ async def test_bad_annotation_is_a_container_config_error(sim: Sim) -> None:
         replicas=1, **{"sim.metricsd.io/startup-seconds": "soon"}))
     await sim.settle()
     [pod] = sim.pods()
-    assert sim.rows() == [("0/1", "CreateContainerConfigError")]
+    assert rows(sim) == [("0/1", "CreateContainerConfigError")]
     message = pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
     assert message == ('annotation sim.metricsd.io/startup-seconds: "soon" is not valid '
                        "(expected seconds >= 0, or CONTAINER=VALUE pairs separated by commas)")
