@@ -176,21 +176,27 @@ class LoadDriver:
         if self.origin is None:
             self.origin = self.clock.now()
         unsubscribe = self.source.subscribe(self.poke)
+        reached = 0.0  # a change point the clock has reached (clocks may round below it)
         try:
             while True:
                 self._changed.clear()
-                tau = self.clock.now() - self.origin
+                tau = max(self.clock.now() - self.origin, reached)
                 interval = self.spec.demand.interval(tau)
                 await self.resplit(tau)
                 waits: list[asyncio.Task[Any]] = [asyncio.ensure_future(self._changed.wait())]
+                timer = None
                 if interval.end is not None:
-                    waits.append(asyncio.ensure_future(
-                        self.clock.sleep_until(self.origin + interval.end)))
+                    timer = asyncio.ensure_future(
+                        self.clock.sleep_until(self.origin + interval.end))
+                    waits.append(timer)
                 try:
                     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     for w in waits:
                         w.cancel()
+                if timer is not None and timer.done() and not timer.cancelled() and (
+                        interval.end is not None):
+                    reached = max(reached, interval.end)
         finally:
             unsubscribe()
 
