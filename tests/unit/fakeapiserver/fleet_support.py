@@ -60,7 +60,6 @@ async def make_sim(nodes: int = 2, cpu_millicores: int = 1000, seed: int = 0,
                      images=profiles, seed=seed)
     cluster = Cluster.from_spec(spec, clock)
     store = Store(clock=clock.now)
-    store._rand = _uuids(seed)  # uids (and generated names) repeat with the seed
     store.create("namespaces", {"metadata": {"name": NS}})
     registration = FleetRegistration(store, cluster)
     registration.start()
@@ -71,14 +70,6 @@ async def make_sim(nodes: int = 2, cpu_millicores: int = 1000, seed: int = 0,
     sim = Sim(cluster, store, manager, registration)
     await sim.settle()
     return sim
-
-
-def _uuids(seed: int) -> Any:
-    import random
-    import uuid
-
-    rng = random.Random(seed)
-    return lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
 def deployment(replicas: int = 2, cpu: str = "200m", limit: str | None = "500m",
