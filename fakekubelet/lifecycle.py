@@ -208,11 +208,13 @@ class PodLifecycle:
         had not started never starts. The pod goes when its last container has stopped."""
         deadline = t + max(0.0, grace)
         if pod.deletion_time is not None and pod.grace_seconds is not None:
-            deadline = min(deadline, pod.deletion_time + pod.grace_seconds)
+            current = pod.deletion_time + pod.grace_seconds
+            if deadline >= current:
+                return  # already terminating, at least as soon: nothing changes
         else:
             pod.deletion_time = t
         pod.grace_seconds = deadline - pod.deletion_time
-        pod.lifecycle_gen += 1  # pending starts, probes and the run's end are off
+        pod.lifecycle_gen += 1  # pending starts, probes, the run's end, older exits are off
         gen = pod.lifecycle_gen
         running = [c for c in pod.all_containers() if c.state == "running"]
         for c in pod.all_containers():
@@ -221,10 +223,10 @@ class PodLifecycle:
         if not running:
             self._remove_pod(pod, t)
             return
-        for c in running:
-            exits = t + (c.termination_seconds if c.termination_seconds is not None
-                         else deadline - t)
-            self._push(min(exits, deadline), self._container_exited, pod, gen, c)
+        for c in running:  # SIGTERM was sent at deletion_time; SIGKILL at the deadline
+            exits = deadline if c.termination_seconds is None else (
+                pod.deletion_time + c.termination_seconds)
+            self._push(max(t, min(exits, deadline)), self._container_exited, pod, gen, c)
         self._emit(PodUpdated(t, pod))
 
     def _container_exited(self, pod: Pod, gen: int, c: Container, t: float) -> None:

@@ -211,3 +211,21 @@ def test_fleet_spec_image_profiles() -> None:
     assert cluster.images == spec.images
     with pytest.raises(SpecError, match=r"f.yaml:2: images\[0\].cpu: 'x' is not a cpu amount"):
         load_spec_text("images:\n  - {pattern: a, cpu: x}\n", "f.yaml")
+
+
+def test_terminating_again_never_postpones_and_a_shorter_grace_cuts_it() -> None:
+    cluster = empty_cluster()
+    pod = cluster.add_pod("node-1", web(termination_seconds=5.0))
+    slow = cluster.add_pod("node-1", web())
+    cluster.advance(10)
+    cluster.terminate_pod(pod.namespace, pod.name, 30)
+    cluster.terminate_pod(slow.namespace, slow.name, 30)
+    cluster.advance(3)
+    cluster.terminate_pod(pod.namespace, pod.name, 30)     # again: the exit stays at +5
+    cluster.terminate_pod(slow.namespace, slow.name, 4)    # shorter: SIGKILL at +7 now
+    cluster.advance(2)
+    assert pod.key not in cluster.pods and slow.key in cluster.pods
+    cluster.advance(1.999)
+    assert slow.key in cluster.pods
+    cluster.advance(0.001)
+    assert slow.key not in cluster.pods
