@@ -358,7 +358,8 @@ class ControlPlane:
             return None
         return wire_controllers(
             self.server, auth=self.auth, local_pods=self.local_pods,
-            images=LocalImages.from_mapping(self.local_images), workdir=self.state_dir / "pods"
+            images=LocalImages.from_mapping(self.local_images),
+            workdir=self.state_dir / "pods", cluster=self.cluster,
         )
 
     async def _start_fleet(self) -> None:

@@ -21,82 +21,23 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from fakeapiserver.podobjects import (  # noqa: F401 (cpu_quantity, memory_quantity: re-exported)
+    _get,
+    _ts,
+    cpu_quantity,
+    kubelet_status,
+    memory_quantity,
+    pod_object,
+    resource_list,
+)
 from fakeapiserver.rbac import Attributes, UserInfo
 from fakekubelet.passes import PassRunner
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """The first present attribute (or mapping key) among ``names``."""
-    for name in names:
-        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-        if callable(value) and not isinstance(value, type):
-            with contextlib.suppress(TypeError):
-                value = value()
-        if value is not None:
-            return value
-    return default
-
-
-def _ts(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if float(value) <= 0:  # unset in the model
-        return None
-    return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cpu_quantity(value: Any) -> str:
-    """Cores (number) or a quantity string → a Kubernetes quantity (``4``, ``1500m``)."""
-    if isinstance(value, str):
-        return value
-    v = float(value)
-    if v == int(v):
-        return str(int(v))
-    return f"{round(v * 1000)}m"
-
-
-def memory_quantity(value: Any) -> str:
-    """Bytes (number) or a quantity string → ``16Gi`` / ``123456Ki`` / bytes."""
-    if isinstance(value, str):
-        return value
-    v = int(value)
-    for suffix, size in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
-        if v and v % size == 0:
-            return f"{v // size}{suffix}"
-    return str(v)
-
-
-def resource_list(value: Any) -> Obj:
-    """A ResourceList from a dict or an object with cpu/memory/pods (numbers or strings)."""
-    if value is None:
-        return {}
-    quantities = getattr(value, "quantities", None)
-    if callable(quantities):  # fakekubelet.model Capacity / Resources
-        return {str(k): str(v) for k, v in quantities().items()}
-    out: Obj = {}
-    for key in ("cpu", "memory", "pods", "ephemeral-storage", "ephemeral_storage"):
-        v = _get(value, key)
-        if v is None:
-            continue
-        name = key.replace("_", "-")
-        if name == "cpu":
-            out[name] = cpu_quantity(v)
-        elif name == "memory" or name == "ephemeral-storage":
-            out[name] = memory_quantity(v)
-        else:
-            out[name] = str(v)
-    return out
 
 
 def node_object(node: Any, created: float | None = None) -> Obj:
@@ -170,161 +111,6 @@ def node_object(node: Any, created: float | None = None) -> Obj:
     }
 
 
-def _container_obj(container: Any) -> Obj:
-    out: Obj = {
-        "name": str(_get(container, "name")),
-        "image": str(_get(container, "image", default="registry.k8s.io/pause:3.9")),
-    }
-    resources: Obj = {}
-    requests = resource_list(_get(container, "requests"))
-    limits = resource_list(_get(container, "limits"))
-    if requests:
-        resources["requests"] = requests
-    if limits:
-        resources["limits"] = limits
-    out["resources"] = resources
-    return out
-
-
-def pod_object(pod: Any, node_name: str, host_ip: str) -> Obj:
-    """The Pod object (spec + status) for a simulated pod on ``node_name``."""
-    namespace = str(_get(pod, "namespace", default="default"))
-    name = str(_get(pod, "name"))
-    containers = list(_get(pod, "containers", default=[]) or [])
-    init = list(_get(pod, "init_containers", default=[]) or [])
-    sidecars = list(_get(pod, "sidecars", default=[]) or [])
-    phase = str(_get(pod, "phase", default="Running"))
-    created = _ts(_get(pod, "creation_time", "created"))
-    start = _ts(_get(pod, "start_time", "started_at"))
-    ip = str(_get(pod, "ip", "pod_ip", default="") or "")
-    meta: Obj = {
-        "name": name,
-        "namespace": namespace,
-        "labels": {str(k): str(v) for k, v in (_get(pod, "labels", default={}) or {}).items()},
-    }
-    if created:
-        meta["creationTimestamp"] = created
-    uid = _get(pod, "uid")
-    if uid:
-        meta["annotations"] = {"fakekubelet/uid": str(uid)}
-    owner = _get(pod, "owner", "owner_name")
-    if owner and _get(pod, "owner_kind", default="ReplicaSet"):
-        owner_kind = str(_get(pod, "owner_kind", default="ReplicaSet"))
-        meta["ownerReferences"] = [
-            {
-                "apiVersion": "apps/v1"
-                if owner_kind in ("ReplicaSet", "DaemonSet", "StatefulSet")
-                else "v1",
-                "kind": owner_kind,
-                "name": str(owner),
-                "uid": f"owner-{namespace}-{owner}",
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
-    running = phase == "Running"
-    statuses = []
-    for c in containers:
-        cname = str(_get(c, "name"))
-        restarts = int(_get(c, "restart_count", "restarts", default=0) or 0)
-        cstart = _ts(_get(c, "start_time", "started_at")) or start
-        cstate = str(_get(c, "state", default="running" if running else "waiting"))
-        waiting = "PodInitializing" if start and init else "ContainerCreating"
-        state: Obj = (
-            {"running": {"startedAt": cstart}}
-            if running and cstate == "running"
-            else {"waiting": {"reason": waiting}}
-            if phase == "Pending" or cstate == "waiting"
-            else {
-                "terminated": {
-                    "exitCode": 0 if phase == "Succeeded" else 1,
-                    "reason": "Completed" if phase == "Succeeded" else "Error",
-                }
-            }
-        )
-        statuses.append(
-            {
-                "name": cname,
-                "image": str(_get(c, "image", default="registry.k8s.io/pause:3.9")),
-                "imageID": "",
-                "containerID": f"containerd://{namespace}-{name}-{cname}",
-                "ready": running and cstate == "running",
-                "started": running and cstate == "running",
-                "restartCount": restarts,
-                "state": state,
-                "lastState": {},
-            }
-        )
-    status: Obj = {
-        "phase": phase,
-        "conditions": pod_conditions(pod, created, start, running, statuses),
-        "hostIP": host_ip,
-        "containerStatuses": statuses,
-        "qosClass": "Burstable",
-    }
-    if ip:
-        status["podIP"] = ip
-        status["podIPs"] = [{"ip": ip}]
-    if start:
-        status["startTime"] = start
-    spec: Obj = {"nodeName": node_name, "containers": [_container_obj(c) for c in containers]}
-    if init or sidecars:
-        spec["initContainers"] = [_container_obj(c) for c in init] + [
-            {**_container_obj(c), "restartPolicy": "Always"} for c in sidecars
-        ]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
-
-
-def pod_conditions(
-    pod: Any, created: str | None, start: str | None, running: bool, statuses: list[Obj]
-) -> list[Obj]:
-    """The pod's conditions with the model's transition times, in the kubelet's order.
-
-    A pod the kubelet has not started yet (no ``start_time``) has only ``PodScheduled``, as a
-    bound pod before its kubelet syncs it. Then ``PodReadyToStartContainers`` at the start,
-    ``Initialized`` when the init containers are done, and ``ContainersReady``/``Ready`` at
-    the model's last Ready transition (``ready_time``).
-    """
-    scheduled = _ts(_get(pod, "scheduled_time")) or created
-    out: list[Obj] = []
-    if start:
-        initialized = _ts(_get(pod, "initialized_time"))
-        ready = bool(_get(pod, "ready", default=running))
-        ready_at = _ts(_get(pod, "ready_time")) or start
-        phase = str(_get(pod, "phase", default="Running"))
-        out.append(_condition("PodReadyToStartContainers", True, start))
-        if initialized or not _get(pod, "init_containers"):
-            out.append(_condition("Initialized", True, initialized or start))
-        else:
-            out.append(_condition("Initialized", False, start, "ContainersNotInitialized",
-                                  "containers with incomplete status: ["
-                                  + " ".join(str(_get(c, "name"))
-                                             for c in _get(pod, "init_containers")) + "]"))
-        if ready:
-            out += [_condition(t, True, ready_at) for t in ("Ready", "ContainersReady")]
-        else:
-            reason = "PodCompleted" if phase in ("Succeeded", "Failed") else "ContainersNotReady"
-            unready = " ".join(s["name"] for s in statuses if not s["ready"])
-            message = "" if reason == "PodCompleted" else (
-                f"containers with unready status: [{unready}]")
-            out += [_condition(t, False, ready_at, reason, message)
-                    for t in ("Ready", "ContainersReady")]
-    out.append(_condition("PodScheduled", True, scheduled))
-    return out
-
-
-def _condition(ctype: str, value: bool, since: str | None, reason: str = "",
-               message: str = "") -> Obj:
-    cond: Obj = {"type": ctype, "status": "True" if value else "False", "lastProbeTime": None}
-    if since:
-        cond["lastTransitionTime"] = since
-    if reason:
-        cond["reason"] = reason
-    if message:
-        cond["message"] = message
-    return cond
-
-
 def _pods_of(cluster: Any, node_name: str, node: Any) -> Iterable[Any]:
     pods = _get(node, "pods")
     if isinstance(pods, Mapping):
@@ -343,6 +129,12 @@ class FleetRegistration:
     ``NodeAdded``/``NodeUpdated``/``NodeAddressChanged``/``NodeRemoved``, i.e. any event with a
     ``pod`` or ``node`` attribute) are applied incrementally; any other event triggers a full
     reconcile pass. Either way only objects whose content changed are written.
+
+    Pods the control plane created and handed to the fleet (``adopted`` in the model, see
+    ``controllers.fleetpods``) are the API's own objects: registration never creates or
+    replaces them, it writes their status (``podobjects.kubelet_status``) and, once the fleet
+    has removed the pod (terminated, or its node left), deletes the object with grace 0 —
+    a kubelet's last word on a pod.
     """
 
     def __init__(
@@ -352,9 +144,11 @@ class FleetRegistration:
         self.cluster = cluster
         self._node_port = node_port
         self._written: dict[tuple[str, str, str], str] = {}
+        self._adopted: dict[tuple[str, str], str] = {}  # adopted pods written: uid
         self._pod_node: dict[tuple[str, str], str] = {}
         self._dirty_nodes: dict[str, Any] = {}  # name → node, or None when removed
         self._dirty_pods: dict[tuple[str, str], Any] = {}  # (ns, name) → pod or None
+        self._gone_adopted: dict[tuple[str, str], str] = {}  # removed from the fleet: uid
         self._full = False
         # a burst of events (a node with its pods) collapses into one pass
         self._passes = PassRunner(self._pass, name="fleet registration", log=log,
@@ -383,6 +177,8 @@ class FleetRegistration:
         if pod is not None:
             key = (str(_get(pod, "namespace", default="default")), str(_get(pod, "name")))
             self._dirty_pods[key] = None if removed else pod
+            if removed and _get(pod, "adopted"):
+                self._gone_adopted[key] = str(_get(pod, "uid", default=""))
         elif node is not None:
             name = str(_get(node, "name"))
             self._dirty_nodes[name] = None if removed else node
@@ -403,6 +199,7 @@ class FleetRegistration:
         await self._passes.settled()
 
     async def _pass(self) -> None:
+        self._delete_gone_adopted()
         if self._full:
             self._full = False
             self._dirty_nodes.clear()
@@ -428,11 +225,14 @@ class FleetRegistration:
         return [(str(_get(n, "name")), n) for n in nodes]
 
     def desired(self) -> dict[tuple[str, str, str], Obj]:
+        """The Node objects and the fleet's own Pod objects (adopted pods aside)."""
         out: dict[tuple[str, str, str], Obj] = {}
         for name, node in self._nodes():
             out[("nodes", "", name)] = self._node_obj(name, node)
             host_ip = str(_get(node, "internal_ip", "address", default=""))
             for pod in _pods_of(self.cluster, name, node):
+                if _get(pod, "adopted"):
+                    continue
                 pobj = pod_object(pod, name, host_ip)
                 meta = pobj["metadata"]
                 out[("pods", meta["namespace"], meta["name"])] = pobj
@@ -456,8 +256,60 @@ class FleetRegistration:
         if kind == "pods":
             self._pod_node[(ns, name)] = str((obj.get("spec") or {}).get("nodeName") or "")
 
+    def _adopted_now(self) -> dict[tuple[str, str, str], tuple[Any, str, str]]:
+        out = {}
+        for name, node in self._nodes():
+            host_ip = str(_get(node, "internal_ip", "address", default=""))
+            for pod in _pods_of(self.cluster, name, node):
+                if _get(pod, "adopted"):
+                    key = ("pods", str(_get(pod, "namespace", default="default")),
+                           str(_get(pod, "name")))
+                    out[key] = (pod, name, host_ip)
+        return out
+
+    def _write_adopted(self, key: tuple[str, str, str], pod: Any, node_name: str,
+                       host_ip: str) -> None:
+        """The kubelet's status of an adopted pod, into the API's own object."""
+        _kind, ns, name = key
+        uid = str(_get(pod, "uid", default=""))
+        current = self.store.try_get("pods", name, ns)
+        if current is None or (current.get("metadata") or {}).get("uid") != uid:
+            return  # deleted (or replaced) meanwhile: the fleet-pod controller removes it
+        new_status = kubelet_status(pod, node_name, host_ip, current)
+        text = json.dumps(new_status, sort_keys=True)
+        self._pod_node[(ns, name)] = node_name
+        self._adopted[(ns, name)] = uid
+        if self._written.get(key) == text:
+            return
+
+        def apply(obj: Obj) -> None:
+            obj["status"] = new_status
+
+        try:
+            self.store.mutate("pods", name, ns, apply)
+        except Exception as exc:
+            log.warning("cannot write the status of pod %s/%s: %s", ns, name, exc)
+            return
+        self._written[key] = text
+
+    def _delete_adopted(self, ns: str, name: str, uid: str) -> None:
+        current = self.store.try_get("pods", name, ns)
+        if current is not None and (current.get("metadata") or {}).get("uid") == uid:
+            with contextlib.suppress(Exception):
+                self.store.delete_stored("pods", name, ns, grace_seconds=0)
+
+    def _delete_gone_adopted(self) -> None:
+        gone, self._gone_adopted = self._gone_adopted, {}
+        for (ns, name), uid in gone.items():
+            self._delete_adopted(ns, name, uid)
+
     def _delete(self, key: tuple[str, str, str]) -> None:
         kind, ns, name = key
+        if kind == "pods" and (ns, name) in self._adopted:
+            self._written.pop(key, None)
+            self._pod_node.pop((ns, name), None)
+            self._delete_adopted(ns, name, self._adopted.pop((ns, name)))
+            return
         if self._written.pop(key, None) is None:
             return
         with contextlib.suppress(Exception):
@@ -469,10 +321,14 @@ class FleetRegistration:
         """A full reconcile pass: create/update changed objects, delete vanished ones."""
         self.passes += 1
         want = self.desired()
-        for key in [k for k in self._written if k not in want]:
+        adopted = self._adopted_now()
+        gone = [("pods", *k) for k in self._adopted if ("pods", *k) not in adopted]
+        for key in [k for k in self._written if k not in want and k not in adopted] + gone:
             self._delete(key)
         for key, obj in want.items():
             self._write(key, obj)
+        for key, (pod, node_name, host_ip) in adopted.items():
+            self._write_adopted(key, pod, node_name, host_ip)
 
     def apply_dirty(self) -> None:
         """Apply the nodes and pods named by events since the last pass."""
@@ -498,7 +354,10 @@ class FleetRegistration:
                 host_ips[node_name] = str(
                     _get(node, "internal_ip", "address", default="") if node is not None else ""
                 )
-            self._write(("pods", ns, name), pod_object(pod, node_name, host_ips[node_name]))
+            if _get(pod, "adopted"):
+                self._write_adopted(("pods", ns, name), pod, node_name, host_ips[node_name])
+            else:
+                self._write(("pods", ns, name), pod_object(pod, node_name, host_ips[node_name]))
 
 
 class ControlPlaneReviewer:

@@ -479,9 +479,12 @@ class RestHandler:
         options = await self._delete_options(ctx)
         propagation = ctx.request.query.get("propagationPolicy") or options.get(
             "propagationPolicy")
+        grace = _grace_seconds(ctx.request.query.get("gracePeriodSeconds"),
+                               options.get("gracePeriodSeconds"))
         with self.server.store.api_request(_dry_run(ctx) or bool(options.get("dryRun"))):
             stored = self.server.store.delete_stored(kind, ctx.info.name, namespace or None,
-                                                     options.get("preconditions"), propagation)
+                                                     options.get("preconditions"), propagation,
+                                                     grace)
         if kind.key in ("/pods", "/namespaces"):
             return json_response(self.server.store.view(kind, stored).raw)
         return json_response(success_status(kind, stored))
@@ -784,3 +787,17 @@ __all__ = [
     "row_bytes",
     "status_response",
 ]
+
+
+def _grace_seconds(query: str | None, body: Any) -> int | None:
+    """``gracePeriodSeconds`` of a delete (query parameter, else DeleteOptions); None: the
+    object's own. Negative values mean "the default" here (kubectl sends -1 for it)."""
+    value: Any = query if query is not None else body
+    if value is None:
+        return None
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise ApiError.bad_request(
+            f'gracePeriodSeconds: Invalid value: "{value}": must be an integer') from None
+    return None if seconds < 0 else seconds

@@ -179,6 +179,10 @@ class Store:
         self._rand = uuid.uuid4
         self._dry_run = False
         self._validating = False
+        #: Who finishes a graceful pod deletion: called with a bound pod, True when a kubelet
+        #: stand-in runs it (and deletes it with grace 0 once its containers stopped). None:
+        #: every pod is deleted at once, as before graceful deletion was modelled.
+        self.pod_terminator: Callable[[Obj], bool] | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -592,7 +596,8 @@ class Store:
                     new["status"] = old.obj["status"]
                 else:
                     new.pop("status", None)
-        for field in ("uid", "creationTimestamp", "namespace", "deletionTimestamp"):
+        for field in ("uid", "creationTimestamp", "namespace", "deletionTimestamp",
+                      "deletionGracePeriodSeconds"):
             if field in old_meta:
                 meta[field] = old_meta[field]
             else:
@@ -673,15 +678,22 @@ class Store:
 
     def delete(self, kind: Kind | str, name: str, namespace: str | None = None,
                preconditions: dict[str, Any] | None = None,
-               propagation: str | None = None) -> Obj:
-        """Delete one object (cascading to owned objects unless ``Orphan``)."""
+               propagation: str | None = None, grace_seconds: int | None = None) -> Obj:
+        """Delete one object (cascading to owned objects unless ``Orphan``; pods may be
+        deleted gracefully, see :meth:`delete_stored`)."""
         req = self.kind(kind)
         return self.view(req, self.delete_stored(req, name, namespace, preconditions,
-                                                 propagation)).copy()
+                                                 propagation, grace_seconds)).copy()
 
     def delete_stored(self, kind: Kind | str, name: str, namespace: str | None = None,
                       preconditions: dict[str, Any] | None = None,
-                      propagation: str | None = None) -> StoredObject:
+                      propagation: str | None = None,
+                      grace_seconds: int | None = None) -> StoredObject:
+        """Delete an object; a pod that a kubelet stand-in runs (:attr:`pod_terminator`)
+        is deleted gracefully instead: ``deletionTimestamp`` = now + the grace period
+        (``grace_seconds``, else the pod's ``terminationGracePeriodSeconds``), and the kubelet
+        deletes it with grace 0 once its containers have stopped. As upstream, an unbound or
+        finished pod goes at once, and a second delete can only shorten the grace period."""
         k = self.storage_kind(kind)
         if k.virtual:
             raise ApiError.method_not_allowed()
@@ -698,6 +710,9 @@ class Store:
             raise ApiError.conflict(k, name, "Precondition failed: ResourceVersion in "
                                     f"precondition: {pre['resourceVersion']}, ResourceVersion "
                                     f"in object meta: {old.rv}")
+        grace = self._grace_period(k, old.obj, grace_seconds)
+        if grace > 0:
+            return self._delete_gracefully(k, old, grace)
         final = old.copy()
         rv = self._next_rv()
         final["metadata"]["resourceVersion"] = str(rv)
@@ -705,6 +720,38 @@ class Store:
         self._commit(Change("DELETED", stored, old))
         if propagation != "Orphan" and not self._dry_run:
             self._cascade(k, stored)
+        return stored
+
+    def _grace_period(self, kind: Kind, obj: Obj, requested: int | None) -> int:
+        """Seconds of graceful deletion for ``obj`` (0: delete now), as ``podStrategy``'s
+        CheckGracefulDelete decides, for pods a kubelet stand-in will finish."""
+        if kind.plural != "pods" or kind.group or self.pod_terminator is None:
+            return 0
+        spec = obj.get("spec") or {}
+        if not spec.get("nodeName") or (obj.get("status") or {}).get("phase") in (
+                "Succeeded", "Failed"):
+            return 0
+        if requested is None:
+            requested = spec.get("terminationGracePeriodSeconds")
+            if not isinstance(requested, int) or isinstance(requested, bool):
+                requested = 30
+        if requested <= 0 or not self.pod_terminator(obj):
+            return 0
+        return int(requested)
+
+    def _delete_gracefully(self, kind: Kind, old: StoredObject, grace: int) -> StoredObject:
+        meta = old.obj.get("metadata") or {}
+        deadline = self.clock() + grace
+        current = parse_rfc3339(meta.get("deletionTimestamp"))
+        if current is not None and current <= deadline:
+            return old  # already terminating, at least as soon
+        final = old.copy()
+        final["metadata"]["deletionTimestamp"] = rfc3339(deadline)
+        final["metadata"]["deletionGracePeriodSeconds"] = grace
+        rv = self._next_rv()
+        final["metadata"]["resourceVersion"] = str(rv)
+        stored = StoredObject(kind, final, rv)
+        self._commit(Change("MODIFIED", stored, old))
         return stored
 
     def _cascade(self, kind: Kind, deleted: StoredObject) -> None:

@@ -29,6 +29,8 @@ from typing import Any
 from fakekubelet import payload as pl
 from fakekubelet.churn import CHURN_KINDS, ChurnSpec, effective_rate, next_arrival
 from fakekubelet.clock import Clock, RealClock, VirtualClock
+from fakekubelet.images import ImageProfile
+from fakekubelet.lifecycle import PodLifecycle
 from fakekubelet.model import (
     CERT_MODES,
     POD_PHASES,
@@ -56,13 +58,12 @@ from fakekubelet.spec import (
     with_overrides,
 )
 from fakekubelet.truth import NodeLedger, Truth
-from fakekubelet.workloads import Workload, vary
+from fakekubelet.workloads import Workload, driven_workload, is_driven, vary
 
 log = logging.getLogger(__name__)
 
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the one Kubernetes uses for generated names
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-DEFAULT_INIT_SECONDS = 1.0
 
 Callback = Callable[[Event], None]
 
@@ -109,7 +110,7 @@ class AddressPool:
         self.used.add(address)
 
 
-class Cluster:
+class Cluster(PodLifecycle):
     """The simulated state of a whole cluster.
 
     ``clock``: any ``Clock`` (``VirtualClock`` for reproducible runs). ``seed``: all random
@@ -149,6 +150,8 @@ class Cluster:
         self._replay: dict[str, Any] = {}
         self._wakeup: asyncio.Event | None = None
         self._syncing = False
+        #: how pods handed to the fleet by a control plane run, per image (the spec's images)
+        self.images: tuple[ImageProfile, ...] = ()
 
     # ================================================================ construction
 
@@ -180,6 +183,7 @@ class Cluster:
         if clock is None:
             clock = VirtualClock(spec.start_time) if spec.start_time is not None else RealClock()
         cluster = cls(clock, spec.seed, address_base=spec.address_base)
+        cluster.images = spec.images
         cluster.addresses.check_room(spec.node_count)
         for group in spec.groups:
             cluster.groups[group.name] = group
@@ -559,7 +563,9 @@ class Cluster:
         return "".join(r.choice(_NAME_ALPHABET) for _ in range(10))
 
     def _add_pod_from_template(
-        self, node: Node, tmpl: PodTemplate, t: float, name: str | None = None
+        self, node: Node, tmpl: PodTemplate, t: float, name: str | None = None, *,
+        uid: str | None = None, created: float | None = None, scheduled: float | None = None,
+        adopted: bool = False,
     ) -> Pod:
         owner_name = tmpl.owner_name
         if tmpl.owner_kind == "ReplicaSet":
@@ -576,7 +582,8 @@ class Cluster:
                     break
         elif f"{tmpl.namespace}/{name}" in self._pods:
             raise ValueError(f'pod "{tmpl.namespace}/{name}" already exists')
-        uid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        if uid is None:
+            uid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         factor, offset = 1.0, 0.0
         if tmpl.spread > 0:
             factor = self.rng.uniform(1 - tmpl.spread, 1 + tmpl.spread)
@@ -592,6 +599,10 @@ class Cluster:
                 workload=vary(ct.workload, factor, offset),
                 run_seconds=ct.run_seconds,
                 image=ct.image,
+                startup_seconds=ct.startup_seconds,
+                readiness=ct.readiness,
+                termination_seconds=ct.termination_seconds,
+                ready=False,
             )
 
         pod = Pod(
@@ -603,7 +614,7 @@ class Cluster:
             owner_kind=tmpl.owner_kind,
             owner_name=owner_name,
             phase="Pending",
-            creation_time=t,
+            creation_time=min(created, t) if created is not None else t,
             scheduled_time=t,
             containers=[make(c, "regular") for c in tmpl.containers],
             init_containers=[make(c, "init") for c in tmpl.init_containers],
@@ -612,7 +623,10 @@ class Cluster:
             run_seconds=tmpl.run_seconds,
             final_phase=tmpl.final_phase,  # type: ignore[arg-type]
             template=tmpl.name,
+            adopted=adopted,
         )
+        if scheduled is not None:  # bound by a scheduler before this kubelet took it on
+            pod.scheduled_time = min(max(scheduled, pod.creation_time), t)
         self._insert_pod(pod, t)
         return pod
 
@@ -633,8 +647,17 @@ class Cluster:
         template: PodTemplate | Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
+        uid: str | None = None,
+        created: float | None = None,
+        scheduled: float | None = None,
+        adopted: bool = False,
     ) -> Pod:
-        """Create a pod on a node at now from a template (default: the node group's first)."""
+        """Create a pod on a node at now from a template (default: the node group's first).
+
+        A control plane handing the kubelet a pod it created passes its ``uid``, its
+        ``created`` and ``scheduled`` instants (not after now) and ``adopted=True``: the
+        fleet then runs the API's own object (see ``Pod.adopted``).
+        """
         self.sync()
         node = self.node(node_name)
         if template is None:
@@ -648,12 +671,26 @@ class Cluster:
             from fakekubelet.spec import pod_template_from_dict
 
             tmpl = pod_template_from_dict(template)
-        return self._add_pod_from_template(node, tmpl, self.clock.now(), name=name)
+        return self._add_pod_from_template(node, tmpl, self.clock.now(), name=name, uid=uid,
+                                           created=created, scheduled=scheduled,
+                                           adopted=adopted)
 
     def remove_pod(self, namespace: str, name: str | None = None) -> None:
         """Delete a pod (``remove_pod("ns", "name")`` or ``remove_pod("ns/name")``)."""
         self.sync()
         self._remove_pod(self.pod(namespace, name), self.clock.now())
+
+    def terminate_pod(self, namespace: str, name: str, grace_seconds: float = 30.0) -> Pod:
+        """A graceful delete, as a kubelet carries it out: the pod is terminating now, each
+        running container stops after its ``termination_seconds`` (by the end of the grace
+        period at the latest) and the pod is removed (``PodRemoved``) when the last one has
+        stopped. A second call can only shorten the grace period."""
+        self.sync()
+        if not (math.isfinite(grace_seconds) and grace_seconds >= 0):
+            raise ValueError(f"grace period must be >= 0 seconds, got {grace_seconds}")
+        pod = self.pod(namespace, name)
+        self._terminate(pod, self.clock.now(), grace_seconds)
+        return pod
 
     def _remove_pod(self, pod: Pod, t: float) -> None:
         for c in pod.all_containers():
@@ -664,83 +701,6 @@ class Cluster:
             node.pods.pop(pod.key, None)
         self._pods.pop(pod.key, None)
         self._emit(PodRemoved(t, pod))
-
-    def _alive(self, pod: Pod, gen: int) -> bool:
-        return self._pods.get(pod.key) is pod and pod.lifecycle_gen == gen
-
-    def _start_container(self, pod: Pod, c: Container, t: float) -> None:
-        run = Run(
-            pod.node_name, pod.key, c.name, start=t, epoch=self.epoch, pieces=[(t, c.workload)]
-        )
-        c.run = run
-        c.state = "running"
-        c.start_time = t
-        pod.runs.append(run)
-        self._ledgers[pod.node_name].open.append(run)
-
-    def _stop_container(self, pod: Pod, c: Container, t: float) -> None:
-        if c.run is not None:
-            c.run.end = t
-            led = self._ledgers.get(pod.node_name)
-            if led is not None and c.run in led.open:
-                led.close(c.run)
-            c.run = None
-        if c.state == "running":
-            c.state = "terminated"
-
-    def _start_pod(self, pod: Pod, gen: int, t: float) -> None:
-        if not self._alive(pod, gen):
-            return
-        pod.start_time = t
-        for c in pod.sidecars:
-            self._start_container(pod, c, t)
-        if pod.init_containers:
-            self._run_init(pod, gen, 0, t)
-        else:
-            self._start_main(pod, gen, t)
-
-    def _run_init(self, pod: Pod, gen: int, i: int, t: float) -> None:
-        c = pod.init_containers[i]
-        self._start_container(pod, c, t)
-        self._emit(PodUpdated(t, pod))
-        duration = c.run_seconds if c.run_seconds is not None else DEFAULT_INIT_SECONDS
-        self._push(t + duration, self._init_done, pod, gen, i)
-
-    def _init_done(self, pod: Pod, gen: int, i: int, t: float) -> None:
-        if not self._alive(pod, gen):
-            return
-        self._stop_container(pod, pod.init_containers[i], t)
-        if i + 1 < len(pod.init_containers):
-            self._run_init(pod, gen, i + 1, t)
-        else:
-            self._start_main(pod, gen, t)
-
-    def _start_main(self, pod: Pod, gen: int, t: float) -> None:
-        for c in pod.containers:
-            self._start_container(pod, c, t)
-        pod.initialized_time = t
-        self._set_ready(pod, True, t)
-        pod.phase = "Running"
-        self._emit(PodUpdated(t, pod))
-        if pod.run_seconds is not None:
-            self._push(t + pod.run_seconds, self._end_pod, pod, gen)
-
-    def _end_pod(self, pod: Pod, gen: int, t: float) -> None:
-        if not self._alive(pod, gen):
-            return
-        for c in pod.all_containers():
-            self._stop_container(pod, c, t)
-        self._set_ready(pod, False, t)
-        pod.phase = pod.final_phase
-        self._emit(PodUpdated(t, pod))
-
-    @staticmethod
-    def _set_ready(pod: Pod, ready: bool, t: float) -> None:
-        """Record a Ready transition (the model has no readiness probes: a pod is ready while
-        its regular containers run)."""
-        if pod.ready != ready or pod.ready_time is None:
-            pod.ready = ready
-            pod.ready_time = t
 
     def set_pod_phase(self, namespace: str, name: str, phase: str) -> Pod:
         """Force a phase: Running starts every container now; Succeeded/Failed stop them all;
@@ -762,8 +722,8 @@ class Cluster:
                 pod.start_time = t
             if pod.initialized_time is None:
                 pod.initialized_time = t
-            self._set_ready(pod, True, t)
             pod.phase = "Running"
+            self._refresh_ready(pod, t)
             self._emit(PodUpdated(t, pod))
         elif phase == "Pending":
             for c in pod.all_containers():
@@ -792,13 +752,35 @@ class Cluster:
         self._restart(pod, c, self.clock.now())
         return c
 
-    def _restart(self, pod: Pod, c: Container, t: float) -> None:
-        self._stop_container(pod, c, t)
-        self._start_container(pod, c, t)
-        c.restart_count += 1
-        if pod.ready and c.kind != "init":  # not ready for an instant, ready again now
-            pod.ready_time = t
-        self._emit(PodUpdated(t, pod))
+    def drive(
+        self, namespace: str, name: str, container: str | None = None, *,
+        cpu: float | None = None, memory: float | None = None,
+    ) -> Container:
+        """Set a container's CPU (cores) and/or memory (bytes) from now on, for a load model
+        that decides usage while the simulation runs (default container: the first regular
+        one). The container's workload becomes a driven one (``workloads.Driven``, starting
+        at its current levels) on first use; counters stay the exact integral of the levels
+        set, and the ground truth agrees. No event: usage is not part of the API objects."""
+        self.sync()
+        pod = self.pod(namespace, name)
+        c = pod.container(container) if container is not None else pod.containers[0]
+        for what, value in (("cpu", cpu), ("memory", memory)):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{what}: must be a finite amount >= 0, got {value}")
+        t = self.clock.now()
+        w = c.workload
+        if not is_driven(w):
+            origin = w.origin(self.epoch, c.start_time if c.start_time is not None else t)
+            w = driven_workload(w.cpu.value(t - origin), w.memory.value(t - origin))
+            c.workload = w
+            if c.run is not None:
+                c.run.pieces.append((t, w))
+        tau = t - self.epoch
+        if cpu is not None:
+            w.cpu.set(tau, cpu)  # type: ignore[attr-defined]
+        if memory is not None:
+            w.memory.set(tau, memory)  # type: ignore[attr-defined]
+        return c
 
     def set_workload(
         self, namespace: str, name: str, container: str, workload: Workload | Mapping[str, Any]

@@ -15,6 +15,8 @@ PUT    /nodes/{name}/address                           ``{"address": "127.x.y.z"
 POST   /pods                                           add a pod
 DELETE /pods/{namespace}/{name}                        remove a pod
 PUT    /pods/{namespace}/{name}/containers/{c}/workload  replace a container's workload
+PUT    /pods/{namespace}/{name}/containers/{c}/usage     drive its CPU/memory from now on
+PUT    /usage                                          the same for many containers at once
 POST   /pods/{namespace}/{name}/containers/{c}/restart   restart a container
 PUT    /churn                                          replace the churn settings
 POST   /clock/advance                                  ``{"seconds": s}`` (virtual clock only)
@@ -375,6 +377,57 @@ class ClusterOps:
         c = self._call("set_workload", namespace, name, container, body)
         return _container_json(c)
 
+    def usage_items(self, body: Any) -> list[tuple[str, str, str, float | None, float | None]]:
+        """Validate ``{"items": [{"namespace", "pod", "container", "cpu", "memory"}, ...]}``
+        (cpu in cores or a quantity, memory in bytes or a quantity; container default: the
+        pod's first) completely: ``(namespace, pod, container, cores, bytes)`` each."""
+        from fakekubelet.quantity import parse_cpu, parse_memory
+
+        if not isinstance(body, dict) or set(body) != {"items"} or not isinstance(
+                body["items"], list):
+            raise BadRequest('body: expected {"items": [{"namespace", "pod", "container", '
+                             '"cpu", "memory"}, ...]}')
+        out = []
+        allowed = {"namespace", "pod", "container", "cpu", "memory"}
+        for i, item in enumerate(body["items"]):
+            where = f"items[{i}]"
+            if not isinstance(item, dict):
+                raise BadRequest(f"{where}: expected an object")
+            unknown = sorted(set(item) - allowed)
+            if unknown:
+                raise BadRequest(f"{where}.{unknown[0]}: unknown field; expected one of "
+                                 "namespace, pod, container, cpu, memory")
+            for key in ("namespace", "pod"):
+                if not isinstance(item.get(key), str) or not item[key]:
+                    raise BadRequest(f"{where}.{key}: required (a string)")
+            pod = self._get_pod(item["namespace"], item["pod"])
+            container = item.get("container")
+            if container is None:
+                container = pod.containers[0].name
+            elif not isinstance(container, str) or container not in {
+                    c.name for c in pod.all_containers()}:
+                raise NotFound(f'container {json.dumps(container)} of pod '
+                               f'"{item["namespace"]}/{item["pod"]}" not found')
+            levels: list[float | None] = []
+            for key, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+                if item.get(key) is None:
+                    levels.append(None)
+                    continue
+                try:
+                    levels.append(parse(item[key]))
+                except ValueError as err:
+                    raise BadRequest(f"{where}.{key}: {err}") from None
+            out.append((item["namespace"], item["pod"], container, levels[0], levels[1]))
+        return out
+
+    def set_usage(self, body: Any) -> Any:
+        """Drive containers' usage (``Cluster.drive``); all items checked before any is set."""
+        items = self.usage_items(body)
+        for namespace, pod, container, cpu, memory in items:
+            self._call("drive", namespace, pod, container, cpu=cpu, memory=memory)
+        return {"items": [{"namespace": ns, "pod": pod, "container": c, "cpu": cpu,
+                           "memory": mem} for ns, pod, c, cpu, mem in items]}
+
     def restart(self, namespace: str, name: str, container: str) -> Any:
         pod = self._get_pod(namespace, name)
         if container not in {c.name for c in pod.all_containers()}:
@@ -483,6 +536,8 @@ class ControlServer:
         r.add_post("/pods", self._add_pod)
         r.add_delete("/pods/{namespace}/{name}", self._remove_pod)
         r.add_put("/pods/{namespace}/{name}/containers/{container}/workload", self._workload)
+        r.add_put("/pods/{namespace}/{name}/containers/{container}/usage", self._usage_one)
+        r.add_put("/usage", self._usage)
         r.add_post("/pods/{namespace}/{name}/containers/{container}/restart", self._restart)
         r.add_put("/churn", self._churn)
         r.add_post("/clock/advance", self._advance)
@@ -580,6 +635,18 @@ class ControlServer:
             m["namespace"], m["name"], m["container"], await _body(request)
         )
         return _json(result)
+
+    async def _usage_one(self, request: web.Request) -> web.StreamResponse:
+        m = request.match_info
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise BadRequest('body: expected {"cpu": ..., "memory": ...}')
+        item = {"namespace": m["namespace"], "pod": m["name"], "container": m["container"],
+                **body}
+        return _json(self.ops.set_usage({"items": [item]})["items"][0])
+
+    async def _usage(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.ops.set_usage(await _body(request)))
 
     async def _restart(self, request: web.Request) -> web.StreamResponse:
         m = request.match_info

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fakekubelet.probes import ReadinessProbe
 from fakekubelet.workloads import IDLE, Constant, Workload
 
 CERT_MODES = (
@@ -232,9 +233,19 @@ class Container:
     workload: Workload = IDLE
     run_seconds: float | None = None  # init containers: time to completion
     image: str = DEFAULT_IMAGE
+    #: ContainerCreating: seconds from the kubelet's turn to start it (image pull, create)
+    #: until it runs; containers of a pod start one after another, as the kubelet's SyncPod
+    startup_seconds: float = 0.0
+    #: its readinessProbe (``fakekubelet.probes``); None: ready as soon as it runs
+    readiness: ReadinessProbe | None = None
+    #: seconds it takes to exit after SIGTERM; None: it runs until the grace period ends
+    termination_seconds: float | None = None
     state: ContainerState = "waiting"
     start_time: float | None = None
     restart_count: int = 0
+    #: its readiness (set by the lifecycle; None for a hand-built container: ready while it
+    #: runs)
+    ready: bool | None = None
     run: Run | None = None
 
     @property
@@ -277,6 +288,12 @@ class Pod:
     template: str | None = None
     runs: list[Run] = field(default_factory=list)  # every run of every container, in order
     lifecycle_gen: int = 0  # bumped when scheduled lifecycle steps become obsolete
+    #: the pod's API object was created by the control plane (a ReplicaSet, a user), not by
+    #: the fleet: registration updates that object's status and leaves the rest alone
+    adopted: bool = False
+    #: set while terminating (a graceful delete): when it began and the grace period
+    deletion_time: float | None = None
+    grace_seconds: float | None = None
 
     @property
     def key(self) -> str:
@@ -293,6 +310,10 @@ class Pod:
 
     def reported_containers(self) -> list[Container]:
         return [c for c in self.all_containers() if c.reported]
+
+    @property
+    def terminating(self) -> bool:
+        return self.deletion_time is not None
 
 
 # --------------------------------------------------------------------------- nodes

@@ -20,6 +20,7 @@ import yaml
 
 from fakekubelet.churn import MAX_PER_MINUTE as CHURN_MAX_PER_MINUTE
 from fakekubelet.churn import ChurnSpec
+from fakekubelet.images import ImageProfile
 from fakekubelet.model import (
     CERT_MODES,
     DEFAULT_IMAGE,
@@ -30,6 +31,7 @@ from fakekubelet.model import (
     Resources,
 )
 from fakekubelet.payload import KubeletVersion
+from fakekubelet.probes import ReadinessProbe
 from fakekubelet.quantity import cpu_millicores, memory_bytes, parse_cpu, parse_memory
 from fakekubelet.workloads import (
     IDLE,
@@ -55,6 +57,9 @@ class ContainerTemplate:
     workload: Workload = IDLE
     run_seconds: float | None = None  # init containers: time to completion (default 1 s)
     image: str = DEFAULT_IMAGE
+    startup_seconds: float = 0.0  # ContainerCreating before it runs (image pull, create)
+    readiness: ReadinessProbe | None = None  # None: ready as soon as it runs
+    termination_seconds: float | None = None  # exit after SIGTERM; None: at the grace's end
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,8 @@ class FleetSpec:
     start_time: float | None = None  # virtual clock start (Unix seconds); None = now
     warmup_seconds: float = 0.0  # nodes booted this long before the start, pods since then
     source: str = "<generated>"
+    #: how pods a control plane hands the fleet run, per image (``fakekubelet.images``)
+    images: tuple[ImageProfile, ...] = ()
 
     @property
     def node_count(self) -> int:
@@ -596,12 +603,30 @@ class _Validator:
             self.int_(m["pods"], f"{path}.pods") if "pods" in m else default.pods,
         )
 
+    def probe(self, node: yaml.Node, path: str) -> ReadinessProbe:
+        m = self.mapping(node, path, ["initialDelaySeconds", "periodSeconds",
+                                      "successThreshold"])
+        return ReadinessProbe(
+            self.int_(m["initialDelaySeconds"], f"{path}.initialDelaySeconds")
+            if "initialDelaySeconds" in m else 0,
+            self.int_(m["periodSeconds"], f"{path}.periodSeconds", 1)
+            if "periodSeconds" in m else 10,
+            self.int_(m["successThreshold"], f"{path}.successThreshold", 1)
+            if "successThreshold" in m else 1,
+        )
+
     def container(self, node: yaml.Node, path: str, init: bool) -> ContainerTemplate:
-        keys = ["name", "image", "requests", "limits", "cpu", "memory", "relative", "trace"]
-        if init:
-            keys.append("runSeconds")
+        keys = ["name", "image", "requests", "limits", "cpu", "memory", "relative", "trace",
+                "startupSeconds", "terminationSeconds"]
+        keys.append("runSeconds" if init else "readinessProbe")
         m = self.mapping(node, path, keys, ["name"])
         return ContainerTemplate(
+            startup_seconds=self.num(m["startupSeconds"], f"{path}.startupSeconds")
+            if "startupSeconds" in m else 0.0,
+            readiness=self.probe(m["readinessProbe"], f"{path}.readinessProbe")
+            if "readinessProbe" in m else None,
+            termination_seconds=self.num(m["terminationSeconds"], f"{path}.terminationSeconds")
+            if "terminationSeconds" in m else None,
             name=self.str_(m["name"], f"{path}.name", _NAME_RE, "a DNS-1123 label"),
             requests=self.resources(m["requests"], f"{path}.requests")
             if "requests" in m
@@ -857,6 +882,28 @@ class _Validator:
             ) from None
         return text
 
+    def images(self, node: yaml.Node, path: str) -> tuple[ImageProfile, ...]:
+        out = []
+        for i, item in enumerate(self.seq(node, path)):
+            where = f"{path}[{i}]"
+            m = self.mapping(item, where, ["pattern", "startupSeconds", "terminationSeconds",
+                                           "runSeconds", "cpu", "memory"], ["pattern"])
+            base = ImageProfile()
+            out.append(ImageProfile(
+                pattern=self.str_(m["pattern"], f"{where}.pattern"),
+                startup_seconds=self.num(m["startupSeconds"], f"{where}.startupSeconds")
+                if "startupSeconds" in m else base.startup_seconds,
+                termination_seconds=self.num(m["terminationSeconds"],
+                                             f"{where}.terminationSeconds")
+                if "terminationSeconds" in m else base.termination_seconds,
+                run_seconds=self.num(m["runSeconds"], f"{where}.runSeconds")
+                if "runSeconds" in m else base.run_seconds,
+                cpu=self.amount(m["cpu"], f"{where}.cpu", "cpu") if "cpu" in m else base.cpu,
+                memory=self.amount(m["memory"], f"{where}.memory", "memory")
+                if "memory" in m else base.memory,
+            ))
+        return tuple(out)
+
     def fleet(self, root: yaml.Node) -> FleetSpec:
         m = self.mapping(
             root,
@@ -873,6 +920,7 @@ class _Validator:
                 "pods",
                 "nodeGroups",
                 "warmupSeconds",
+                "images",
             ],
         )
         top: dict[str, Any] = {
@@ -956,6 +1004,7 @@ class _Validator:
             start_time=start,
             warmup_seconds=warmup,
             source=self.source,
+            images=self.images(m["images"], "images") if "images" in m else (),
         )
         spec = with_overrides(
             spec,

@@ -13,6 +13,7 @@ import bisect
 import csv
 import itertools
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,6 +276,79 @@ class Shifted:
 
     def cumulative(self, tau: float) -> float:
         return self.inner.cumulative(tau - self.offset) - self.inner.cumulative(-self.offset)
+
+
+class Driven:
+    """A level set from outside while the simulation runs: piecewise constant in time.
+
+    Why: a closed-loop load model decides each pod's usage from the demand and the pods that
+    are Ready *now*, so the level is not known in advance. ``set(tau, level)`` changes it from
+    ``tau`` on (seconds since the workload's origin, never before the last change); the past
+    is never rewritten, so every counter already reported stays the exact integral of what
+    was set, and the ground truth (the same object) agrees to the nanosecond.
+
+    Breakpoints are kept in arrays with their running integral (``value`` and ``cumulative``
+    are a bisection), so a level changed every few seconds for a simulated day stays cheap.
+    Not frozen and compared by identity: each container owns its own.
+    """
+
+    __slots__ = ("_areas", "_levels", "_times")
+
+    def __init__(self, level: float = 0.0) -> None:
+        _non_negative("driven", level)
+        self._times = array("d")  # breakpoint i: from _times[i] on, _levels[i + 1] holds
+        self._levels = array("d", [float(level)])  # _levels[0]: before the first breakpoint
+        self._areas = array("d")  # integral of value from 0 to _times[i]
+
+    @property
+    def level(self) -> float:
+        """The level now set (the last one)."""
+        return self._levels[-1]
+
+    @property
+    def changes(self) -> int:
+        """How many times the level changed (breakpoints kept)."""
+        return len(self._times)
+
+    def set(self, tau: float, level: float) -> None:
+        """The level is ``level`` from ``tau`` on (``tau`` not before the last change)."""
+        _non_negative("driven", level)
+        level = float(level)
+        if not math.isfinite(tau):
+            raise ValueError(f"driven: time must be finite, got {tau}")
+        if self._times and tau < self._times[-1]:
+            raise ValueError(f"driven: cannot change the past ({tau} < {self._times[-1]})")
+        if level == self._levels[-1]:
+            return
+        if self._times and tau == self._times[-1]:
+            self._levels[-1] = level  # two changes at one instant: the later one holds
+            return
+        self._areas.append(self.cumulative(tau))
+        self._times.append(tau)
+        self._levels.append(level)
+
+    def value(self, tau: float) -> float:
+        return self._levels[bisect.bisect_right(self._times, tau)]
+
+    def cumulative(self, tau: float) -> float:
+        i = bisect.bisect_right(self._times, tau)
+        if i == 0:
+            return self._levels[0] * tau
+        return self._areas[i - 1] + self._levels[i] * (tau - self._times[i - 1])
+
+    def __repr__(self) -> str:
+        return f"Driven(level={self.level!r}, changes={self.changes})"
+
+
+def driven_workload(cpu: float, memory: float) -> Workload:
+    """A workload whose CPU (cores) and memory (bytes) are set at run time
+    (``Cluster.drive``); levels start at ``cpu`` and ``memory``. Its origin is the cluster
+    epoch, so a restarted container keeps the level the driver set."""
+    return Workload(Driven(cpu), Driven(memory), relative=False)
+
+
+def is_driven(w: Workload) -> bool:
+    return isinstance(w.cpu, Driven) and isinstance(w.memory, Driven)
 
 
 def vary(w: Workload, factor: float, offset: float) -> Workload:

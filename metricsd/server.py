@@ -245,8 +245,8 @@ class MetricsServer:
         api = MetricsAPI(self.storage, self.nodes, self.pods, selector, self.log.logfn())
         health = build_endpoints(MetricsdHealth(
             storage_ready=self.storage.ready,
-            nodes_synced=lambda: bool(self.nodes and self.nodes.has_synced),
-            pods_synced=lambda: bool(self.pods and self.pods.has_synced),
+            nodes_synced=lambda: informer_synced(self.nodes),
+            pods_synced=lambda: informer_synced(self.pods),
             last_tick_start=lambda: self.loop.tick_last_start_mono if self.loop else None,
             resolution_ns=o.metric_resolution,
             clock=self.clock,
@@ -465,3 +465,10 @@ async def run(options: Options) -> int:
         raise
     await server.stop()
     return 0
+
+
+def informer_synced(informer: NodeInformer | PodInformer | None) -> bool:
+    """Whether an informer has listed once (``HasSynced``). Not ``bool(informer)``: an
+    informer holding no objects is falsy (it has a length) and still synced — a cluster
+    whose only pods are yet to come."""
+    return informer is not None and informer.has_synced

@@ -27,6 +27,7 @@ from scenarios.expectations import (
     text_matches,
 )
 from scenarios.kubectl import DEFAULT_KUBECTL
+from scenarios.load.steps import LoadSteps
 from scenarios.progress import Quiet, Status
 from scenarios.schema import SIM_ONLY_STEPS, Scenario
 from scenarios.steptext import (
@@ -91,6 +92,7 @@ class Runner:
         self.status: Status = status if status is not None else Quiet()
         self.args: list[str] = []
         self._label = ""  # the current step, as its waits are shown
+        self.loads = LoadSteps(backend)
 
     # -- kubectl version choice -------------------------------------------------------------
 
@@ -105,6 +107,12 @@ class Runner:
     # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> ScenarioResult:
+        try:
+            return await self._run()
+        finally:
+            await self.loads.stop()
+
+    async def _run(self) -> ScenarioResult:
         result = ScenarioResult(self.scenario, self.backend.name)
         total = len(self.scenario.steps)
         base = await self.backend.base_args()
@@ -226,6 +234,8 @@ class Runner:
             await self.backend.set_workload(body["pod"], body["container"], body["set"])
         elif kind == "churn":
             await self.backend.set_churn(body["set"])
+        elif kind == "load":
+            await self.loads.apply(body)
         elif kind == "sleep":
             await asyncio.sleep(float(body))
         failures += await self._check_cluster(expect)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from scenarios.fleetschema import ChurnChanges, FaultChanges, Fleet, FleetFile, WorkloadChange
+from scenarios.load.spec import LOAD
 from scenarios.peers import SERVERS
 from scenarios.yamlschema import (
     AnyValue,
@@ -254,9 +255,10 @@ STEPS: dict[str, Schema] = {
         description="a workload change",
     ),
     "churn": Record({"set": Field(ChurnChanges(), required=True)}, description="a churn change"),
+    "load": LOAD,
     "sleep": Duration,
 }
-SIM_ONLY_STEPS = frozenset({"fault", "workload", "churn"})
+SIM_ONLY_STEPS = frozenset({"fault", "workload", "churn", "load"})
 
 STEP = OneKey(
     STEPS,

@@ -46,6 +46,8 @@ def step_action(step: dict[str, Any]) -> str:
         return "wait for " + wait_target(body)
     if kind == "sleep":
         return f"sleep {body:g}s"
+    if kind == "load":
+        return f"load on {body['namespace']}/{body['deployment']}"
     return kind
 
 

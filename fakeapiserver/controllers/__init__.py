@@ -40,13 +40,16 @@ def wire_controllers(
     workdir: str | Path | None = None,
     endpoints: bool = True,
     start: bool = True,
+    cluster: Any = None,
 ) -> ControllerManager:
     """Controllers for a started :class:`fakeapiserver.app.APIServer`.
 
     ``auth`` (``reviews.wire_auth``'s result) gives local processes a kubeconfig with their
     ServiceAccount's token; ``local_pods`` (``localpods.LocalPods``) runs pods whose image
     ``images`` maps to a command (default: metricsd images). ``endpoints=False`` leaves
-    Endpoints to another controller. Pod IPs start at an offset in ``pod_cidr`` given by the
+    Endpoints to another controller. ``cluster``: the fakekubelet fleet registered as the
+    nodes; its nodes then run workload pods (``fleetpods``). Pod IPs start at an offset in
+    ``pod_cidr`` given by the
     server's port, so control planes side by side on one machine don't pick the same first
     address.
     """
@@ -60,7 +63,8 @@ def wire_controllers(
     allocator = PodIPAllocator(pod_cidr, start=int(server.port or 1))
     manager = ControllerManager(server.store, clock=server.clock, seed=seed,
                                 allocator=allocator, images=images, runner=runner,
-                                access=access, workdir=workdir, endpoints=endpoints)
+                                access=access, workdir=workdir, endpoints=endpoints,
+                                kube_version=server.kube_version, cluster=cluster)
     if start:
         manager.start()
     return manager

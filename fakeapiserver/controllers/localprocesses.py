@@ -117,6 +117,9 @@ class LocalProcessController(Controller):
             tempfile.mkdtemp(prefix="fakeapiserver-pods-"))
         #: (namespace, name) → (uid, pod dir) of the running pods.
         self.running: dict[Key, tuple[str, Path]] = {}
+        #: pods another kubelet runs although no local command is mapped to their image
+        #: (the fleet's workload pods, ``fleetpods``): not an image pull failure here
+        self.hosted_elsewhere: Callable[[Obj], bool] = lambda pod: False
         self._stopping: set[asyncio.Task[None]] = set()
 
     def on_change(self, change: Any) -> None:
@@ -162,7 +165,8 @@ class LocalProcessController(Controller):
                     and status(pod).get("phase", "Pending") == "Pending"
                     and not status(pod).get("containerStatuses")
                     and not run_by_another_kubelet(pod)
-                    and self.images.command_for(pod_image(pod)) is None)
+                    and self.images.command_for(pod_image(pod)) is None
+                    and not self.hosted_elsewhere(pod))
 
     def _fail_pull(self, pod: Obj) -> None:
         """What the kubelet shows for an image it cannot pull: the container waits in

@@ -28,6 +28,7 @@ from fakeapiserver.controllers.common import Controller, Key
 from fakeapiserver.controllers.deployments import DeploymentController
 from fakeapiserver.controllers.disruption import DisruptionController
 from fakeapiserver.controllers.endpoints import EndpointsController
+from fakeapiserver.controllers.fleetpods import FleetPodController
 from fakeapiserver.controllers.localimages import LocalImages
 from fakeapiserver.controllers.localprocesses import (
     ClusterAccess,
@@ -44,12 +45,15 @@ MAX_ATTEMPTS = 5
 
 
 class ControllerManager:
-    """The deployment, replicaset, disruption, scheduler, endpoints and local-process
-    controllers.
+    """The deployment, replicaset, disruption, scheduler, endpoints, local-process and
+    fleet-pod controllers.
 
     ``runner`` (a :class:`PodRunner`, e.g. ``LocalPodsRunner(LocalPods(store))``) enables the
     local-process controller; without it, pods are scheduled and get IPs but nothing runs.
-    ``access`` gives processes their ServiceAccount kubeconfig.
+    ``access`` gives processes their ServiceAccount kubeconfig. ``cluster`` (a fakekubelet
+    ``Cluster`` registered as the nodes) enables the fleet-pod controller: pods bound to its
+    nodes whose image no local command runs become the fleet's pods. ``kube_version``: the
+    emulated version (texts that changed between versions).
     """
 
     def __init__(
@@ -68,6 +72,8 @@ class ControllerManager:
         scheduler: bool = True,
         endpoints: bool = True,
         write_slices: bool = True,
+        kube_version: tuple[int, int] = (1, 30),
+        cluster: Any = None,
     ) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock or store.clock
@@ -86,13 +92,20 @@ class ControllerManager:
             self._add(DisruptionController(store, self.clock, enqueue))
         if scheduler:
             self._add(Scheduler(store, self.clock, enqueue,
-                                allocator or PodIPAllocator(pod_cidr)))
+                                allocator or PodIPAllocator(pod_cidr),
+                                kube_version=kube_version))
         if endpoints:
             self._add(EndpointsController(store, self.clock, enqueue, self.rng, write_slices))
+        self.fleet: FleetPodController | None = None
+        if cluster is not None:
+            self.fleet = FleetPodController(store, self.clock, enqueue, cluster, self.images)
+            self._add(self.fleet)
         self.local: LocalProcessController | None = None
         if runner is not None:
             self.local = LocalProcessController(store, self.clock, enqueue, runner, self.images,
                                                 access, workdir)
+            if self.fleet is not None:
+                self.local.hosted_elsewhere = self.fleet.for_fleet
             self._add(self.local)
         self.errors: list[tuple[str, Key, str]] = []
 

@@ -35,6 +35,14 @@ from fakeapiserver.controllers.common import (
     spec,
     status,
 )
+from fakeapiserver.controllers.resourcefit import (
+    RESOLVABLE,
+    NodeUsage,
+    Requests,
+    fit_reasons,
+    pod_requests,
+    usage_by_node,
+)
 from fakeapiserver.rbac import label_selector_matches
 from fakeapiserver.store import rfc3339
 
@@ -186,12 +194,15 @@ class Scheduler(Controller):
 
     def __init__(self, store: Any, clock: Callable[[], float], enqueue: Enqueue,
                  allocator: PodIPAllocator | None = None,
-                 scheduler_name: str = COMPONENT) -> None:
+                 scheduler_name: str = COMPONENT,
+                 kube_version: tuple[int, int] = (1, 30)) -> None:
         super().__init__(store, clock, enqueue)
         self.allocator = allocator or PodIPAllocator()
         self.scheduler_name = scheduler_name
+        self.kube_version = kube_version
         self._turn = 0
         self._unschedulable: set[Key] = set()
+        self._requests: dict[tuple[str, str], tuple[str, Requests]] = {}
 
     # -- triggers ------------------------------------------------------------------------------
     def _wants(self, pod: Obj) -> bool:
@@ -205,13 +216,16 @@ class Scheduler(Controller):
             key = (change.new.namespace, change.new.name)
             if change.type == "DELETED":
                 self._unschedulable.discard(key)
+                self._requests.pop(key, None)
                 self._retry()
             elif self._wants(change.new.obj):
                 self.enqueue(key)
             elif change.old is not None and (spec(change.old.obj).get("nodeName") !=
                                              spec(change.new.obj).get("nodeName") or
-                                             change.old.labels != change.new.labels):
-                self._retry()  # a pod moved or was relabelled: anti-affinity may now allow
+                                             change.old.labels != change.new.labels or
+                                             _finished(change.new.obj) !=
+                                             _finished(change.old.obj)):
+                self._retry()  # a pod moved, was relabelled or finished: it may fit now
         else:
             self._retry()
 
@@ -234,18 +248,24 @@ class Scheduler(Controller):
                        key=lambda n: meta(n)["name"])
         reasons: dict[str, int] = {}
         feasible = []
+        resolvable = 0
         bound_pods = [s.obj for s in self.store.list_stored("pods").items
                       if spec(s.obj).get("nodeName") and meta(s.obj).get("uid") !=
-                      meta(pod).get("uid") and status(s.obj).get("phase") not in (
-                          "Succeeded", "Failed")]
+                      meta(pod).get("uid") and not _finished(s.obj)]
+        usage = usage_by_node(bound_pods, self._pod_requests)
+        wanted = pod_requests(pod)
         for node in nodes:
-            why = self.filter(pod, node, nodes, bound_pods)
-            if why is None:
+            found = self.reasons(pod, node, nodes, bound_pods, wanted,
+                                 usage.get(meta(node)["name"], NodeUsage()))
+            if not found:
                 feasible.append(node)
-            else:
-                reasons[why] = reasons.get(why, 0) + 1
+                continue
+            for reason in found:
+                reasons[reason] = reasons.get(reason, 0) + 1
+            if all(r in RESOLVABLE or r == ANTI_AFFINITY for r in found):
+                resolvable += 1
         if not feasible:
-            self._fail(pod, len(nodes), reasons)
+            self._fail(pod, len(nodes), reasons, resolvable)
             return
         chosen = feasible[self._turn % len(feasible)]
         self._turn += 1
@@ -262,8 +282,39 @@ class Scheduler(Controller):
         self._bind(pod, chosen, ip)
         self._unschedulable.discard(key)
 
+    def _pod_requests(self, pod: Obj) -> Requests:
+        """A bound pod's requests, remembered per resourceVersion (pod specs don't change)."""
+        key = (meta(pod).get("namespace", ""), meta(pod).get("name", ""))
+        uid = str(meta(pod).get("uid", ""))
+        cached = self._requests.get(key)
+        if cached is not None and cached[0] == uid:
+            return cached[1]
+        value = pod_requests(pod)
+        self._requests[key] = (uid, value)
+        return value
+
     def filter(self, pod: Obj, node: Obj, nodes: list[Obj], bound: list[Obj]) -> str | None:
-        """None when the pod fits ``node``, else the scheduler's reason text."""
+        """None when the pod passes every filter but ``NodeResourcesFit`` on ``node``, else
+        the scheduler's reason text."""
+        return self.node_filter(pod, node) or self.affinity_filter(pod, node, nodes, bound)
+
+    def reasons(self, pod: Obj, node: Obj, nodes: list[Obj], bound: list[Obj],
+                wanted: Requests, usage: NodeUsage) -> list[str]:
+        """Why ``pod`` cannot go to ``node`` (empty: it can), in the framework's filter
+        order — node filters, ``NodeResourcesFit``, inter-pod (anti-)affinity — stopping at
+        the first that fails, as upstream does."""
+        why = self.node_filter(pod, node)
+        if why is not None:
+            return [why]
+        fit = fit_reasons(wanted, node, usage)
+        if fit:
+            return fit
+        why = self.affinity_filter(pod, node, nodes, bound)
+        return [why] if why is not None else []
+
+    @staticmethod
+    def node_filter(pod: Obj, node: Obj) -> str | None:
+        """NodeUnschedulable, node readiness, TaintToleration, NodeAffinity."""
         if spec(node).get("unschedulable"):
             return "node(s) were unschedulable"
         if not _node_ready(node):
@@ -274,6 +325,11 @@ class Scheduler(Controller):
             return f"node(s) had untolerated taint {{{taint.get('key', '')}: {value}}}"
         if not node_affinity_matches(pod, node):
             return "node(s) didn't match Pod's node affinity/selector"
+        return None
+
+    @staticmethod
+    def affinity_filter(pod: Obj, node: Obj, nodes: list[Obj], bound: list[Obj]) -> str | None:
+        """InterPodAffinity: the pod's required (anti-)affinity and existing pods'."""
         by_name = {meta(n)["name"]: n for n in nodes}
         node_labels = meta(node).get("labels") or {}
         pod_ns = meta(pod).get("namespace", "")
@@ -325,10 +381,11 @@ class Scheduler(Controller):
               f"Successfully assigned {meta(pod)['namespace']}/{meta(pod)['name']} to "
               f"{node_name}", COMPONENT)
 
-    def _fail(self, pod: Obj, node_count: int, reasons: dict[str, int]) -> None:
+    def _fail(self, pod: Obj, node_count: int, reasons: dict[str, int],
+              resolvable: int | None = None) -> None:
         key = (meta(pod)["namespace"], meta(pod)["name"])
         self._unschedulable.add(key)
-        message = unschedulable_message(node_count, reasons)
+        message = unschedulable_message(node_count, reasons, resolvable, self.kube_version)
         now = rfc3339(self.clock())
         cond = next((c for c in status(pod).get("conditions") or []
                      if c.get("type") == "PodScheduled"), None)
@@ -347,17 +404,37 @@ class Scheduler(Controller):
         event(self.store, self.clock, pod, "Warning", "FailedScheduling", message, COMPONENT)
 
 
-def unschedulable_message(node_count: int, reasons: Mapping[str, int]) -> str:
-    """kube-scheduler's FitError text (reasons sorted, then the preemption summary)."""
+def _finished(pod: Obj) -> bool:
+    return status(pod).get("phase") in ("Succeeded", "Failed")
+
+
+def unschedulable_message(node_count: int, reasons: Mapping[str, int],
+                          resolvable: int | None = None,
+                          kube_version: tuple[int, int] = (1, 30)) -> str:
+    """kube-scheduler's FitError text: the reasons counted and sorted, then (1.24+) the
+    default preemption plugin's summary — ``resolvable`` nodes (default: those failing only
+    the pod's own anti-affinity) get "No preemption victims found for incoming pod" (no pod
+    here has a lower priority to evict), the others "Preemption is not helpful for
+    scheduling". The text differs by version, as upstream's did:
+
+    * before 1.24 there is no preemption summary (kubernetes#107775 added it);
+    * 1.25-1.27 end with ``..``: the FitError added its separator " %v." after the summary,
+      which already ends with a period (kubernetes#110894, fixed by kubernetes#117588 in
+      1.28);
+    * 1.24 and 1.28+ end with one period.
+    """
     if node_count == 0:
         return "no nodes available to schedule pods"
     parts = sorted(f"{count} {reason}" for reason, count in reasons.items())
-    # Only the pod's own anti-affinity is "resolvable" by preemption; with no lower-priority
-    # victims the preemption summary says so, every other filter is not helped by it.
-    victims = reasons.get(ANTI_AFFINITY, 0)
+    head = f"0/{node_count} nodes are available: {', '.join(parts)}."
+    if kube_version < (1, 24):
+        return head
+    victims = reasons.get(ANTI_AFFINITY, 0) if resolvable is None else resolvable
     preemption = sorted(
         ([f"{victims} No preemption victims found for incoming pod"] if victims else [])
         + ([f"{node_count - victims} Preemption is not helpful for scheduling"]
            if node_count - victims else []))
-    return (f"0/{node_count} nodes are available: {', '.join(parts)}. preemption: "
-            f"0/{node_count} nodes are available: {', '.join(preemption)}.")
+    summary = f"preemption: 0/{node_count} nodes are available: {', '.join(preemption)}."
+    if (1, 25) <= kube_version < (1, 28):
+        return f"{head} {summary}."
+    return f"{head} {summary}"

@@ -244,6 +244,11 @@ class ClusterBackend:
     async def set_churn(self, churn: Any) -> None:
         raise Unsupported("churn needs the simulation")
 
+    async def load_io(self, namespace: str, deployment: str, container: str | None) -> Any:
+        """(pod source, usage sink) for a load driver (``scenarios.load``)."""
+        raise Unsupported("a load model needs the simulation (on a real cluster run a load "
+                          "generator)")
+
     async def top_truth(
         self, kind: str, names: list[tuple[str | None, str]]
     ) -> dict[tuple[str | None, str], Truth]:

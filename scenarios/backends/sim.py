@@ -290,6 +290,26 @@ class SimBackend(ClusterBackend):
     async def set_churn(self, churn: Any) -> None:
         await self.control("PUT", "/churn", churn)
 
+    async def load_io(self, namespace: str, deployment: str, container: str | None) -> Any:
+        """The Deployment's pods from a watch on the control plane (as the cluster admin),
+        usage through the fleet's control endpoint."""
+        from scenarios.load.http import ControlSink, WatchPods
+
+        source = WatchPods(self.session(), self.api_url, self.api_ssl(), namespace, deployment,
+                           container)
+        await source.start()
+        return source, ControlSink(self.session(), self.control_url)
+
+    def api_ssl(self) -> ssl.SSLContext:
+        """TLS to the control plane: its CA, the admin's client certificate."""
+        if self._api_ssl is None:
+            self._admin_ssl()  # writes the admin pair out of the kubeconfig
+            assert self._tmp is not None
+            ctx = ssl.create_default_context(cafile=str(self.state / "ca.crt"))
+            ctx.load_cert_chain(f"{self._tmp.name}/admin.crt", f"{self._tmp.name}/admin.key")
+            self._api_ssl = ctx
+        return self._api_ssl
+
     async def top_truth(
         self, kind: str, names: list[tuple[str | None, str]]
     ) -> dict[tuple[str | None, str], Truth]:
@@ -327,15 +347,9 @@ class SimBackend(ClusterBackend):
 
     async def api(self, method: str, path: str, body: Any = None) -> HttpResult:
         """A request to the control plane as the cluster admin (client certificate)."""
-        if self._api_ssl is None:
-            self._admin_ssl()  # writes the admin pair out of the kubeconfig
-            assert self._tmp is not None
-            ctx = ssl.create_default_context(cafile=str(self.state / "ca.crt"))
-            ctx.load_cert_chain(f"{self._tmp.name}/admin.crt", f"{self._tmp.name}/admin.key")
-            self._api_ssl = ctx
         try:
             async with self.session().request(
-                method, self.api_url + path, json=body, ssl=self._api_ssl
+                method, self.api_url + path, json=body, ssl=self.api_ssl()
             ) as resp:
                 return HttpResult(resp.status, await resp.text(), dict(resp.headers))
         except (aiohttp.ClientError, TimeoutError) as err:

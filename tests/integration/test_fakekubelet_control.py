@@ -182,3 +182,40 @@ async def test_churn_and_clock_validation(fleet: Fleet) -> None:
         assert (await call(fleet, "POST", "/clock/advance", body))[0] == 400
     status, err = await call(fleet, "POST", "/truth/window", {"kind": "cow"})
     assert status == 400 and err["error"].startswith("kind:")
+
+
+async def test_usage_drives_containers_and_bad_input_changes_nothing(fleet: Fleet) -> None:
+    cluster = fleet.cluster
+    first, second = sorted(cluster.pods)[:2]
+    ns, name = first.split("/")
+    app = cluster.pods[first].containers[0].name
+    status, shown = await call(fleet, "PUT", f"/pods/{ns}/{name}/containers/{app}/usage",
+                               {"cpu": "250m", "memory": "64Mi"})
+    assert status == 200 and shown == {"namespace": ns, "pod": name, "container": app,
+                                       "cpu": 0.25, "memory": 64 * 1048576}
+    await call(fleet, "POST", "/clock/advance", {"seconds": 10})
+    t = cluster.clock.now()
+    assert cluster.truth.cpu_cores(f"{first}/{app}", t) == 0.25
+    assert cluster.truth.memory_bytes(f"{first}/{app}", t) == 64 * 1048576
+    ns2, name2 = second.split("/")
+    before = cluster.truth.cpu_cores(second, t)
+    for body, field, code in [
+        ({"items": [{"namespace": ns2, "pod": name2, "cpu": 1},
+                    {"namespace": ns, "pod": name, "cpu": "lots"}]}, "items[1].cpu", 400),
+        ({"items": [{"namespace": ns2, "pod": name2, "cpu": -1}]}, "items[0].cpu", 400),
+        ({"items": [{"namespace": ns2, "pod": name2, "speed": 1}]}, "items[0].speed", 400),
+        ({"items": [{"namespace": ns2, "cpu": 1}]}, "items[0].pod", 400),
+        ({"pods": []}, "body", 400),
+        ({"items": [{"namespace": ns2, "pod": "nope", "cpu": 1}]}, 'pod "', 404),
+        ({"items": [{"namespace": ns2, "pod": name2, "container": "x", "cpu": 1}]},
+         'container "x"', 404),
+    ]:
+        status, err = await call(fleet, "PUT", "/usage", body)
+        assert status == code and err["error"].startswith(field), err
+    assert cluster.truth.cpu_cores(second, cluster.clock.now()) == before  # nothing applied
+    status, shown = await call(fleet, "PUT", "/usage", {"items": [
+        {"namespace": ns2, "pod": name2, "cpu": 0.5}]})
+    assert status == 200 and shown["items"][0]["memory"] is None
+    await call(fleet, "POST", "/clock/advance", {"seconds": 1})
+    c2 = cluster.pods[second].containers[0].name
+    assert cluster.truth.cpu_cores(f"{second}/{c2}", cluster.clock.now()) == 0.5

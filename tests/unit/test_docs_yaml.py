@@ -12,6 +12,7 @@ before its fence, by an HTML comment naming what it is (invisible when the Markd
                                         (incl. fault/workload/churn bodies); the `stdin` of a
                                         `kubectl apply -f -` step is checked as a manifest
     <!-- yaml-example: fleet -->        a fleet spec                -> fakekubelet.spec
+    <!-- yaml-example: load -->         a load spec                 -> scenarios.load.spec
     <!-- yaml-example: manifest -->     Kubernetes objects          -> yaml; each document has
                                         apiVersion, kind and metadata.name
     <!-- yaml-example: partial: WHY --> an excerpt on purpose (WHY is required): must still
@@ -36,14 +37,16 @@ from typing import Any
 import pytest
 import yaml
 
-from fakekubelet.spec import SpecError, load_spec, load_spec_text
+from fakekubelet.spec import SpecError, load_spec
+from fakekubelet.spec import load_spec_text as load_fleet_text
 from podautoscaler.cli import explain_file
+from scenarios.load.spec import load_spec_text
 from scenarios.schema import STEP, load_scenario
 from scenarios.yamlschema import ListOf, SchemaError, load
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-KINDS = ("scenario", "steps", "fleet", "manifest", "partial")
+KINDS = ("scenario", "steps", "fleet", "load", "manifest", "partial")
 MARKER = re.compile(r"<!--\s*yaml-example:\s*(?P<kind>[\w-]+)\s*(?::\s*(?P<why>.*?))?\s*-->")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 
@@ -173,7 +176,9 @@ def check(block: Block, scratch: Path) -> None:
                     check_manifests(body["stdin"], f"{block}: kubectl stdin")
         elif block.kind == "fleet":
             scratch_files(yaml.safe_load(block.body), scratch)
-            load_spec_text(block.padded, block.source, scratch)
+            load_fleet_text(block.padded, block.source, scratch)
+        elif block.kind == "load":
+            load_spec_text(block.padded, block.source)
         elif block.kind == "manifest":
             check_manifests(block.padded, str(block))
         else:
@@ -210,7 +215,7 @@ def test_yaml_example_loads(block: Block, tmp_path: Path) -> None:
 
 def test_the_docs_have_examples_of_each_loaded_kind() -> None:
     kinds = {b.kind for b in all_blocks()}
-    assert {"scenario", "steps", "fleet"} <= kinds
+    assert {"scenario", "steps", "fleet", "load"} <= kinds
 
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*") if p.suffix in (".yaml", ".yml"))

@@ -166,3 +166,128 @@ def test_allocator_start_offset_wraps() -> None:
         "127.200.0.6", "127.200.0.1", "127.200.0.2"]
     other = PodIPAllocator("127.200.0.0/16", is_free=lambda ip, ports: True, start=40000)
     assert other.allocate(set(), []) == "127.200.156.64"
+
+
+def sized_node(name: str, ip: str, cpu: str = "2", memory: str = "4Gi",
+               pods: str = "110") -> dict[str, Any]:
+    obj = node(name, ip)
+    obj["status"]["allocatable"] = {"cpu": cpu, "memory": memory, "pods": pods}
+    obj["status"]["capacity"] = dict(obj["status"]["allocatable"])
+    return obj
+
+
+def asking(name: str, cpu: str | None = None, memory: str | None = None,
+           **spec: Any) -> dict[str, Any]:
+    requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
+    return {"metadata": {"name": name, "namespace": NS, "labels": {"app": "w"}},
+            "spec": {"containers": [{"name": "c", "image": "img",
+                                     "resources": {"requests": requests}}], **spec}}
+
+
+def condition(store: Any, name: str) -> dict[str, Any]:
+    obj = store.get("pods", name, NS)
+    [cond] = [c for c in obj["status"]["conditions"] if c["type"] == "PodScheduled"]
+    return dict(cond)
+
+
+def test_requests_fill_nodes_then_insufficient_cpu_until_capacity_frees() -> None:
+    store = make_store(nodes=0)
+    for i in (1, 2, 3):
+        store.create("nodes", sized_node(f"node-{i}", f"127.1.0.{i}", cpu="1"))
+    manager = make_manager(store)
+    for i in range(7):
+        store.create("pods", asking(f"w{i}", cpu="500m"))
+    manager.run_until_idle()
+    placed = [node_of(store, f"w{i}") for i in range(7)]
+    assert sorted(str(n) for n in placed[:6]) == ["node-1", "node-1", "node-2", "node-2",
+                                                   "node-3", "node-3"]
+    assert placed[6] is None
+    message = ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are "
+               "available: 3 No preemption victims found for incoming pod.")
+    cond = condition(store, "w6")
+    assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable",
+                                                                 message)
+    [ev] = [e for e in store.list("events", NS) if e["reason"] == "FailedScheduling"]
+    assert (ev["type"], ev["message"], ev["source"]["component"]) == (
+        "Warning", message, "default-scheduler")
+    store.delete("pods", "w0", NS)           # capacity frees: the pending pod goes there
+    manager.run_until_idle()
+    assert node_of(store, "w6") == placed[0]
+
+
+def test_a_node_added_makes_room() -> None:
+    store = make_store(nodes=0)
+    store.create("nodes", sized_node("node-1", "127.1.0.1", memory="1Gi"))
+    manager = make_manager(store)
+    store.create("pods", asking("big", memory="2Gi"))
+    manager.run_until_idle()
+    assert condition(store, "big")["message"].startswith(
+        "0/1 nodes are available: 1 Insufficient memory.")
+    store.create("nodes", sized_node("node-2", "127.1.0.2", memory="4Gi"))
+    manager.run_until_idle()
+    assert node_of(store, "big") == "node-2"
+
+
+def test_combined_reasons_are_counted_and_sorted() -> None:
+    store = make_store(nodes=0)
+    store.create("nodes", sized_node("node-1", "127.1.0.1", cpu="4", memory="1Gi"))
+    store.create("nodes", sized_node("node-2", "127.1.0.2", cpu="1", memory="8Gi"))
+    store.create("nodes", sized_node("node-3", "127.1.0.3", cpu="1", memory="8Gi"))
+    store.create("nodes", sized_node("node-4", "127.1.0.4", cpu="1", memory="1Gi"))
+    store.create("nodes", sized_node("full", "127.1.0.5", pods="0"))
+    store.create("nodes", node("gpu", "127.1.0.6", labels={"accel": "gpu"}, ready=False))
+    manager = make_manager(store)
+    store.create("pods", asking("p", cpu="2", memory="2Gi"))
+    manager.run_until_idle()
+    assert condition(store, "p")["message"] == (
+        "0/6 nodes are available: 1 Too many pods, 1 node(s) had untolerated taint "
+        "{node.kubernetes.io/not-ready: }, 2 Insufficient memory, 3 Insufficient cpu. "
+        "preemption: 0/6 nodes are available: 1 Preemption is not helpful for scheduling, "
+        "5 No preemption victims found for incoming pod.")
+
+
+def test_bound_pods_count_with_init_containers_sidecars_and_terminating_pods() -> None:
+    from fakeapiserver.controllers.resourcefit import Requests, pod_requests
+
+    sidecar = {"name": "s", "image": "i", "restartPolicy": "Always",
+               "resources": {"requests": {"cpu": "100m"}}}
+    init = {"name": "i", "image": "i", "resources": {"requests": {"cpu": "700m",
+                                                                  "memory": "1Mi"}}}
+    p = asking("x", cpu="250m", memory="64Mi", initContainers=[sidecar, init],
+               overhead={"cpu": "10m"})
+    # max(250m + 100m, 700m + 100m) + 10m overhead; memory max(64Mi, 1Mi)
+    assert pod_requests(p) == Requests(810, 64 << 20)
+    limits_only = {"spec": {"containers": [{"name": "c", "resources": {"limits": {
+        "cpu": "1", "memory": "1Gi"}}}]}}
+    assert pod_requests(limits_only) == Requests(1000, 1 << 30)
+    store = make_store(nodes=0)
+    store.create("nodes", sized_node("node-1", "127.1.0.1", cpu="1"))
+    manager = make_manager(store)
+    store.create("pods", asking("bound", cpu="600m", nodeName="node-1"))
+    store.create("pods", asking("new", cpu="600m"))
+    manager.run_until_idle()
+    assert node_of(store, "new") is None
+    store.mutate("pods", "bound", NS, lambda o: o["status"].update(phase="Succeeded"))
+    manager.run_until_idle()
+    assert node_of(store, "new") == "node-1"   # a finished pod holds nothing
+
+
+@pytest.mark.parametrize(
+    ("version", "tail"),
+    [
+        ((1, 23), "3 Insufficient cpu."),
+        ((1, 24), "3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption "
+                  "victims found for incoming pod."),
+        ((1, 25), "3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption "
+                  "victims found for incoming pod.."),
+        ((1, 27), "3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption "
+                  "victims found for incoming pod.."),
+        ((1, 28), "3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption "
+                  "victims found for incoming pod."),
+        ((1, 33), "3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption "
+                  "victims found for incoming pod."),
+    ],
+)
+def test_message_by_kube_version(version: tuple[int, int], tail: str) -> None:
+    assert unschedulable_message(3, {"Insufficient cpu": 3}, 3, version) == (
+        "0/3 nodes are available: " + tail)

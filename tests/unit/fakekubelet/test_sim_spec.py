@@ -86,7 +86,7 @@ BAD = [
         "nodes: 3\nnodeGroup: []\n",
         "t.yaml:2: nodeGroup: unknown key 'nodeGroup' (expected one of seed, addressBase, "
         "startTime, nodes, podsPerNode, certMode, kubeletVersion, churn, pods, nodeGroups, "
-        "warmupSeconds)",
+        "warmupSeconds, images)",
     ),
     ("nodes: three\n", "t.yaml:1: nodes: 'three' is not an integer (expected an integer)"),
     ("nodes: -1\n", "t.yaml:1: nodes: -1 is out of range (expected an integer 0..100000)"),
@@ -145,7 +145,8 @@ BAD = [
     (
         "pods:\n  - name: web\n    containers: [{name: a, runSeconds: 3}]\n",
         "t.yaml:3: pods[0].containers[0].runSeconds: unknown key 'runSeconds' (expected one of "
-        "name, image, requests, limits, cpu, memory, relative, trace)",
+        "name, image, requests, limits, cpu, memory, relative, trace, startupSeconds, "
+        "terminationSeconds, readinessProbe)",
     ),
     (
         "nodeGroups:\n  - name: a\n    faults: {httpStatus: 42}\n",

@@ -202,3 +202,28 @@ async def test_aiohttp_handler() -> None:
         assert (await resp.text()).endswith("readyz check failed\n")
         ok = await client.get("/livez")
         assert (ok.status, await ok.text()) == (200, "ok")
+
+
+def test_an_empty_informer_is_synced_once_listed() -> None:
+    """A cluster without a single pod: the pod informer holds nothing, yet has synced."""
+    import asyncio
+
+    from metricsd.informers import PodInformer
+    from metricsd.server import informer_synced
+
+    async def list_empty(**_: object) -> object:
+        class Response:
+            status = 200
+
+            async def read(self) -> bytes:
+                return b'{"metadata": {"resourceVersion": "7"}, "items": []}'
+
+            def release(self) -> None:
+                pass
+
+        return Response()
+
+    informer = PodInformer(list_empty)
+    assert not informer_synced(informer) and not informer_synced(None)
+    asyncio.run(informer.reflector.list_once())
+    assert len(informer) == 0 and informer_synced(informer)

@@ -102,7 +102,7 @@ BAD: list[tuple[str, bytes, str]] = [
      .encode(),
      "s.yaml:4: cluster.fleet.nodeGroup: unknown key 'nodeGroup' (expected one of seed, "
      "addressBase, startTime, nodes, podsPerNode, certMode, kubeletVersion, churn, pods, "
-     "nodeGroups, warmupSeconds)"),
+     "nodeGroups, warmupSeconds, images)"),
     ("fleet-null", (HEAD + "cluster:\n  fleet:\nsteps:\n- sleep: 1s\n").encode(),
      "s.yaml:4: cluster.fleet: null is not a mapping (expected a mapping)"),
     ("fleet-outside-loopback", (HEAD + "cluster:\n  fleet: {addressBase: 10.0.0.1}\n"
