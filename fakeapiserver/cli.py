@@ -275,8 +275,11 @@ class ControlPlane:
         fleet_auth_ttls: tuple[float, float, float] = (120.0, 300.0, 30.0),
         with_controllers: bool = True,
         untrusted_front_proxy_client: bool = False,
+        hpa: Any = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        #: the HPA controller's settings (``controllers.HPAControllerConfig``; None: defaults)
+        self.hpa = hpa
         self.untrusted_front_proxy_client = untrusted_front_proxy_client
         # one clock for the whole control plane: creationTimestamp (store), PodScheduled
         # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster
@@ -345,7 +348,8 @@ class ControlPlane:
         except ImportError:
             return None
         return wire_controllers(
-            self.server, auth=self.auth, local_pods=self.local_pods, workdir=self.state_dir / "pods"
+            self.server, auth=self.auth, local_pods=self.local_pods,
+            workdir=self.state_dir / "pods", hpa=self.hpa if self.hpa is not None else True,
         )
 
     async def _start_fleet(self) -> None:
@@ -568,8 +572,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="sign the aggregation proxy's client certificate with a CA other than the "
         "front-proxy CA the cluster publishes (a misconfigured or rotated front proxy)",
     )
+    hpa = parser.add_argument_group(
+        "HPA controller (kube-controller-manager's flags, names and defaults)")
+    from fakeapiserver.controllers.hpaconfig import SETTINGS
+
+    for setting in SETTINGS:
+        hpa.add_argument(setting.flag, default=None, metavar="VALUE",
+                         help=f"{setting.help} (default {setting.default})")
+    hpa.add_argument("--feature-gates", default="", metavar="A=true,B=false",
+                     help="feature gates the HPA consults: HPAConfigurableTolerance (1.33+), "
+                     "PodLevelResources (1.32+), HPAScaleToZero")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     return parser.parse_args(argv)
+
+
+def hpa_config(args: argparse.Namespace) -> Any:
+    """The HPA controller's settings from the flags, validated for the emulated version."""
+    from fakeapiserver.controllers.hpaconfig import SETTINGS, ConfigError, HPAControllerConfig
+    from fakeapiserver.discovery import parse_version
+
+    texts = {s.flag: getattr(args, s.attr_name) for s in SETTINGS
+             if getattr(args, s.attr_name) is not None}
+    try:
+        config = HPAControllerConfig.from_texts(texts, args.feature_gates)
+        config.validate(parse_version(args.kube_version))
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    return config
 
 
 def build_cluster(args: argparse.Namespace) -> Any:
@@ -588,6 +617,7 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
     plane = ControlPlane(
         args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster,
         untrusted_front_proxy_client=args.untrusted_front_proxy_client,
+        hpa=hpa_config(args),
     )
 
     def announce() -> None:
@@ -613,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         if args.config is not None and not os.path.isfile(args.config):
             raise UsageError(f"--fleet-config: {args.config}: no such file")
+        hpa_config(args)
         fk.prepare_state_dir(args.state_dir)
         lock = fk.claim_state_dir(args.state_dir)
         cluster = build_cluster(args)

@@ -68,6 +68,7 @@ class ControllerManager:
         scheduler: bool = True,
         endpoints: bool = True,
         write_slices: bool = True,
+        horizontal: Any = None,
     ) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock or store.clock
@@ -95,6 +96,8 @@ class ControllerManager:
                                                 access, workdir)
             self._add(self.local)
         self.errors: list[tuple[str, Key, str]] = []
+        #: the HPA controller (time-driven, its own queue: see controllers/horizontal.py)
+        self.horizontal = horizontal
 
     def _add(self, controller: Controller) -> None:
         self.controllers[controller.name] = controller
@@ -108,6 +111,13 @@ class ControllerManager:
         for controller in self.controllers.values():
             for key in controller.initial_keys():
                 self.enqueue(controller.name, key)
+        if self.horizontal is not None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                log.warning("no event loop: the HPA controller is not started")
+            else:
+                self.horizontal.start()
 
     async def stop(self) -> None:
         """Unsubscribe and stop every local process this manager started."""
@@ -118,6 +128,8 @@ class ControllerManager:
         self._queued.clear()
         for controller in self.controllers.values():
             controller.stop()
+        if self.horizontal is not None:
+            await self.horizontal.stop()
         if self.local is not None:
             await self.local.aclose()
 
