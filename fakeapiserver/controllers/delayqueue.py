@@ -48,7 +48,9 @@ class DelayingQueue(Generic[K]):
         self._nonempty = asyncio.Event()
         self._settled = asyncio.Event()
         self._wake: asyncio.Future[None] | None = None
-        self._sleeper: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._sleeping = False
+        self._interrupted = False
         self._parked = False
         self._closed = False
 
@@ -110,10 +112,13 @@ class DelayingQueue(Generic[K]):
 
     # -- the scheduler ----------------------------------------------------------------------
     def _interrupt(self) -> None:
-        if self._sleeper is not None and not self._sleeper.done():
-            self._sleeper.cancel()
+        """Wake the scheduler early (a key is due before the one it sleeps for)."""
+        self._parked = False  # not settled until the scheduler has slept again
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
+        elif self._sleeping and not self._interrupted and self._task is not None:
+            self._interrupted = True
+            self._task.cancel()
 
     def _pop_due(self) -> float | None:
         """Move every due key to the ready list; the delay until the next one (None: none)."""
@@ -131,8 +136,14 @@ class DelayingQueue(Generic[K]):
         return None
 
     async def run(self) -> None:
-        """The scheduler: sleep until the earliest key is due, hand it out, repeat."""
+        """The scheduler: sleep until the earliest key is due, hand it out, repeat.
+
+        The sleep is awaited directly (not in a task of its own), so it starts at the
+        instant the delay was computed; an earlier key cancels this task's wait, which is
+        told apart from a real cancellation by the flag and the cancel count.
+        """
         loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
         while not self._closed:
             delay = self._pop_due()
             self._parked = True
@@ -142,16 +153,16 @@ class DelayingQueue(Generic[K]):
                     self._wake = loop.create_future()
                     await self._wake
                 else:
-                    self._sleeper = asyncio.ensure_future(self._sleep(delay))
-                    try:
-                        await self._sleeper
-                    except asyncio.CancelledError:
-                        task = asyncio.current_task()
-                        if task is not None and task.cancelling():
-                            raise  # we are being stopped, not interrupted
+                    self._sleeping = True
+                    await self._sleep(delay)
+            except asyncio.CancelledError:
+                task = self._task
+                if not (self._interrupted and task is not None and task.cancelling() == 1):
+                    raise  # we are being stopped
+                task.uncancel()
             finally:
-                self._parked = False
-                self._wake = self._sleeper = None
+                self._parked = self._sleeping = self._interrupted = False
+                self._wake = None
 
     # -- state ------------------------------------------------------------------------------
     def _is_settled(self) -> bool:
