@@ -224,6 +224,16 @@ class HorizontalController:
             return items
         return [p for p in items if parsed.matches(meta(p).get("labels") or {})]
 
+    def _ambiguous(self, key: Key, pods: list[Obj]) -> bool:
+        """Another HPA's selector matches one of these pods: reconcile stops at
+        AmbiguousSelector before any metric is read, so none is fetched."""
+        for other in self._other_hpas(key):
+            with contextlib.suppress(labels.SelectorError):
+                parsed = labels.parse(other["selector"])
+                if any(parsed.matches(meta(p).get("labels") or {}) for p in pods):
+                    return True
+        return False
+
     def _other_hpas(self, key: Key) -> list[dict[str, str]]:
         return [{"name": name, "namespace": ns, "selector": sel}
                 for (ns, name), sel in sorted(self.selectors.items())
@@ -262,8 +272,13 @@ class HorizontalController:
         if isinstance(scale, dict):
             selector = scale["status"]["selector"]
             pods = self._pods(namespace, selector)
-            if _reaches_metrics(hpa, scale) and _wants_resource_metrics(hpa):
-                pod_metrics = await self.metrics.list_pods(namespace, selector)
+            if _reaches_metrics(hpa, scale):
+                # validateAndParseSelector registers the selector before any metric is read
+                with contextlib.suppress(labels.SelectorError):
+                    labels.parse(selector)
+                    self.selectors[key] = selector
+                if _wants_resource_metrics(hpa) and not self._ambiguous(key, pods):
+                    pod_metrics = await self.metrics.list_pods(namespace, selector)
         now = self.now()
         case = self.case(hpa, scale, pods, pod_metrics, now)
         try:
@@ -284,7 +299,7 @@ class HorizontalController:
             else:
                 log.info("horizontal-pod-autoscaler: successful rescale of %s/%s from %d to "
                          "%d", namespace, name, rescale["from"], rescale["to"])
-        self._remember(key, hpa, scale, result)
+        self._remember(key, result)
         for ev in result["events"]:
             event(self.store, self.now, hpa, ev["type"], ev["reason"], ev["message"], COMPONENT)
         if result["error"]:
@@ -293,17 +308,11 @@ class HorizontalController:
             self._write_status(hpa, stored.rv, result["status"])
         return False
 
-    def _remember(self, key: Key, hpa: Obj, scale: Obj | str, result: dict[str, Any]) -> None:
+    def _remember(self, key: Key, result: dict[str, Any]) -> None:
         if self._stored(key) is None:
             return  # deleted meanwhile: nothing to keep
         self.history[key] = result["history"]
         self.last_result[key] = result
-        trace = result.get("trace") or {}
-        if (trace.get("range") or {}).get("branch") == "metrics" and isinstance(scale, dict):
-            selector = scale["status"]["selector"]
-            with contextlib.suppress(labels.SelectorError):
-                if selector and labels.parse(selector) is not None:
-                    self.selectors[key] = selector
 
     def _write_status(self, hpa: Obj, rv: int, new_status: Obj) -> None:
         body = copy.deepcopy(hpa)
