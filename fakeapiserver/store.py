@@ -962,11 +962,32 @@ def _default_secret(store: Store, obj: Obj) -> None:
     obj.setdefault("type", "Opaque")
 
 
+#: SetDefaults_HorizontalPodAutoscalerBehavior: per direction, fields left unset take these;
+#: a given ``policies`` list replaces the default list; scaleDown's window stays unset (the
+#: controller's --horizontal-pod-autoscaler-downscale-stabilization applies).
+_HPA_BEHAVIOR_DEFAULTS = {
+    "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+    "scaleDown": {"selectPolicy": "Max", "policies": [
+        {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+}
+
+
 def _default_hpa(store: Store, obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("minReplicas", 1)
     if not spec.get("metrics"):
         spec["metrics"] = [cpu_metric(80)]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):  # only a given behavior is filled in, field by field
+        for direction, defaults in _HPA_BEHAVIOR_DEFAULTS.items():
+            rules = behavior.get(direction)
+            rules = dict(rules) if isinstance(rules, dict) else {}
+            for key, value in defaults.items():
+                if rules.get(key) is None:
+                    rules[key] = json.loads(json.dumps(value))
+            behavior[direction] = rules
     obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
 
 

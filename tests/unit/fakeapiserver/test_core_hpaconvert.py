@@ -99,3 +99,21 @@ def test_the_store_serves_annotations_to_v1_readers() -> None:
     stored = store.get("hpa", "web", "default")
     assert stored["metadata"]["annotations"] == {"team": "a"}
     assert stored["spec"]["maxReplicas"] == 7
+
+
+def test_a_given_behavior_is_defaulted_field_by_field() -> None:
+    """SetDefaults_HorizontalPodAutoscalerBehavior (hpa.md §3.1); no behavior stays none."""
+    store = make_store()
+    obj = v2()
+    obj["spec"]["behavior"] = {"scaleDown": {"stabilizationWindowSeconds": 60, "policies": [
+        {"type": "Percent", "value": 10, "periodSeconds": 60}]}}
+    created = store.create("hpa", obj)
+    assert created["spec"]["behavior"] == {
+        "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+        "scaleDown": {"stabilizationWindowSeconds": 60, "selectPolicy": "Max", "policies": [
+            {"type": "Percent", "value": 10, "periodSeconds": 60}]}}
+    plain = v2()
+    plain["metadata"]["name"] = "plain"
+    assert "behavior" not in store.create("hpa", plain)["spec"]
