@@ -965,7 +965,7 @@ def _default_secret(store: Store, obj: Obj) -> None:
 #: SetDefaults_HorizontalPodAutoscalerBehavior: per direction, fields left unset take these;
 #: a given ``policies`` list replaces the default list; scaleDown's window stays unset (the
 #: controller's --horizontal-pod-autoscaler-downscale-stabilization applies).
-_HPA_BEHAVIOR_DEFAULTS = {
+_HPA_BEHAVIOR_DEFAULTS: dict[str, Obj] = {
     "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
         {"type": "Pods", "value": 4, "periodSeconds": 15},
         {"type": "Percent", "value": 100, "periodSeconds": 15}]},

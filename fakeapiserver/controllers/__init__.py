@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from fakeapiserver.controllers.horizontal import HorizontalController
+from fakeapiserver.controllers.hpaconfig import HPAControllerConfig
 from fakeapiserver.controllers.localimages import ImageRule, Launch, LocalImages, plan_launch
 from fakeapiserver.controllers.localprocesses import (
     ClusterAccess,
@@ -26,8 +28,6 @@ from fakeapiserver.controllers.localprocesses import (
     TokenSource,
     token_source_from_auth,
 )
-from fakeapiserver.controllers.horizontal import HorizontalController
-from fakeapiserver.controllers.hpaconfig import HPAControllerConfig
 from fakeapiserver.controllers.manager import ControllerManager
 from fakeapiserver.controllers.metricsclient import ResourceMetricsClient, user_agent
 from fakeapiserver.controllers.scheduler import DEFAULT_POD_CIDR, PodIPAllocator

@@ -201,8 +201,9 @@ class HPAControllerConfig:
         for name in self.feature_gates:
             since = FEATURE_GATES.get(name, (10**6, 0))[0]
             if kube_version[1] < since:
-                raise ConfigError(f'invalid argument "{name}={str(self.feature_gates[name]).lower()}"'
-                                  f' for "--feature-gates" flag: unrecognized feature gate: {name}')
+                value = str(self.feature_gates[name]).lower()
+                raise ConfigError(f'invalid argument "{name}={value}" for "--feature-gates" '
+                                  f"flag: unrecognized feature gate: {name}")
 
     @property
     def sync_period_seconds(self) -> float:

@@ -21,7 +21,6 @@ sends) are not modelled.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import ssl
 from collections.abc import Callable
@@ -95,7 +94,7 @@ class ResourceMetricsClient:
                     body = await resp.read()
                     status = resp.status
                     content_type = resp.headers.get("Content-Type", "")
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 return go_error_text(url, exc)
             if status == 401 and not refreshed:
                 refreshed = True
