@@ -42,6 +42,7 @@ from scenarios.backends.cluster import (
     pod_state_from,
 )
 from scenarios.kubectl import kubectl_versions
+from scenarios.schema import controller_manager_args
 
 #: Where each kind of the manifests lives in the API (for installing without kubectl).
 API_PATHS = {
@@ -115,14 +116,7 @@ class SimBackend(ClusterBackend):
         self.home.mkdir(parents=True, exist_ok=True)
         spec_path = self.artifacts / "fleet.yaml"
         spec_path.write_text(yaml.safe_dump(self.fleet_spec(), sort_keys=False))
-        argv = [
-            sys.executable, "-m", "fakeapiserver",
-            "--state-dir", str(self.state),
-            "--fleet-config", str(spec_path),
-            "--kube-version", str(self.scenario.cluster.get("kubernetesVersion", "1.30")),
-        ]
-        if self.scenario.cluster.get("frontProxy") == "untrusted":
-            argv.append("--untrusted-front-proxy-client")
+        argv = self.apiserver_argv(spec_path)
         log = (self.artifacts / "fakeapiserver.log").open("wb")
         self.proc = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True
@@ -156,6 +150,19 @@ class SimBackend(ClusterBackend):
                 f"sim backend: {err}: a control plane from another run still uses it; stop "
                 "it, or choose another directory with --artifacts"
             ) from None
+
+    def apiserver_argv(self, spec_path: Path) -> list[str]:
+        """The fakeapiserver command for this scenario's cluster."""
+        cluster = self.scenario.cluster
+        argv = [
+            sys.executable, "-m", "fakeapiserver",
+            "--state-dir", str(self.state),
+            "--fleet-config", str(spec_path),
+            "--kube-version", str(cluster.get("kubernetesVersion", "1.30")),
+        ]
+        if cluster.get("frontProxy") == "untrusted":
+            argv.append("--untrusted-front-proxy-client")
+        return argv + controller_manager_args(cluster)
 
     async def _await_ready(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
