@@ -438,6 +438,10 @@ async def test_random_requests_never_500(server: APIServer, admin: aiohttp.Clien
             raw = await asyncio.wait_for(resp.read(), 5)
             too_large = resp.status == 504 and b"Too large resource version" in raw
             assert resp.status < 500 or too_large, (method, path, query, data, raw[:300])
+            if resp.status == 404 and raw == b"404 page not found\n":
+                # a group nothing serves: kube-apiserver's chain end answers Go's text
+                assert path.startswith("/apis/") and resp.content_type == "text/plain"
+                continue
             if resp.status >= 400 and raw:
                 body = json.loads(raw.splitlines()[0])
                 status = body.get("object", body)
