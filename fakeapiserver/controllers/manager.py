@@ -11,7 +11,9 @@ Endpoints, process start) before the next request is served.
 
 Nothing here is time-driven; the clock only stamps conditions and events (the store's clock
 unless one is given). Without a running event loop (plain unit tests) nothing is scheduled:
-call :meth:`ControllerManager.run_until_idle`.
+call :meth:`ControllerManager.run_until_idle`. The exception is the HPA controller
+(``horizontal``, see ``controllers/horizontal.py``): it syncs every period on its own queue
+and clock, and the manager only starts and stops it.
 """
 
 from __future__ import annotations
