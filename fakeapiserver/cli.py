@@ -4,7 +4,8 @@ CLI contract (outside checks rely on it)::
 
     fakeapiserver --state-dir DIR [--port P] [--fleet-config FILE | --nodes N
                   --pods-per-node P --cert-mode MODE] [--kube-version 1.30]
-                  [--apiservice-backend HOST:PORT]
+                  [--apiservice-backend HOST:PORT] [kube-controller-manager's HPA flags:
+                  --horizontal-pod-autoscaler-sync-period 15s, … --feature-gates A=true]
 
 Before ``fakeapiserver: ready`` is printed (flushed) on stdout, DIR holds ``kubeconfig``
 (admin, ``system:masters``), ``ca.crt`` (the cluster CA, which also signs the fleet's
@@ -276,10 +277,13 @@ class ControlPlane:
         with_controllers: bool = True,
         untrusted_front_proxy_client: bool = False,
         hpa: Any = None,
+        hpa_sleep: Any = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         #: the HPA controller's settings (``controllers.HPAControllerConfig``; None: defaults)
+        #: and its sleep (default ``asyncio.sleep``; its clock is the server's)
         self.hpa = hpa
+        self.hpa_sleep = hpa_sleep
         self.untrusted_front_proxy_client = untrusted_front_proxy_client
         # one clock for the whole control plane: creationTimestamp (store), PodScheduled
         # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster
@@ -350,6 +354,7 @@ class ControlPlane:
         return wire_controllers(
             self.server, auth=self.auth, local_pods=self.local_pods,
             workdir=self.state_dir / "pods", hpa=self.hpa if self.hpa is not None else True,
+            hpa_sleep=self.hpa_sleep,
         )
 
     async def _start_fleet(self) -> None:
