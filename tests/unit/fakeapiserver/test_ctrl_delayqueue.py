@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fakeapiserver.controllers.delayqueue import DelayingQueue
 from tests.hpa_support import T0, ManualClock
@@ -123,3 +125,41 @@ async def test_closed_queue_takes_nothing() -> None:
     q.add("a")
     q.add_rate_limited("b")
     assert len(q) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(adds=st.lists(st.tuples(st.integers(0, 100), st.sampled_from("abc")), max_size=12),
+       interval=st.integers(1, 20))
+def test_fixed_interval_requeue_never_syncs_a_key_twice_in_a_period(
+        adds: list[tuple[int, str]], interval: int) -> None:
+    """Whatever extra adds arrive, a key requeued after each sync is handed out exactly at
+    first-add + n × interval: duplicates collapse, nothing is dropped or doubled."""
+
+    async def scenario() -> list[tuple[float, str]]:
+        h = Harness(float(interval))
+        h.tasks.append(asyncio.create_task(h.queue.run()))
+
+        async def requeue() -> None:
+            while True:
+                key = await h.queue.get()
+                h.handed.append((h.clock.now() - T0, key))
+                h.queue.done(key)
+                h.queue.add_rate_limited(key)
+
+        h.tasks.append(asyncio.create_task(requeue()))
+        for at, key in sorted(adds):
+            await h.until(at)
+            h.queue.add_rate_limited(key)
+        await h.until(150)
+        await h.stop()
+        return h.handed
+
+    handed = asyncio.run(scenario())
+    first: dict[str, int] = {}
+    for at, key in sorted(adds):
+        first.setdefault(key, at)
+    for key, start in first.items():
+        times = [t for t, k in handed if k == key]
+        expected = [float(start + n * interval)
+                    for n in range(1, (150 - start) // interval + 1)]
+        assert times == expected, (key, start, times)
