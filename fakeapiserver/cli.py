@@ -281,9 +281,11 @@ class ControlPlane:
     ) -> None:
         self.state_dir = Path(state_dir)
         #: the HPA controller's settings (``controllers.HPAControllerConfig``; None: defaults)
-        #: and its sleep (default ``asyncio.sleep``; its clock is the server's)
+        #: and its sleep (default: ``local_clock.sleep`` when given, else ``asyncio.sleep``);
+        #: its clock is the server's
         self.hpa = hpa
-        self.hpa_sleep = hpa_sleep
+        self.hpa_sleep = hpa_sleep if hpa_sleep is not None else getattr(local_clock, "sleep",
+                                                                         None)
         self.untrusted_front_proxy_client = untrusted_front_proxy_client
         # one clock for the whole control plane: creationTimestamp (store), PodScheduled
         # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster

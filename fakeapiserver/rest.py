@@ -40,7 +40,6 @@ from .selectors import (
 from .store import ApiError, Obj
 from .tables import row_bytes, table_bytes
 from .validation import BODY, Rejected, check_types
-from .validation.fielderrors import invalid
 from .watch import (
     StoredObject,
     Watcher,
