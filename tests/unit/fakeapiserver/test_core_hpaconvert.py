@@ -102,7 +102,8 @@ def test_the_store_serves_annotations_to_v1_readers() -> None:
 
 
 def test_a_given_behavior_is_defaulted_field_by_field() -> None:
-    """SetDefaults_HorizontalPodAutoscalerBehavior (hpa.md §3.1); no behavior stays none."""
+    """SetDefaults_HorizontalPodAutoscalerBehavior (pkg/apis/autoscaling/v2/defaults.go);
+    no behavior stays none."""
     store = make_store()
     obj = v2()
     obj["spec"]["behavior"] = {"scaleDown": {"stabilizationWindowSeconds": 60, "policies": [
