@@ -5,6 +5,8 @@ CLI contract (outside checks rely on it)::
     fakeapiserver --state-dir DIR [--port P] [--fleet-config FILE | --nodes N
                   --pods-per-node P --cert-mode MODE] [--kube-version 1.30]
                   [--apiservice-backend HOST:PORT] [--local-image PATTERN=COMMAND …]
+                  [kube-controller-manager's HPA flags:
+                  --horizontal-pod-autoscaler-sync-period 15s, … --feature-gates A=true]
 
 Before ``fakeapiserver: ready`` is printed (flushed) on stdout, DIR holds ``kubeconfig``
 (admin, ``system:masters``), ``ca.crt`` (the cluster CA, which also signs the fleet's
@@ -285,10 +287,18 @@ class ControlPlane:
         with_controllers: bool = True,
         untrusted_front_proxy_client: bool = False,
         local_images: Mapping[str, Sequence[str]] | None = None,
+        hpa: Any = None,
+        hpa_sleep: Any = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         #: image glob → command, ahead of the default rules (metricsd images run metricsd)
         self.local_images = dict(local_images or {})
+        #: the HPA controller's settings (``controllers.HPAControllerConfig``; None: defaults)
+        #: and its sleep (default: ``local_clock.sleep`` when given, else ``asyncio.sleep``);
+        #: its clock is the server's
+        self.hpa = hpa
+        self.hpa_sleep = hpa_sleep if hpa_sleep is not None else getattr(local_clock, "sleep",
+                                                                         None)
         self.untrusted_front_proxy_client = untrusted_front_proxy_client
         # one clock for the whole control plane: creationTimestamp (store), PodScheduled
         # (scheduler), startTime/startedAt/Ready (local pods) must compare as on a cluster
@@ -360,6 +370,7 @@ class ControlPlane:
             self.server, auth=self.auth, local_pods=self.local_pods,
             images=LocalImages.from_mapping(self.local_images),
             workdir=self.state_dir / "pods", cluster=self.cluster,
+            hpa=self.hpa if self.hpa is not None else True, hpa_sleep=self.hpa_sleep,
         )
 
     async def _start_fleet(self) -> None:
@@ -607,8 +618,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run pods whose image matches the glob PATTERN as COMMAND (repeatable; before "
         "the default: metricsd images run python -m metricsd)",
     )
+    hpa = parser.add_argument_group(
+        "HPA controller (kube-controller-manager's flags, names and defaults)")
+    from fakeapiserver.controllers.hpaconfig import SETTINGS
+
+    for setting in SETTINGS:
+        hpa.add_argument(setting.flag, default=None, metavar="VALUE",
+                         help=f"{setting.help} (default {setting.default})")
+    hpa.add_argument("--feature-gates", default="", metavar="A=true,B=false",
+                     help="feature gates the HPA consults: HPAConfigurableTolerance (1.33+), "
+                     "PodLevelResources (1.32+), HPAScaleToZero")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     return parser.parse_args(argv)
+
+
+def hpa_config(args: argparse.Namespace) -> Any:
+    """The HPA controller's settings from the flags, validated for the emulated version."""
+    from fakeapiserver.controllers.hpaconfig import SETTINGS, ConfigError, HPAControllerConfig
+    from fakeapiserver.discovery import parse_version
+
+    texts = {s.flag: getattr(args, s.attr_name) for s in SETTINGS
+             if getattr(args, s.attr_name) is not None}
+    try:
+        config = HPAControllerConfig.from_texts(texts, args.feature_gates)
+        config.validate(parse_version(args.kube_version))
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    return config
 
 
 def build_cluster(args: argparse.Namespace) -> Any:
@@ -628,6 +664,7 @@ async def serve(args: argparse.Namespace, cluster: Any) -> int:
         args.state_dir, port=args.port, kube_version=args.kube_version, cluster=cluster,
         untrusted_front_proxy_client=args.untrusted_front_proxy_client,
         local_images=dict(args.local_image),
+        hpa=hpa_config(args),
     )
 
     def announce() -> None:
@@ -653,6 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         if args.config is not None and not os.path.isfile(args.config):
             raise UsageError(f"--fleet-config: {args.config}: no such file")
+        hpa_config(args)
         fk.prepare_state_dir(args.state_dir)
         lock = fk.claim_state_dir(args.state_dir)
         cluster = build_cluster(args)

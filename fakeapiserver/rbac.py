@@ -609,6 +609,7 @@ def bootstrap_policy() -> list[Obj]:
             "system:public-info-viewer",
             [_group(SYSTEM_AUTHENTICATED), _group(SYSTEM_UNAUTHENTICATED)],
         ),
+        *controller_policy(),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -618,6 +619,36 @@ def bootstrap_policy() -> list[Obj]:
             ],
         },
     ]
+    return objects
+
+
+#: kube-controller-manager runs each controller as ``kube-system/<name>`` with
+#: ``--use-service-account-credentials``, bound to ``system:controller:<name>``.
+CONTROLLER_ROLE_PREFIX = "system:controller:"
+HPA_CONTROLLER = "horizontal-pod-autoscaler"
+
+
+def controller_policy() -> list[Obj]:
+    """The controller roles this control plane runs a controller for, with upstream's rules
+    (``bootstrappolicy/controller_policy.go``; rule builders sort groups and verbs)."""
+    roles = {
+        HPA_CONTROLLER: [
+            _rule(["autoscaling"], ["horizontalpodautoscalers"], _READ),
+            _rule(["autoscaling"], ["horizontalpodautoscalers/status"], ["update"]),
+            _rule(["*"], ["*/scale"], ["get", "update"]),
+            _rule([""], ["pods"], ["list"]),
+            _rule(["metrics.k8s.io"], ["pods"], ["list"]),
+            _rule(["custom.metrics.k8s.io"], ["*"], ["get", "list"]),
+            _rule(["external.metrics.k8s.io"], ["*"], ["get", "list"]),
+            _rule(["", "events.k8s.io"], ["events"], ["create", "patch", "update"]),
+        ],
+    }
+    objects: list[Obj] = []
+    for name, rules in roles.items():
+        role = CONTROLLER_ROLE_PREFIX + name
+        objects.append(_cluster_role(role, rules))
+        objects.append(_cluster_binding(role, role, [
+            {"kind": "ServiceAccount", "name": name, "namespace": "kube-system"}]))
     return objects
 
 

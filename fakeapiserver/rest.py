@@ -28,6 +28,7 @@ from .discovery import (
 from .kinds import Kind
 from .rbac import Attributes, Decision, UserInfo, forbidden_status
 from .requestbody import decode_object_body, object_media_type, read_body, read_object, read_patch
+from .scale import scale_object, update_scale
 from .selectors import (
     FieldSelector,
     LabelSelector,
@@ -39,7 +40,6 @@ from .selectors import (
 from .store import ApiError, Obj
 from .tables import row_bytes, table_bytes
 from .validation import BODY, Rejected, check_types
-from .validation.fielderrors import invalid
 from .watch import (
     StoredObject,
     Watcher,
@@ -181,6 +181,14 @@ AuthorizerFn = Callable[[Attributes], "Decision | Awaitable[Decision]"]
 
 
 # ---------------------------------------------------------------------------- responses
+
+
+def page_not_found() -> web.Response:
+    """Go's ``http.NotFound``: ``404 page not found`` as text/plain, nosniff."""
+    resp = web.Response(status=404, body=b"404 page not found\n")
+    resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 def json_response(body: Obj | bytes, status: int = 200,
@@ -353,6 +361,13 @@ class RestHandler:
         info = ctx.info
         if info.api_prefix == "api" and info.version != "v1":
             raise ApiError.not_found_path()
+        if info.api_prefix == "apis" and not any(
+                k.group == info.group for k in self.server.registry.all()):
+            # no local group and no APIService: the request falls through the aggregator
+            # and the apiextensions server to the end of the chain (``http.NotFound``), so
+            # clients get text, not a Status: "... could not find the requested resource
+            # (get pods.metrics.k8s.io)"
+            return page_not_found()
         kind = self._kind_for(info)
         namespace = info.namespace if kind.namespaced else ""
         if kind.plural == "namespaces" and not kind.group and info.name == "" and info.namespace:
@@ -609,20 +624,7 @@ class RestHandler:
             check_types("autoscaling", "v1", "Scale", scale, how, body)
         except Rejected as rejected:
             raise ApiError.rejected(rejected) from None
-        replicas = int((scale.get("spec") or {}).get("replicas") or 0)
-        if replicas < 0:
-            raise ApiError.rejected(Rejected.invalid("autoscaling", "Scale", ctx.info.name, [
-                invalid("spec.replicas", replicas, "must be greater than or equal to 0")]))
-        sent_rv = ((scale.get("metadata") or {}).get("resourceVersion") if isinstance(
-            scale, dict) else None)
-        if method == "PUT" and sent_rv not in (None, "") and str(sent_rv) != str(stored.rv):
-            raise ApiError.conflict(kind, ctx.info.name)
-
-        def set_replicas(obj: Obj) -> None:
-            obj.setdefault("spec", {})["replicas"] = replicas
-
-        updated = store.mutate(kind, ctx.info.name, namespace or None, set_replicas)
-        return json_response(scale_object(updated))
+        return json_response(update_scale(store, kind, ctx.info.name, namespace, scale))
 
     # ------------------------------------------------------------------ watch
     async def _watch(self, ctx: RequestContext, kind: Kind, namespace: str
@@ -755,23 +757,6 @@ def _table_encoder(kind: Kind, server: APIServer, include: str, api_version: str
         return b'{"type":"' + event_type.encode() + b'","object":' + body + b"}\n"
 
     return encode
-
-
-def scale_object(obj: Obj) -> Obj:
-    """The autoscaling/v1 Scale view of a workload."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector") or {}
-    labels = selector.get("matchLabels") if isinstance(selector, dict) else None
-    return {
-        "kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                           "creationTimestamp") if k in meta},
-        "spec": {"replicas": int(spec.get("replicas", 1))},
-        "status": {"replicas": int(status.get("replicas", 0)),
-                   "selector": ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))},
-    }
 
 
 __all__ = [

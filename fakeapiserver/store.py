@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .hpaconvert import cpu_metric, hpa_v1_to_v2, hpa_v2_to_v1
 from .kinds import REGISTRY, Kind, KindRegistry
 from .patch import PatchError, apply_patch
 from .selectors import FieldSelector, LabelSelector
@@ -1008,11 +1009,32 @@ def _default_secret(store: Store, obj: Obj) -> None:
     obj.setdefault("type", "Opaque")
 
 
+#: SetDefaults_HorizontalPodAutoscalerBehavior: per direction, fields left unset take these;
+#: a given ``policies`` list replaces the default list; scaleDown's window stays unset (the
+#: controller's --horizontal-pod-autoscaler-downscale-stabilization applies).
+_HPA_BEHAVIOR_DEFAULTS: dict[str, Obj] = {
+    "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+    "scaleDown": {"selectPolicy": "Max", "policies": [
+        {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+}
+
+
 def _default_hpa(store: Store, obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("minReplicas", 1)
     if not spec.get("metrics"):
-        spec["metrics"] = [_cpu_metric(80)]
+        spec["metrics"] = [cpu_metric(80)]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):  # only a given behavior is filled in, field by field
+        for direction, defaults in _HPA_BEHAVIOR_DEFAULTS.items():
+            rules = behavior.get(direction)
+            rules = dict(rules) if isinstance(rules, dict) else {}
+            for key, value in defaults.items():
+                if rules.get(key) is None:
+                    rules[key] = json.loads(json.dumps(value))
+            behavior[direction] = rules
     obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
 
 
@@ -1030,66 +1052,10 @@ _DEFAULTERS: dict[str, Callable[[Store, Obj], None]] = {
 # ---------------------------------------------------------------------- version conversion
 
 
-def _cpu_metric(percent: int) -> Obj:
-    return {"type": "Resource", "resource": {"name": "cpu", "target": {
-        "type": "Utilization", "averageUtilization": percent}}}
-
-
-def _cpu_target(metrics: list[Obj], which: str) -> int | None:
-    for metric in metrics:
-        resource = metric.get("resource") or {}
-        if metric.get("type") == "Resource" and resource.get("name") == "cpu":
-            value = (resource.get(which) or {}).get("averageUtilization")
-            return int(value) if value is not None else None
-    return None
-
-
-def _hpa_v2_to_v1(obj: Obj, old: Obj | None) -> Obj:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    out_spec = {k: spec[k] for k in ("scaleTargetRef", "minReplicas", "maxReplicas")
-                if k in spec}
-    target = _cpu_target(spec.get("metrics") or [], "target")
-    if target is not None:
-        out_spec["targetCPUUtilizationPercentage"] = target
-    out_status = {k: status[k] for k in ("observedGeneration", "lastScaleTime",
-                                         "currentReplicas", "desiredReplicas") if k in status}
-    current = _cpu_target(status.get("currentMetrics") or [], "current")
-    if current is not None:
-        out_status["currentCPUUtilizationPercentage"] = current
-    return {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v1",
-            "metadata": obj.get("metadata", {}), "spec": out_spec, "status": out_status}
-
-
-def _hpa_v1_to_v2(obj: Obj, old: Obj | None) -> Obj:
-    """v1 → v2; fields v1 cannot express (other metrics, behavior, conditions) are kept from
-    the stored object (upstream keeps them in annotations)."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    old_spec, old_status = (old or {}).get("spec") or {}, (old or {}).get("status") or {}
-    out_spec = {k: spec[k] for k in ("scaleTargetRef", "minReplicas", "maxReplicas")
-                if k in spec}
-    others = [m for m in old_spec.get("metrics") or []
-              if not (m.get("type") == "Resource"
-                      and (m.get("resource") or {}).get("name") == "cpu")]
-    cpu = spec.get("targetCPUUtilizationPercentage")
-    out_spec["metrics"] = ([_cpu_metric(int(cpu))] if cpu is not None else []) + others
-    if "behavior" in old_spec:
-        out_spec["behavior"] = old_spec["behavior"]
-    out_status = {k: status[k] for k in ("observedGeneration", "lastScaleTime",
-                                         "currentReplicas", "desiredReplicas") if k in status}
-    current = status.get("currentCPUUtilizationPercentage")
-    if current is not None:
-        out_status["currentMetrics"] = [{"type": "Resource", "resource": {
-            "name": "cpu", "current": {"averageUtilization": int(current)}}}]
-    if "conditions" in old_status:
-        out_status["conditions"] = old_status["conditions"]
-    return {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
-            "metadata": obj.get("metadata", {}), "spec": out_spec, "status": out_status}
-
-
 #: (storage key, from version, to version) → converter(obj, stored object or None).
 CONVERTERS: dict[tuple[str, str, str], Callable[[Obj, Obj | None], Obj]] = {
-    ("autoscaling/horizontalpodautoscalers", "v2", "v1"): _hpa_v2_to_v1,
-    ("autoscaling/horizontalpodautoscalers", "v1", "v2"): _hpa_v1_to_v2,
+    ("autoscaling/horizontalpodautoscalers", "v2", "v1"): hpa_v2_to_v1,
+    ("autoscaling/horizontalpodautoscalers", "v1", "v2"): hpa_v1_to_v2,
 }
 
 

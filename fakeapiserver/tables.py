@@ -517,6 +517,9 @@ def hpa_targets(hpa: Obj, named: bool) -> str:
     parts = []
     for i, metric in enumerate(specs[:2]):
         mtype, name, target = _metric_value(metric, "target")
+        if mtype not in ("Resource", "ContainerResource", "Pods", "Object", "External"):
+            parts.append("<unknown type>")
+            continue
         cur = "<unknown>"
         if i < len(current) and current[i].get("type") == mtype:
             cur = _metric_value(current[i], "current")[2] or "<unknown>"
@@ -555,8 +558,11 @@ HPA_COLUMNS = [
     Column("Replicas", type="integer", description="Current number of replicas."),
     AGE,
 ]
-#: First emulated version whose TARGETS cells carry the resource name (our inference).
-HPA_NAMED_TARGETS_SINCE = (1, 31)
+#: First emulated version whose TARGETS cells carry the resource name (``cpu: 50%/80%``):
+#: kubernetes PR #122804, "Added metric name along with the utilization information when
+#: running kubectl get hpa", released in v1.30.0-alpha.2 (CHANGELOG-1.30); 1.29 prints
+#: ``50%/80%``.
+HPA_NAMED_TARGETS_SINCE = (1, 30)
 
 
 def _default_row(obj: Obj, now: float) -> list[Cell]:

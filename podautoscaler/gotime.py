@@ -85,15 +85,18 @@ def format_rfc3339_nano(ns: int) -> str:
 
 _DURATION_UNITS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 1_000_000,
                    "s": SECOND, "m": MINUTE, "h": HOUR}
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)")
+_DIGITS = re.compile(r"[0-9]*")
 
 
 def parse_duration(text: str) -> int:
-    """``time.ParseDuration``: ``5m``, ``1m30s``, ``1.5s``, ``0`` … to integer nanoseconds."""
-    bad = TimeFormatError(f'time: invalid duration "{text}"')
+    """``time.ParseDuration``: ``5m``, ``1m30s``, ``1.5s``, ``0`` … to integer nanoseconds,
+    refusing with Go's texts (``time: missing unit in duration "15"``, ``time: unknown unit
+    "x" in duration "5x"``, ``time: invalid duration "m"``)."""
+    quoted = f'"{text}"'
+    bad = TimeFormatError(f"time: invalid duration {quoted}")
     s = text
     sign = 1
-    if s[:1] in "+-" and s:
+    if s[:1] in ("+", "-"):
         sign = -1 if s[0] == "-" else 1
         s = s[1:]
     if s == "0":
@@ -101,16 +104,28 @@ def parse_duration(text: str) -> int:
     if not s:
         raise bad
     total = Fraction(0)
-    pos = 0
-    while pos < len(s):
-        m = _DURATION_PART.match(s, pos)
-        if m is None or m.group(1) in ("", "."):
+    while s:
+        if not (s[0] == "." or s[0].isdigit()):
             raise bad
-        unit = _DURATION_UNITS.get(m.group(2))
+        whole = _DIGITS.match(s).group()  # type: ignore[union-attr]
+        s = s[len(whole):]
+        frac = ""
+        if s[:1] == ".":
+            frac = _DIGITS.match(s, 1).group()  # type: ignore[union-attr]
+            s = s[1 + len(frac):]
+        if not whole and not frac:
+            raise bad  # no digits, e.g. ".s"
+        end = 0
+        while end < len(s) and not (s[end] == "." or s[end].isdigit()):
+            end += 1
+        if end == 0:
+            raise TimeFormatError(f"time: missing unit in duration {quoted}")
+        unit_text, s = s[:end], s[end:]
+        unit = _DURATION_UNITS.get(unit_text)
         if unit is None:
-            raise TimeFormatError(f'time: unknown unit "{m.group(2)}" in duration "{text}"')
-        total += Fraction(m.group(1)) * unit
-        pos = m.end()
+            raise TimeFormatError(f'time: unknown unit "{unit_text}" in duration {quoted}')
+        total += (int(whole or "0") + (Fraction(int(frac), 10 ** len(frac)) if frac else 0)) \
+            * unit
     return sign * int(total)
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from fakeapiserver.controllers.hpaconfig import SETTINGS as HPA_SETTINGS
+from fakeapiserver.controllers.hpaconfig import ConfigError, HPAControllerConfig
 from scenarios.fleetschema import ChurnChanges, FaultChanges, Fleet, FleetFile, WorkloadChange
 from scenarios.load.spec import LOAD
 from scenarios.peers import SERVERS
@@ -271,6 +273,59 @@ STEP = OneKey(
     },
 )
 
+def _hpa_setting(setting: Any) -> Converted:
+    """A kube-controller-manager HPA setting, checked as the flag parser checks it; the text
+    is kept (it becomes the flag's value)."""
+
+    def convert(text: str) -> str:
+        setting.parse(text)
+        return text
+
+    kind = {"15s": "a Go duration such as 15s or 1m30s", "0.1": "a number such as 0.1",
+            "5": "an integer such as 5"}
+    return Converted(kind.get(setting.default, "a Go duration such as 5m0s"), convert)
+
+
+CONTROLLER_MANAGER = Record(
+    {
+        **{s.key: Field(_hpa_setting(s), doc=f"{s.flag} (default {s.default})")
+           for s in HPA_SETTINGS},
+        "featureGates": Field(MapOf(Bool()), doc="--feature-gates the HPA consults"),
+    },
+    description="kube-controller-manager settings",
+)
+
+
+def _check_cluster(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    """fleet xor fleetFile; the HPA settings as kube-controller-manager validates them, for
+    the emulated version."""
+    _not_both(value, node, path, ctx)
+    settings = value.get("controllerManager")
+    if not settings:
+        return
+    where = next((v for k, v in node.value if getattr(k, "value", None) == "controllerManager"),
+                 node)
+    texts = {k: v for k, v in settings.items() if k != "featureGates" and v is not None}
+    try:
+        config = HPAControllerConfig.from_texts(texts, settings.get("featureGates") or {})
+        major, minor = (int(p) for p in str(value["kubernetesVersion"]).split(".")[:2])
+        config.validate((major, minor))
+    except ConfigError as err:
+        raise ctx.fail(where, f"{path}.controllerManager", str(err)) from None
+
+
+def controller_manager_args(cluster: dict[str, Any]) -> list[str]:
+    """The fakeapiserver flags for a scenario's ``cluster.controllerManager``."""
+    settings = cluster.get("controllerManager") or {}
+    args = [f"{s.flag}={settings[s.key]}" for s in HPA_SETTINGS
+            if settings.get(s.key) is not None]
+    gates = settings.get("featureGates") or {}
+    if gates:
+        args.append("--feature-gates=" + ",".join(f"{k}={str(v).lower()}"
+                                                  for k, v in gates.items()))
+    return args
+
+
 SCENARIO = Record(
     {
         "name": Field(Str(r"[a-z0-9][a-z0-9-]*", "a name of lower-case letters, digits, -"),
@@ -292,9 +347,14 @@ SCENARIO = Record(
                         doc="untrusted: the aggregator's client certificate is signed by a CA "
                         "the cluster does not publish (sim only)",
                     ),
+                    "controllerManager": Field(
+                        CONTROLLER_MANAGER,
+                        doc="kube-controller-manager's HPA settings (sim only; a kind "
+                        "cluster keeps the flags it was created with)",
+                    ),
                 },
                 description="a cluster",
-                check_extra=_not_both,
+                check_extra=_check_cluster,
             ),
             required=True,
         ),

@@ -14,9 +14,12 @@ See docs/fakeapiserver-controllers.md.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from fakeapiserver.controllers.horizontal import HorizontalController
+from fakeapiserver.controllers.hpaconfig import HPAControllerConfig
 from fakeapiserver.controllers.localimages import ImageRule, Launch, LocalImages, plan_launch
 from fakeapiserver.controllers.localprocesses import (
     ClusterAccess,
@@ -26,6 +29,7 @@ from fakeapiserver.controllers.localprocesses import (
     token_source_from_auth,
 )
 from fakeapiserver.controllers.manager import ControllerManager
+from fakeapiserver.controllers.metricsclient import ResourceMetricsClient, user_agent
 from fakeapiserver.controllers.scheduler import DEFAULT_POD_CIDR, PodIPAllocator
 
 
@@ -41,6 +45,8 @@ def wire_controllers(
     endpoints: bool = True,
     start: bool = True,
     cluster: Any = None,
+    hpa: HPAControllerConfig | bool = True,
+    hpa_sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> ControllerManager:
     """Controllers for a started :class:`fakeapiserver.app.APIServer`.
 
@@ -51,7 +57,10 @@ def wire_controllers(
     nodes; its nodes then run workload pods (``fleetpods``). Pod IPs start at an offset in
     ``pod_cidr`` given by the
     server's port, so control planes side by side on one machine don't pick the same first
-    address.
+    address. With ``auth``, the HPA controller runs too (``hpa``: its settings, or False for
+    none), as ``system:serviceaccount:kube-system:horizontal-pod-autoscaler``, reading
+    metrics through ``server.url``; ``hpa_sleep`` is its sleep (default ``asyncio.sleep``),
+    its clock the server's.
     """
     access = None
     if auth is not None:
@@ -64,12 +73,38 @@ def wire_controllers(
     manager = ControllerManager(server.store, clock=server.clock, seed=seed,
                                 allocator=allocator, images=images, runner=runner,
                                 access=access, workdir=workdir, endpoints=endpoints,
-                                kube_version=server.kube_version, cluster=cluster)
+                                kube_version=server.kube_version, cluster=cluster,
+                                horizontal=None if auth is None or hpa is False else
+                                horizontal_controller(server, auth, None if hpa is True
+                                                      else hpa, hpa_sleep))
     if start:
         manager.start()
     return manager
 
 
-__all__ = ["DEFAULT_POD_CIDR", "ClusterAccess", "ControllerManager", "ImageRule", "Launch",
-           "LocalImages", "LocalPodsRunner", "PodIPAllocator", "PodRunner", "TokenSource",
+def horizontal_controller(server: Any, auth: Any, config: HPAControllerConfig | None = None,
+                          sleep: Callable[[float], Awaitable[None]] | None = None
+                          ) -> HorizontalController:
+    """The HPA controller of a started APIServer, with its ServiceAccount's identity (the
+    account is created as kube-controller-manager's SA client builder does)."""
+    from fakeapiserver.rbac import HPA_CONTROLLER
+
+    tokens: list[str] = []
+
+    def token(refresh: bool) -> str:
+        if refresh or not tokens:
+            tokens[:] = [auth.issue_token("kube-system", HPA_CONTROLLER)]
+        return tokens[0]
+
+    identity = f"system:serviceaccount:kube-system:{HPA_CONTROLLER}"
+    metrics = ResourceMetricsClient(server.url, server.pki.cluster_ca_pem, token,
+                                    user_agent=user_agent(server.kube_version, identity))
+    return HorizontalController(server.store, metrics, config=config,
+                                kube_version=server.kube_version, now=server.clock,
+                                sleep=sleep)
+
+
+__all__ = ["DEFAULT_POD_CIDR", "ClusterAccess", "ControllerManager", "HPAControllerConfig",
+           "HorizontalController", "ImageRule", "Launch", "LocalImages", "LocalPodsRunner",
+           "PodIPAllocator", "PodRunner", "TokenSource", "horizontal_controller",
            "plan_launch", "token_source_from_auth", "wire_controllers"]

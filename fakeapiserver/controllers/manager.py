@@ -11,7 +11,9 @@ Endpoints, process start) before the next request is served.
 
 Nothing here is time-driven; the clock only stamps conditions and events (the store's clock
 unless one is given). Without a running event loop (plain unit tests) nothing is scheduled:
-call :meth:`ControllerManager.run_until_idle`.
+call :meth:`ControllerManager.run_until_idle`. The exception is the HPA controller
+(``horizontal``, see ``controllers/horizontal.py``): it syncs every period on its own queue
+and clock, and the manager only starts and stops it.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class ControllerManager:
         write_slices: bool = True,
         kube_version: tuple[int, int] = (1, 30),
         cluster: Any = None,
+        horizontal: Any = None,
     ) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock or store.clock
@@ -108,6 +111,8 @@ class ControllerManager:
                 self.local.hosted_elsewhere = self.fleet.for_fleet
             self._add(self.local)
         self.errors: list[tuple[str, Key, str]] = []
+        #: the HPA controller (time-driven, its own queue: see controllers/horizontal.py)
+        self.horizontal = horizontal
 
     def _add(self, controller: Controller) -> None:
         self.controllers[controller.name] = controller
@@ -121,6 +126,13 @@ class ControllerManager:
         for controller in self.controllers.values():
             for key in controller.initial_keys():
                 self.enqueue(controller.name, key)
+        if self.horizontal is not None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                log.warning("no event loop: the HPA controller is not started")
+            else:
+                self.horizontal.start()
 
     async def stop(self) -> None:
         """Unsubscribe and stop every local process this manager started."""
@@ -131,6 +143,8 @@ class ControllerManager:
         self._queued.clear()
         for controller in self.controllers.values():
             controller.stop()
+        if self.horizontal is not None:
+            await self.horizontal.stop()
         if self.local is not None:
             await self.local.aclose()
 

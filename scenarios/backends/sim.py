@@ -48,6 +48,7 @@ from scenarios.backends.cluster import (
 )
 from scenarios.kubectl import kubectl_versions
 from scenarios.peers import PeerMissing, metrics_server_binary
+from scenarios.schema import controller_manager_args
 
 #: Where each kind of the manifests lives in the API (for installing without kubectl).
 API_PATHS = {
@@ -121,15 +122,7 @@ class SimBackend(ClusterBackend):
         self.home.mkdir(parents=True, exist_ok=True)
         spec_path = self.artifacts / "fleet.yaml"
         spec_path.write_text(yaml.safe_dump(self.fleet_spec(), sort_keys=False))
-        argv = [
-            sys.executable, "-m", "fakeapiserver",
-            "--state-dir", str(self.state),
-            "--fleet-config", str(spec_path),
-            "--kube-version", str(self.scenario.cluster.get("kubernetesVersion", "1.30")),
-        ]
-        if self.scenario.cluster.get("frontProxy") == "untrusted":
-            argv.append("--untrusted-front-proxy-client")
-        argv += self.local_image_args()
+        argv = self.apiserver_argv(spec_path)
         log = (self.artifacts / "fakeapiserver.log").open("wb")
         self.proc = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True
@@ -175,6 +168,19 @@ class SimBackend(ClusterBackend):
             raise BackendUnreachable(f"sim backend: {err}") from None
         return [f"--local-image={pattern}={shlex.quote(str(binary))}"
                 for pattern in METRICSD_PATTERNS]
+
+    def apiserver_argv(self, spec_path: Path) -> list[str]:
+        """The fakeapiserver command for this scenario's cluster."""
+        cluster = self.scenario.cluster
+        argv = [
+            sys.executable, "-m", "fakeapiserver",
+            "--state-dir", str(self.state),
+            "--fleet-config", str(spec_path),
+            "--kube-version", str(cluster.get("kubernetesVersion", "1.30")),
+        ]
+        if cluster.get("frontProxy") == "untrusted":
+            argv.append("--untrusted-front-proxy-client")
+        return argv + controller_manager_args(cluster) + self.local_image_args()
 
     async def _await_ready(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

@@ -109,7 +109,7 @@ def test_the_parser_reads_the_readme_as_printed() -> None:
                                   f"{RUN} --artifacts out/"]
     parts = code_blocks(section(text, "### The parts alone"))
     assert [commands(b)[0].split()[0] for b in parts] == ["fakekubelet", "fakeapiserver",
-                                                          "fakeapiserver"]
+                                                          "fakeapiserver", "fakeapiserver"]
     assert "--kubelet-preferred-address-types=InternalIP" in parts[1]
     assert "--apiservice-backend 127.0.0.1:4443" in parts[1]
     assert section("x\n## A\na\n### B\nb\n## C\nc\n", "## A") == "## A\na\n### B\nb\n"
@@ -375,6 +375,20 @@ def test_part_metricsd_installed_into_fakeapiserver(clone: Clone, tmp_path: Path
     rows = re.findall(r"^(node-\d)\s+(\d+)m\s+\d+%\s+(\d+)Mi\s+\d+%", res.stdout, re.M)
     assert sorted(name for name, _, _ in rows) == ["node-1", "node-2", "node-3"], shown(res)
     assert not left  # the metricsd pod's process stopped with the control plane
+
+
+@pytest.mark.timeout(1200)
+def test_part_hpa_controller_in_fakeapiserver(clone: Clone, tmp_path: Path) -> None:
+    assert clone.demo.returncode == 0, shown(clone.demo)
+    res, left = run_block(clone, localized(parts_blocks()[3], tmp_path, free_port()),
+                          tmp_path, 240)
+    assert res.returncode == 0, shown(res)
+    assert re.search(r"^web\s+Deployment/web\s+cpu: <unknown>/50%\s+1\s+10\s+1\s", res.stdout,
+                     re.M), shown(res)
+    assert re.search(r"ScalingActive\s+False\s+FailedGetResourceMetric\s+the HPA was unable to "
+                     r"compute the replica count: .* the server could not find the requested "
+                     r"resource \(get pods\.metrics\.k8s\.io\)$", res.stdout, re.M), shown(res)
+    assert not left
 
 
 @pytest.mark.timeout(1200)

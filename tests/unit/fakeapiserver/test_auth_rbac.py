@@ -294,3 +294,51 @@ def test_token_request_validation() -> None:
     assert validate_token_request({"spec": {}}) == ([], 3600, None)
     with pytest.raises(ValueError, match="may not specify a duration less than 10 minutes"):
         validate_token_request({"spec": {"expirationSeconds": 10}})
+
+
+HPA_SA = "system:serviceaccount:kube-system:horizontal-pod-autoscaler"
+HPA_GROUPS = MS_GROUPS
+
+
+@pytest.mark.parametrize(
+    ("verb", "group", "resource", "subresource", "allowed"),
+    [
+        ("list", "metrics.k8s.io", "pods", "", True),
+        ("get", "metrics.k8s.io", "pods", "", False),       # a LIST only, as upstream
+        ("list", "metrics.k8s.io", "nodes", "", False),
+        ("get", "apps", "deployments", "scale", True),       # */scale in every group
+        ("update", "apps", "replicasets", "scale", True),
+        ("patch", "apps", "deployments", "scale", False),
+        ("update", "apps", "deployments", "", False),
+        ("update", "autoscaling", "horizontalpodautoscalers", "status", True),
+        ("update", "autoscaling", "horizontalpodautoscalers", "", False),
+        ("watch", "autoscaling", "horizontalpodautoscalers", "", True),
+        ("list", "", "pods", "", True),
+        ("create", "events.k8s.io", "events", "", True),
+        ("patch", "", "events", "", True),
+        ("list", "custom.metrics.k8s.io", "pods", "", True),
+        ("get", "external.metrics.k8s.io", "queue_depth", "", True),
+        ("delete", "", "pods", "", False),
+    ],
+)
+def test_hpa_controller_role(verb: str, group: str, resource: str, subresource: str,
+                             allowed: bool) -> None:
+    """system:controller:horizontal-pod-autoscaler, bound to its ServiceAccount
+    (bootstrappolicy/controller_policy.go)."""
+    attrs = Attributes(user=HPA_SA, groups=HPA_GROUPS, verb=verb, api_group=group,
+                       resource=resource, subresource=subresource, namespace="default")
+    decision = authz().authorize(attrs)
+    assert decision.allowed is allowed
+    if allowed:
+        assert 'ClusterRoleBinding "system:controller:horizontal-pod-autoscaler"' in \
+            decision.reason
+
+
+def test_controller_roles_carry_the_bootstrap_labels() -> None:
+    role = next(o for o in bootstrap_policy() if o["kind"] == "ClusterRole"
+                and o["metadata"]["name"] == "system:controller:horizontal-pod-autoscaler")
+    assert role["metadata"]["labels"] == {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    assert role["metadata"]["annotations"] == {
+        "rbac.authorization.kubernetes.io/autoupdate": "true"}
+    assert role["rules"][-1] == {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
+                                 "verbs": ["create", "patch", "update"]}

@@ -111,6 +111,23 @@ PODS = {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {
             "averageValue": "30"}}}], True, "memory: 100Mi/200Mi, 30/20"),
     ([CPU, MEM, PODS], [], True, "cpu: <unknown>/80%, memory: <unknown>/200Mi + 1 more..."),
     ([], [], True, "<none>"),
+    # a metric that failed is written as {type: ""}: unknown, as printers.go shows it
+    ([CPU, PODS], [{"type": ""}, {"type": ""}], True, "cpu: <unknown>/80%, <unknown>/20"),
+    ([{"type": "Frob"}, CPU], [], True, "<unknown type>, cpu: <unknown>/80%"),
 ])
 def test_hpa_targets(metrics: list[dict], current: list[dict], named: bool, text: str) -> None:
     assert hpa_targets(hpa(metrics, current), named) == text
+
+
+@pytest.mark.parametrize(("version", "text"), [((1, 29), "<unknown>/80%"),
+                                               ((1, 30), "cpu: <unknown>/80%"),
+                                               ((1, 33), "cpu: <unknown>/80%")])
+def test_hpa_targets_name_the_resource_from_1_30(version: tuple[int, int], text: str) -> None:
+    """kubernetes PR #122804 (CHANGELOG-1.30, v1.30.0-alpha.2) added the resource name."""
+    from fakeapiserver.kinds import REGISTRY
+    from fakeapiserver.tables import printer_for
+
+    kind = REGISTRY.by_resource("autoscaling", "v2", "horizontalpodautoscalers")
+    assert kind is not None
+    _, row = printer_for(kind, version)
+    assert row(hpa([CPU], []), 0.0)[2] == text

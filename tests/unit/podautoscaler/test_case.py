@@ -40,7 +40,7 @@ ERRORS = [
     ("negative tolerance", "controller.tolerance", -0.1, "controller.tolerance",
      "must be greater than or equal to 0"),
     ("bad duration", "controller.cpuInitializationPeriod", "5 minutes",
-     "controller.cpuInitializationPeriod", 'time: invalid duration "5 minutes"'),
+     "controller.cpuInitializationPeriod", 'time: unknown unit " minutes" in duration "5 minutes"'),
     ("unknown controller key", "controller.tolerence", 0.1, "controller.tolerence",
      "unknown key"),
     ("gate unknown before 1.33", "controller", {"kubeVersion": "1.30", "featureGates": {
@@ -67,7 +67,7 @@ ERRORS = [
     ("duplicate pod", "pods.1.metadata.name", "test-pod-0", "pods[1].metadata.name",
      "duplicate pod test-namespace/test-pod-0"),
     ("bad metric window", "podMetrics.items.0.window", "1 minute",
-     "podMetrics.items[0].window", "time: invalid duration"),
+     "podMetrics.items[0].window", 'time: unknown unit " minute" in duration "1 minute"'),
     ("negative scale replicas", "scale.spec.replicas", -1, "scale.spec.replicas",
      "must be greater than or equal to 0"),
     ("history unknown key", "history", {"recs": []}, "history.recs", "unknown key"),

@@ -62,10 +62,22 @@ def test_parse_duration(text: str, ns: int) -> None:
     assert gotime.parse_duration(text) == ns
 
 
-@pytest.mark.parametrize("text", ["", "5", "5x", "m", "1..5s", "s5"])
-def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(gotime.TimeFormatError):
+@pytest.mark.parametrize(("text", "message"), [
+    ("", 'time: invalid duration ""'),
+    ("5", 'time: missing unit in duration "5"'),
+    ("1m30", 'time: missing unit in duration "1m30"'),
+    ("5x", 'time: unknown unit "x" in duration "5x"'),
+    ("5M", 'time: unknown unit "M" in duration "5M"'),
+    ("m", 'time: invalid duration "m"'),
+    ("1..5s", 'time: missing unit in duration "1..5s"'),
+    (".s", 'time: invalid duration ".s"'),
+    ("s5", 'time: invalid duration "s5"'),
+    ("-", 'time: invalid duration "-"'),
+])
+def test_parse_duration_rejects_with_gos_text(text: str, message: str) -> None:
+    with pytest.raises(gotime.TimeFormatError) as err:
         gotime.parse_duration(text)
+    assert str(err.value) == message
 
 
 @pytest.mark.parametrize(("ns", "text"), [

@@ -125,3 +125,65 @@ def test_unreadable_file(tmp_path: object) -> None:
 )
 def test_parse_seconds(text: str, seconds: float) -> None:
     assert parse_seconds(text) == seconds
+
+
+HPA = """\
+name: hpa
+description: the HPA with a short stabilization
+cluster:
+  kubernetesVersion: "{version}"
+  controllerManager:
+{settings}
+steps:
+- sleep: 1s
+"""
+
+
+def hpa_scenario(settings: str, version: str = "1.33") -> object:
+    body = textwrap.indent(textwrap.dedent(settings), "    ")
+    return load_scenario("s.yaml", text=HPA.format(version=version, settings=body))
+
+
+def test_controller_manager_settings_become_fakeapiserver_flags() -> None:
+    from scenarios.schema import controller_manager_args
+
+    s = hpa_scenario("""\
+        horizontalPodAutoscalerSyncPeriod: 5s
+        horizontalPodAutoscalerDownscaleStabilizationWindow: 30s
+        horizontalPodAutoscalerTolerance: 0.05
+        concurrentHorizontalPodAutoscalerSyncs: 2
+        featureGates: {HPAConfigurableTolerance: true}
+        """)
+    assert controller_manager_args(s.cluster) == [  # type: ignore[attr-defined]
+        "--horizontal-pod-autoscaler-sync-period=5s",
+        "--horizontal-pod-autoscaler-tolerance=0.05",
+        "--horizontal-pod-autoscaler-downscale-stabilization=30s",
+        "--concurrent-horizontal-pod-autoscaler-syncs=2",
+        "--feature-gates=HPAConfigurableTolerance=true"]
+    assert controller_manager_args(load_scenario("s.yaml", text=GOOD).cluster) == []
+
+
+@pytest.mark.parametrize(("settings", "version", "message"), [
+    ("horizontalPodAutoscalerSyncPeriod: 15\n", "1.33",
+     "s.yaml:6: cluster.controllerManager.horizontalPodAutoscalerSyncPeriod: expected a Go "
+     'duration such as 15s or 1m30s: time: missing unit in duration "15"'),
+    ("horizontalPodAutoscalerTolerance: lots\n", "1.33",
+     "s.yaml:6: cluster.controllerManager.horizontalPodAutoscalerTolerance: expected a number "
+     'such as 0.1: strconv.ParseFloat: parsing "lots": invalid syntax'),
+    ("horizontalPodAutoscalerSyncPeriods: 15s\n", "1.33",
+     "s.yaml:6: cluster.controllerManager.horizontalPodAutoscalerSyncPeriods: unknown key; "
+     "expected one of horizontalPodAutoscalerSyncPeriod,"),
+    ("concurrentHorizontalPodAutoscalerSyncs: 0\n", "1.33",
+     "s.yaml:6: cluster.controllerManager: concurrent-horizontal-pod-autoscaler-syncs must be "
+     "greater than 0, but got 0"),
+    ("featureGates: {HPAConfigurableTolerance: true}\n", "1.32",
+     'cluster.controllerManager: invalid argument "HPAConfigurableTolerance=true" for '
+     '"--feature-gates" flag: unrecognized feature gate: HPAConfigurableTolerance'),
+    ("featureGates: {HPAConfigurableTolerance: yes please}\n", "1.33",
+     "s.yaml:6: cluster.controllerManager.featureGates.HPAConfigurableTolerance: expected true "
+     "or false"),
+])
+def test_bad_controller_manager_settings(settings: str, version: str, message: str) -> None:
+    with pytest.raises(SchemaError) as info:
+        hpa_scenario(settings, version)
+    assert message in str(info.value)
