@@ -46,15 +46,9 @@ warmupSeconds: 3600
 nodeGroups:
   - name: worker
     count: 1
-    pods:
-      - name: web
-        count: 2
-        labels: {app: web}
-        containers:
-          - name: app
-            requests: {cpu: 200m}
+    pods: []        # no fleet pods of its own (the default set has an app=web group)
 """
-# the walkthrough's php-apache, as "web" (its pods stay Pending here: nothing runs the image)
+# the walkthrough's php-apache, as "web": its two pods run on the fleet's node
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment
