@@ -94,9 +94,14 @@ class Demand:
         if self._exact:
             start, end = self._exact_bounds(tau)
             return Interval(start, end, self.shape.value(start))
-        k = math.floor(tau / self.step + 1e-12)
-        start = k * self.step
-        end = start + self.step
+        # interval k is [k·step, (k+1)·step), both edges computed as k·step so that one
+        # interval's end is the next one's start bit for bit; the division only guesses k
+        k = math.floor(tau / self.step)
+        while k > 0 and k * self.step > tau:
+            k -= 1
+        while (k + 1) * self.step <= tau:
+            k += 1
+        start, end = k * self.step, (k + 1) * self.step
         mean = (self.shape.cumulative(end) - self.shape.cumulative(start)) / self.step
         return Interval(start, end, max(0.0, mean) * self._noise(k))
 

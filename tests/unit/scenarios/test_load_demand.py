@@ -64,3 +64,11 @@ def test_noise_is_seeded_and_varies() -> None:
     c = [i.level for i in Demand(Constant(10.0), step=1, noise=0.1, seed=8).series(50)]
     assert a == b and a != c and len(set(a)) > 40
     assert 9.0 < sum(a) / len(a) < 11.0
+
+
+def test_a_time_just_below_an_edge_is_in_the_interval_before_it() -> None:
+    """hypothesis found it: 1.9999999999995453 with a 1 s step is in [1, 2), not [2, 3)."""
+    d = Demand(Constant(1.0), step=1.0, noise=0.1, seed=1)  # noise: fixed steps, not exact
+    iv = d.interval(1.9999999999995453)
+    assert (iv.start, iv.end) == (1.0, 2.0)
+    assert d.interval(2.0).start == 2.0 == iv.end
