@@ -28,7 +28,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 _NUMBER = r"-?\d+(?:\.\d+)?"
 BOUND_PATTERN = re.compile(
-    rf"\s*(==|!=|>=|<=|>|<)\s*(?:(?P<number>{_NUMBER})|(?P<variant>[a-z0-9][a-z0-9-]*)"
+    rf"\s*(==|!=|>=|<=|>|<)\s*(?:(?P<number>{_NUMBER})|(?P<variant>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)"
     rf"(?:\s*(?P<sign>[+-])\s*(?P<offset>\d+(?:\.\d+)?))?)\s*")
 #: figures whose "never" is None (compare as +inf); the rest are always numbers (or None
 #: when the HPA has no CPU target: over/under-provisioning cannot be bounded then).

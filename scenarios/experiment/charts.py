@@ -6,11 +6,11 @@ imported; the CLI then says so and still writes the CSV and the HTML report.
 
 Two charts, each against the demand, on one time axis (minutes, or hours past six):
 
-``replicas.png``     top: demand and each variant's serving capacity (cores), the time demand
-                     exceeded a variant's capacity shaded in its colour; bottom: each
-                     variant's replicas (``spec.replicas``, solid) and Ready pods (dashed),
-                     the pods the demand needs at the HPA's target (grey), and a tick at
-                     every rescale.
+``replicas.png``     top: demand and each variant's serving capacity (cores), the demand a
+                     variant could not serve shaded in its colour; bottom: each variant's
+                     replicas (``spec.replicas``, solid) and Ready pods (dashed), the pods
+                     the demand needs at the HPA's target (grey), and a marker (▲ up, ▼ down)
+                     and a dotted vertical at every rescale.
 ``utilization.png``  the CPU utilization the HPA saw (``status.currentMetrics``, solid steps)
                      and the true mean per-pod utilization (dotted), per variant; the target
                      as a horizontal line; the demand in grey on a second axis.
@@ -36,9 +36,9 @@ def available() -> bool:
 
 
 def _time_axis(duration: float) -> tuple[float, str]:
-    if duration > 6 * 3600:
+    if duration > 2 * 3600:
         return 3600.0, "simulated time (h)"
-    if duration > 20 * 60:
+    if duration > 3600:
         return 60.0, "simulated time (min)"
     return 1.0, "simulated time (s)"
 
@@ -83,15 +83,18 @@ def _replicas(plt: Any, title: str, results: Sequence[VariantResult], duration: 
                                       gridspec_kw={"height_ratios": [1, 1.6]})
     first = results[0].rows
     xs0 = [r.time_s / scale for r in first]
-    top.plot(xs0, [r.demand_cores for r in first], color="black", lw=1.6, label="demand")
+    _steps(top, xs0, [r.demand_cores for r in first], color="black", lw=1.6, label="demand")
     for i, res in enumerate(results):
         color = _COLORS[i % len(_COLORS)]
         xs = [r.time_s / scale for r in res.rows]
         _steps(top, xs, [r.capacity_cores for r in res.rows], color=color, lw=1.1,
-               label=f"{res.name}: capacity of Ready pods")
+               label=f"{res.name}: capacity of Ready pods (their CPU limits)")
         above = [r.demand_cores > r.capacity_cores + 1e-9 for r in res.rows]
-        top.fill_between(xs, 0, [r.demand_cores for r in res.rows], where=above, step="post",
-                         color=color, alpha=0.15, lw=0)
+        if any(above):
+            top.fill_between(xs, [min(r.capacity_cores, r.demand_cores) for r in res.rows],
+                             [r.demand_cores for r in res.rows], where=above, step="post",
+                             color=color, alpha=0.35, lw=0,
+                             label=f"{res.name}: demand above capacity")
         if res.variant.per_pod_target is not None:
             _steps(bottom, xs, [r.needed_pods for r in res.rows], color="grey", lw=4,
                    alpha=0.35 if i == 0 else 0.2,
@@ -102,6 +105,12 @@ def _replicas(plt: Any, title: str, results: Sequence[VariantResult], duration: 
                label=f"{res.name}: Ready pods")
         for ev in res.scale_events:
             bottom.axvline(ev.t / scale, color=color, lw=0.8, alpha=0.35, ls=":")
+        ups = [e for e in res.scale_events if e.new > e.old]
+        downs = [e for e in res.scale_events if e.new < e.old]
+        bottom.plot([e.t / scale for e in ups], [e.new for e in ups], ls="none", marker="^",
+                    color=color, ms=6)
+        bottom.plot([e.t / scale for e in downs], [e.new for e in downs], ls="none",
+                    marker="v", color=color, ms=6)
     top.set_ylabel("CPU (cores)")
     top.set_ylim(bottom=0)
     top.set_title(f"{title}: demand vs capacity (shaded: demand above a variant's capacity)",
@@ -111,7 +120,7 @@ def _replicas(plt: Any, title: str, results: Sequence[VariantResult], duration: 
     bottom.set_ylim(bottom=0)
     bottom.set_xlabel(xlabel)
     bottom.set_xlim(0, duration / scale)
-    bottom.set_title("replicas (dotted verticals: rescales)", fontsize=10)
+    bottom.set_title("replicas (▲ ▼ and dotted verticals: rescales)", fontsize=10)
     bottom.legend(loc="upper right", fontsize=7.5)
     bottom.yaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
@@ -139,9 +148,9 @@ def _utilization(plt: Any, title: str, results: Sequence[VariantResult], duratio
                label=f"{res.name}: seen by the HPA")
         request = res.variant.workload.cpu_request
         if request > 0:
-            ax.plot(xs, [None if r.cpu_mean_cores is None else r.cpu_mean_cores / request * 100
-                         for r in res.rows], color=color, lw=0.9, ls=":",
-                    label=f"{res.name}: true mean per pod")
+            _steps(ax, xs, [None if r.cpu_mean_cores is None else r.cpu_mean_cores / request
+                            * 100 for r in res.rows], color=color, lw=0.9, ls=":",
+                   label=f"{res.name}: true mean per pod")
         target = _target_pct(res)
         if target is not None and round(target, 3) not in targets:
             targets.add(round(target, 3))

@@ -6,9 +6,13 @@ fakekubelet's own parser — either directly in cores or in requests per second 
 cost per request. Every ``everySeconds`` (and whenever a pod's readiness changes) the demand
 is split equally among the Deployment's Ready pods, as a Service's endpoints would spread it;
 each pod's serving container gets ``share + baseline``, capped by its CPU limit (a pod
-cannot burn more than its limit: the rest is demand above capacity); pods that are not
-Ready get the baseline. ``noise`` multiplies the demand by ``1 + relative·N(0, 1)`` (≥ 0),
-drawn per interval from the experiment's seed, so it is the same in every variant.
+cannot burn more than its limit: the rest is demand above capacity). A pod that has been
+Ready and is not any more (terminating, failing its probe) gets the baseline. A pod that has
+never been Ready is left alone: it uses what it uses while starting — the idle CPU of its
+image profile or its ``sim.metricsd.io/cpu`` annotation (fakeapiserver's fleet templates;
+default 1m), so ``sim.metricsd.io/cpu: 500m`` on the pod template is a start-up burst that
+lasts until the pod turns Ready. ``noise`` multiplies the demand by ``1 + relative·N(0, 1)``
+(≥ 0), drawn per interval from the experiment's seed, so it is the same in every variant.
 
 So added pods lower per-pod usage once they are Ready, and a metric window that straddles a
 readiness change shows it — the feedback loop the HPA acts on.
@@ -121,6 +125,8 @@ class ClosedLoopLoad:
         self._pending = False
         #: per-pod level last set (namespace/name → cores): drive only what changes
         self._levels: dict[str, float] = {}
+        #: pods seen Ready at least once (by uid): the others are still starting
+        self._served: set[str] = set()
 
     def _factor(self, index: int) -> float:
         while len(self._factors) <= index:
@@ -153,7 +159,8 @@ class ClosedLoopLoad:
         asyncio.get_running_loop().call_soon(self.apply)
 
     def _pods(self) -> tuple[list[str], list[str]]:
-        """(ready, not ready) fleet pods of the Deployment, by namespace/name."""
+        """(Ready, no longer Ready) fleet pods of the Deployment, by namespace/name; pods
+        never Ready yet are in neither (left to their start-up usage)."""
         labels = self.workload.labels
         fleet = self.cluster.cluster.pods
         ready, idle = [], []
@@ -168,7 +175,12 @@ class ClosedLoopLoad:
             is_ready = not meta.get("deletionTimestamp") and any(
                 c.get("type") == "Ready" and c.get("status") == "True"
                 for c in (pod.get("status") or {}).get("conditions") or [])
-            (ready if is_ready else idle).append(key)
+            uid = str(meta.get("uid", key))
+            if is_ready:
+                self._served.add(uid)
+                ready.append(key)
+            elif uid in self._served:
+                idle.append(key)
         return ready, idle
 
     def apply(self) -> None:

@@ -262,7 +262,8 @@ async def record_variant(exp: Experiment, variant: Variant,
                       deployment=variant.deployment)
     async with SimCluster(exp.fleet, seed=exp.seed, resolution=variant.resolution,
                           metricsd_args=variant.metricsd_args, kube_version=exp.kube_version,
-                          hpa=controller_config(variant, exp.kube_version)) as c:
+                          hpa=controller_config(variant, exp.kube_version),
+                          probe_period=variant.probe_period) as c:
         recorder = Recorder(c, variant, load)
         try:
             await _apply(c, variant)

@@ -52,7 +52,8 @@ __all__ = ["DEFAULT_FLEET", "EXPERIMENT", "Experiment", "Variant", "load_experim
 REPO_FLEETS = Path(__file__).resolve().parents[1] / "fleets"
 #: a small kind-like cluster: one control-plane node and two workers, 4 CPUs and 8Gi each
 DEFAULT_FLEET = REPO_FLEETS / "hpa-kind.yaml"
-NAME = Str(r"[a-z0-9][a-z0-9-]*", "a name of lower-case letters, digits and -")
+NAME = Str(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?",
+           "a name of lower-case letters, digits, '-' and '.' (it names the CSV file)")
 
 
 class Bounds(Schema):
@@ -113,8 +114,11 @@ METRICSD = Record(
         "resolution": Field(Duration, doc="metricsd's --metric-resolution"),
         "args": Field(ListOf(Str(r"--?[a-z][a-z0-9-]*(=.*)?", "a flag such as --v=2")),
                       doc="more metricsd flags"),
+        "readinessProbePeriod": Field(Duration, doc="the manifest's readinessProbe "
+                                      "periodSeconds (10 s): how often the APIService's "
+                                      "backend is probed"),
     },
-    description="metricsd settings (resolution, args)",
+    description="metricsd settings (resolution, args, readinessProbePeriod)",
 )
 CONTROLLER = MapOf(AnyValue(), key=Str(
     r"--[a-z][a-z0-9-]*|[a-z][a-zA-Z0-9]*",
@@ -170,6 +174,7 @@ class Variant:
     resolution: float                    # metricsd --metric-resolution, seconds
     metricsd_args: tuple[str, ...]
     per_pod_target: float | None         # cores per pod the HPA aims at
+    probe_period: float = 10.0           # metricsd's readiness probe period, seconds
     bounds: tuple[Bound, ...] = ()
 
 
@@ -283,17 +288,15 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
         metricsd = {**top_metricsd, **{k: x for k, x in (v["metricsd"] or {}).items()
                                        if x is not None}}
         bounds = [*raw["expect"], *v["expect"]]
-        for bound in bounds:
-            if bound.variant is not None and bound.variant not in names:
-                raise fail(f"{where}.expect" if bound in v["expect"] else "expect",
-                           f"{bound.key}: no variant named {bound.variant!r} "
-                           f"(variants: {', '.join(names)})")
         target = per_pod_target(hpa, workload)
         for bound in bounds:
+            at = f"{where}.expect.{bound.key}" if bound in v["expect"] else f"expect.{bound.key}"
+            if bound.variant is not None and bound.variant not in names:
+                raise fail(at, f"no variant named {bound.variant!r} (variants: "
+                               f"{', '.join(names)})")
             if target is None and bound.key in ("podSecondsOver", "podSecondsUnder"):
-                raise fail(f"{where}.expect" if bound in v["expect"] else "expect",
-                           f"{bound.key}: this variant's HPA has no CPU target to measure "
-                           "provisioning against")
+                raise fail(at, "this variant's HPA has no CPU target to measure "
+                               "provisioning against")
         variants.append(Variant(
             name=v["name"],
             description=v["description"] or "",
@@ -304,6 +307,7 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
             resolution=float(metricsd.get("resolution") or 15.0),
             metricsd_args=tuple(metricsd.get("args") or ()),
             per_pod_target=target,
+            probe_period=float(metricsd.get("readinessProbePeriod") or 10.0),
             bounds=tuple(bounds),
         ))
     if raw["sampleEvery"] <= 0:

@@ -19,17 +19,20 @@ Definitions (docs/experiments.md, "The summary"):
                          ``averageValue``. Not clamped to min/max replicas.
 ``capacity(t)``          CPU the READY pods can serve: the sum of their CPU limits (a pod
                          without a limit: its node's allocatable CPU).
+serving                  from the first sample with a Ready pod on (before it the Deployment
+                         is starting up; a Deployment never Ready is measured throughout).
 first scale-up/-down     the instant of the first rescale up / down.
-time to capacity         from the first instant demand exceeds capacity to the first later
-                         instant it no longer does; 0 when it never does, None ("never")
-                         when it never recovers.
+time to capacity         the longest stretch, while serving, with demand above capacity: from
+                         a sample where it exceeds capacity to the next one where it no
+                         longer does; 0 when it never does, None ("never") when the last
+                         stretch lasts until the end.
 peak / final replicas    the deployment's ``spec.replicas`` (what the HPA set): the largest
                          (samples and rescales), the last sample's.
 pod-seconds over         ∫ max(0, total(t) − needed(t)) dt: pods that exist (any phase, they
                          hold their requests) beyond what the demand needs.
 pod-seconds under        ∫ max(0, needed(t) − ready(t)) dt: pods the demand needs that are
                          not serving.
-seconds above capacity   ∫ [demand(t) > capacity(t)] dt.
+seconds above capacity   ∫ [demand(t) > capacity(t)] dt while serving.
 scale events             rescales; direction changes: consecutive rescales that go opposite
                          ways (up then down, or down then up).
 """
@@ -41,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["EPSILON", "FIELDS", "ScaleEvent", "Sample", "Summary", "capacity_episode",
-           "direction_changes", "pods_needed", "summarize"]
+           "direction_changes", "pods_needed", "serving_from", "summarize"]
 
 #: Slack for float comparisons of cores (demand is a float sum; capacity a sum of limits).
 EPSILON = 1e-9
@@ -130,15 +133,27 @@ def _holds(samples: Sequence[Sample], end: float) -> list[float]:
     return out
 
 
+def serving_from(samples: Sequence[Sample]) -> int:
+    """Index of the first sample with a Ready pod (0 when there is none: measure all)."""
+    return next((i for i, s in enumerate(samples) if s.ready > 0), 0)
+
+
+def _above(s: Sample) -> bool:
+    return s.demand > s.capacity + EPSILON
+
+
 def capacity_episode(samples: Sequence[Sample]) -> float | None:
     """Time to capacity (see the module docstring): 0.0, seconds, or None for never."""
-    above = next((i for i, s in enumerate(samples) if s.demand > s.capacity + EPSILON), None)
-    if above is None:
-        return 0.0
-    for s in samples[above + 1:]:
-        if s.demand <= s.capacity + EPSILON:
-            return s.t - samples[above].t
-    return None
+    longest = 0.0
+    began: float | None = None
+    for s in samples[serving_from(samples):]:
+        if _above(s):
+            if began is None:
+                began = s.t
+        elif began is not None:
+            longest = max(longest, s.t - began)
+            began = None
+    return None if began is not None else longest
 
 
 def direction_changes(events: Sequence[ScaleEvent]) -> int:
@@ -169,8 +184,8 @@ def summarize(samples: Sequence[Sample], events: Sequence[ScaleEvent], end: floa
                                                                         strict=True))
         under = sum(max(0, (s.needed or 0) - s.ready) * h for s, h in zip(samples, holds,
                                                                          strict=True))
-    above = sum(h for s, h in zip(samples, holds, strict=True)
-                if s.demand > s.capacity + EPSILON)
+    first = serving_from(samples)
+    above = sum(h for s, h in zip(samples[first:], holds[first:], strict=True) if _above(s))
     return Summary(
         first_scale_up=first_up,
         first_scale_down=first_down,

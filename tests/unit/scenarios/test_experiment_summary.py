@@ -46,8 +46,13 @@ def test_pods_needed_refuses_a_zero_target() -> None:
     ([s(0, 0.5, 1.0), s(10, 0.9, 1.0)], 0.0),                       # never above
     ([s(0, 0.5, 1.0), s(10, 2.0, 1.0), s(20, 2.0, 1.5), s(45, 2.0, 2.0)], 35.0),
     ([s(0, 2.0, 1.0), s(10, 2.0, 1.0)], None),                      # never recovers
-    ([s(0, 2.0, 1.0), s(5, 0.5, 1.0), s(10, 3.0, 1.0), s(30, 1.0, 1.0)], 5.0),  # first only
+    ([s(0, 2.0, 1.0), s(5, 0.5, 1.0), s(10, 3.0, 1.0), s(30, 1.0, 1.0)], 20.0),  # longest
+    ([s(0, 2.0, 1.0), s(5, 0.5, 1.0), s(10, 3.0, 1.0)], None),      # the last one lasts
     ([s(0, 1.0 + 1e-12, 1.0)], 0.0),                                # float noise: not above
+    # starting up (no Ready pod yet) is not under capacity; from the first Ready pod it is
+    ([s(0, 0.3, 0.0, ready=0), s(5, 0.3, 0.5), s(60, 0.6, 0.5), s(95, 0.6, 1.0)], 35.0),
+    # never Ready: measured throughout
+    ([s(0, 0.3, 0.0, ready=0), s(5, 0.3, 0.0, ready=0)], None),
 ])
 def test_time_to_capacity(samples: list[Sample], expected: float | None) -> None:
     assert capacity_episode(samples) == expected
@@ -80,6 +85,8 @@ def test_summary_of_a_walkthrough_like_run() -> None:
     events = [ScaleEvent(90, 1, 3), ScaleEvent(120, 3, 6), ScaleEvent(600, 6, 1)]
     got = summarize(samples, events, end=660)
     assert got.first_scale_up == 90
+    starting = summarize([s(-5, 0.61, 0.0, 1, 0, 1, 7), *samples], events, end=660)
+    assert starting.seconds_above_capacity == 40  # starting up is not counted
     assert got.first_scale_down == 600
     assert got.time_to_capacity == 40
     assert got.peak_replicas == 6
