@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scenarios.experiment import charts, htmlreport
-from scenarios.experiment.bounds import BoundFailure, check_bounds
+from scenarios.experiment.bounds import Bound, BoundFailure, check_bounds
 from scenarios.experiment.result import VariantResult
 from scenarios.experiment.schema import Experiment, load_experiment
 from scenarios.experiment.series import write_csv
@@ -49,7 +49,7 @@ examples:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "experiment", help="run an HPA experiment file: CSV, charts, HTML report, summary",
         description="Run each variant of an HPA experiment on accelerated time and write "
@@ -121,7 +121,7 @@ def run_experiment(exp: Experiment, names: Sequence[str] = (),
     return results
 
 
-def _bounds_of(results: Sequence[VariantResult]) -> dict[str, list]:  # type: ignore[type-arg]
+def _bounds_of(results: Sequence[VariantResult]) -> dict[str, list[Bound]]:
     names = {r.name for r in results}
     return {r.name: [b for b in r.variant.bounds if b.variant is None or b.variant in names]
             for r in results}

@@ -148,9 +148,9 @@ class Recorder:
         for stored in self.c.store.list_stored("pods", self.workload.namespace).items:
             pod = stored.obj
             pod_labels = _meta(pod).get("labels") or {}
-            if all(pod_labels.get(k) == v for k, v in labels.items()):
-                if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                    out.append(pod)
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if not finished and all(pod_labels.get(k) == v for k, v in labels.items()):
+                out.append(pod)
         return out
 
     def _node_cpu(self, node: str) -> float:

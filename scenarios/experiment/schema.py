@@ -47,7 +47,7 @@ from scenarios.yamlschema import (
     node_lines,
 )
 
-__all__ = ["DEFAULT_FLEET", "EXPERIMENT", "Experiment", "Variant", "load_experiment"]
+__all__ = ["DEFAULT_FLEET", "Experiment", "Variant", "load_experiment"]
 
 REPO_FLEETS = Path(__file__).resolve().parents[1] / "fleets"
 #: a small kind-like cluster: one control-plane node and two workers, 4 CPUs and 8Gi each
@@ -242,7 +242,7 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
     base_dir = Path(path).resolve().parent
     raw = load(path, _record(base_dir), text=body)
     root = yaml.compose(body, Loader=yaml.SafeLoader)
-    lines = node_lines(root)
+    lines = node_lines(root) if root is not None else {}
 
     def fail(where: str, message: str) -> SchemaError:
         return SchemaError(source, nearest_line(lines, where), where, message)

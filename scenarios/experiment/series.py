@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from scenarios.experiment.summary import Sample
 
@@ -60,7 +61,7 @@ def write_csv(rows: Iterable[Row]) -> str:
     return out.getvalue()
 
 
-def _value(name: str, text: str) -> object:
+def _value(name: str, text: str) -> Any:
     if text == "" and name not in ("conditions", "events"):
         return None
     if name in ("conditions", "events"):

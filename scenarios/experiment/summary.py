@@ -39,12 +39,23 @@ scale events             rescales; direction changes: consecutive rescales that 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["EPSILON", "FIELDS", "ScaleEvent", "Sample", "Summary", "capacity_episode",
-           "direction_changes", "pods_needed", "serving_from", "summarize"]
+__all__ = [
+    "EPSILON",
+    "FIELDS",
+    "Sample",
+    "ScaleEvent",
+    "Summary",
+    "capacity_episode",
+    "direction_changes",
+    "pods_needed",
+    "serving_from",
+    "summarize",
+]
 
 #: Slack for float comparisons of cores (demand is a float sum; capacity a sum of limits).
 EPSILON = 1e-9
@@ -159,7 +170,7 @@ def capacity_episode(samples: Sequence[Sample]) -> float | None:
 def direction_changes(events: Sequence[ScaleEvent]) -> int:
     """Consecutive rescales that go opposite ways (no-op events are skipped)."""
     directions = [e.direction for e in events if e.direction != 0]
-    return sum(1 for a, b in zip(directions, directions[1:], strict=False) if a != b)
+    return sum(1 for a, b in itertools.pairwise(directions) if a != b)
 
 
 def summarize(samples: Sequence[Sample], events: Sequence[ScaleEvent], end: float,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from scenarios.experiment.summary import FIELDS, Summary
 
-__all__ = ["cell", "rows", "render"]
+__all__ = ["cell", "render", "rows"]
 
 
 def cell(summary: Summary, key: str) -> str:

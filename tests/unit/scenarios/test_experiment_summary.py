@@ -3,6 +3,7 @@ properties that hold for any series."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -10,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenarios.experiment.summary import (
-    ScaleEvent,
     Sample,
+    ScaleEvent,
     capacity_episode,
     direction_changes,
     pods_needed,
@@ -136,7 +137,7 @@ def test_properties_of_any_run(run: tuple[list[Sample], float]) -> None:
     assert 0 <= got.seconds_above_capacity <= span
     # over − under is the integral of (total − needed) when every pod is ready
     if all(x.total == x.ready for x in samples):
-        holds = [b.t - a.t for a, b in zip(samples, samples[1:], strict=False)]
+        holds = [b.t - a.t for a, b in itertools.pairwise(samples)]
         holds.append(end - samples[-1].t)
         net = sum((x.total - (x.needed or 0)) * h for x, h in zip(samples, holds, strict=True))
         assert math.isclose(got.pod_seconds_over - got.pod_seconds_under, net, abs_tol=1e-6)
@@ -153,9 +154,9 @@ def test_properties_of_any_run(run: tuple[list[Sample], float]) -> None:
 @given(st.lists(st.integers(0, 20), min_size=1, max_size=30))
 def test_rescale_counts(replicas: list[int]) -> None:
     events = [ScaleEvent(float(i), a, b) for i, (a, b) in
-              enumerate(zip(replicas, replicas[1:], strict=False))]
+              enumerate(itertools.pairwise(replicas))]
     got = summarize([s(0, replicas=replicas[0])], events, end=len(replicas))
-    moves = sum(1 for a, b in zip(replicas, replicas[1:], strict=False) if a != b)
+    moves = sum(1 for a, b in itertools.pairwise(replicas) if a != b)
     assert got.scale_events == moves
     assert got.direction_changes <= max(0, moves - 1)
     assert got.peak_replicas == max(replicas)
