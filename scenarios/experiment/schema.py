@@ -42,7 +42,7 @@ from scenarios.yamlschema import (
     SchemaError,
     Str,
     _Ctx,
-    load,
+    compose_file,
     nearest_line,
     node_lines,
 )
@@ -238,11 +238,10 @@ def _check_controller(values: dict[str, str], kube_version: str, source: str,
 def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
     """Load and validate one experiment file; raises SchemaError with file, line and path."""
     source = str(path)
-    body = Path(path).read_text() if text is None else text
     base_dir = Path(path).resolve().parent
-    raw = load(path, _record(base_dir), text=body)
-    root = yaml.compose(body, Loader=yaml.SafeLoader)
-    lines = node_lines(root) if root is not None else {}
+    root = compose_file(path, text=text)
+    raw = _record(base_dir).check(root, "", _Ctx(source))
+    lines = node_lines(root)
 
     def fail(where: str, message: str) -> SchemaError:
         return SchemaError(source, nearest_line(lines, where), where, message)
