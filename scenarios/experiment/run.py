@@ -5,8 +5,8 @@ control plane with its controllers — the HPA controller among them, with this 
 flags — and metricsd's real MetricsServer at this variant's resolution, all on one virtual
 clock) seeded alike, so two variants differ only in what the file says differs. The
 Deployment and the HPA are created through the API at t = 0, as ``kubectl apply`` would; the
-load model drives the pods' CPU from then on (closed loop: demand split among the Ready pods,
-capped by their limits).
+load model (``scenarios.load``, through :mod:`.load`) drives the pods' CPU from then on
+(closed loop: demand split among the Ready pods, capped by their limits).
 
 What is recorded is read from the control plane's store in-process, never through the
 Metrics API (an observer must not add requests the HPA's own LISTs would queue behind):
@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scenarios.experiment.load import LoadDriver, build_load
+from scenarios.experiment.load import start_load
 from scenarios.experiment.result import EventRecord, VariantResult
 from scenarios.experiment.schema import Experiment, Variant
 from scenarios.experiment.series import Row, samples_of
@@ -82,11 +82,12 @@ def _seen(hpa: dict[str, Any]) -> tuple[int | None, float | None]:
 class Recorder:
     """Samples a running SimCluster for one variant (see the module docstring)."""
 
-    def __init__(self, cluster: Any, variant: Variant, load: LoadDriver) -> None:
+    def __init__(self, cluster: Any, variant: Variant, load: Any) -> None:
         self.c = cluster
         self.variant = variant
-        self.load = load
+        self.load = load  # scenarios.load.spec.LoadSpec
         self.workload = variant.workload
+        self.limit = _serving_limit(variant.deployment, load.container)
         self.hpa_name = str(_meta(variant.hpa).get("name", ""))
         self.rows: list[Row] = []
         self.scale_events: list[ScaleEvent] = []
@@ -159,11 +160,13 @@ class Recorder:
         return _cpu(alloc["cpu"]) if "cpu" in alloc else 0.0
 
     def _capacity(self, ready: list[dict[str, Any]]) -> float:
-        limit = self.workload.cpu_limit
-        if limit is not None:
-            return limit * len(ready)
-        return sum(self._node_cpu(str((p.get("spec") or {}).get("nodeName", "")))
-                   for p in ready)
+        """What the Ready pods can serve: the serving container's CPU limit less the load's
+        baseline each (the load model's cap), or its node's allocatable CPU without one."""
+        base = self.load.baseline_cpu
+        if self.limit is not None:
+            return max(0.0, self.limit - base) * len(ready)
+        return sum(max(0.0, self._node_cpu(str((p.get("spec") or {}).get("nodeName", "")))
+                       - base) for p in ready)
 
     def _cpu_per_pod(self, pods: list[dict[str, Any]]) -> tuple[float | None, float | None]:
         now = self.c.clock.now()
@@ -184,7 +187,7 @@ class Recorder:
     def sample(self, t: float) -> Row:
         pods = self._pods()
         ready = [p for p in pods if _ready(p)]
-        demand = self.load.demand(t)
+        demand = self.load.demand_cores(t)
         target = self.variant.per_pod_target
         stored = self.c.store.try_get(self.hpa_kind, self.hpa_name, self.workload.namespace)
         hpa = stored or {}
@@ -215,6 +218,16 @@ class Recorder:
         )
         self.rows.append(row)
         return row
+
+
+def _serving_limit(deployment: dict[str, Any], container: str | None) -> float | None:
+    """The CPU limit (cores) of the container the load drives (default: the first)."""
+    containers = [c for c in (((deployment.get("spec") or {}).get("template") or {})
+                              .get("spec") or {}).get("containers") or [] if isinstance(c, dict)]
+    chosen = next((c for c in containers if c.get("name") == container), None) if container \
+        else (containers[0] if containers else None)
+    limits = ((chosen or {}).get("resources") or {}).get("limits") or {}
+    return _cpu(limits["cpu"]) if "cpu" in limits else None
 
 
 async def _apply(cluster: Any, variant: Variant) -> None:
@@ -258,16 +271,16 @@ async def record_variant(exp: Experiment, variant: Variant,
     from scenarios.simtime import SimCluster
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    load = build_load(exp.load, seed=exp.seed, workload=variant.workload,
-                      deployment=variant.deployment)
+    load = exp.load_spec
     async with SimCluster(exp.fleet, seed=exp.seed, resolution=variant.resolution,
                           metricsd_args=variant.metricsd_args, kube_version=exp.kube_version,
                           hpa=controller_config(variant, exp.kube_version),
                           probe_period=variant.probe_period) as c:
         recorder = Recorder(c, variant, load)
+        driver = None
         try:
             await _apply(c, variant)
-            load.start(c)
+            driver = start_load(c, load)
 
             def sample(t: float) -> None:
                 row = recorder.sample(t)
@@ -280,7 +293,8 @@ async def record_variant(exp: Experiment, variant: Variant,
                 sample(exp.duration)
         finally:
             recorder.close()
-            load.stop()
+            if driver is not None:
+                await driver.stop()
     summary = summarize(samples_of(recorder.rows), recorder.scale_events, exp.duration,
                         initial_replicas=variant.workload.replicas)
     return VariantResult(variant, recorder.rows, recorder.scale_events, recorder.events,

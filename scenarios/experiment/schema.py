@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from scenarios.experiment.bounds import Bound, parse_bound
+from scenarios.experiment.load import EXPERIMENT_LOAD, load_spec_for
 from scenarios.experiment.objects import (
     Workload,
     deployment_problems,
@@ -45,6 +46,7 @@ from scenarios.yamlschema import (
     compose_file,
     nearest_line,
     node_lines,
+    plain,
 )
 
 __all__ = ["DEFAULT_FLEET", "Experiment", "Variant", "load_experiment"]
@@ -100,15 +102,8 @@ class Fleet(Schema):
             raise SchemaError(ctx.source, err.line, sub, reason) from None
 
 
-def _load_problems(value: Any) -> list[tuple[str, str]]:
-    from scenarios.experiment.load import load_problems
-
-    return load_problems(value)
-
-
 DEPLOYMENT = Embedded("an apps/v1 Deployment", deployment_problems)
 HPA = Embedded("an autoscaling/v2 HorizontalPodAutoscaler", hpa_problems)
-LOAD = Embedded("a load (docs/experiments.md, Load)", _load_problems)
 METRICSD = Record(
     {
         "resolution": Field(Duration, doc="metricsd's --metric-resolution"),
@@ -153,7 +148,7 @@ def _record(base_dir: Path) -> Record:
             "controller": Field(CONTROLLER, default={}),
             "deployment": Field(DEPLOYMENT, required=True),
             "hpa": Field(HPA),
-            "load": Field(LOAD, required=True),
+            "load": Field(EXPERIMENT_LOAD, required=True),
             "variants": Field(ListOf(variant, min_items=1), required=True),
             "expect": Field(Bounds(), default=[], doc="bounds every variant must meet"),
         },
@@ -188,7 +183,8 @@ class Experiment:
     sample_every: float
     kube_version: str
     fleet: Any                           # fakekubelet.spec.FleetSpec
-    load: dict[str, Any]
+    load: dict[str, Any]                 # the load: mapping as written (for reports)
+    load_spec: Any                       # scenarios.load.spec.LoadSpec
     variants: tuple[Variant, ...]
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -258,6 +254,15 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
         except SpecError as err:
             where = "fleetFile" if raw["fleetFile"] else "fleet"
             raise fail(where, str(err)) from None
+    top_workload = workload_of(raw["deployment"])
+    load_value = raw["load"]
+    for key, want in (("deployment", top_workload.name), ("namespace", top_workload.namespace)):
+        if load_value.get(key) is not None and load_value[key] != want:
+            raise fail(f"load.{key}", f"expected the experiment's Deployment's {key} "
+                                      f"{want!r}, got {load_value[key]!r}")
+    load_spec = load_spec_for(load_value, top_workload.name, top_workload.namespace,
+                              raw["seed"])
+    load_node = next(v for k, v in root.value if k.value == "load")
     top_metricsd = raw["metricsd"] or {}
     names = [v["name"] for v in raw["variants"]]
     variants = []
@@ -270,6 +275,10 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
             raise fail(where, "missing key 'hpa' (no top-level hpa to inherit)")
         deployment = copy.deepcopy(v["deployment"] or raw["deployment"])
         workload = workload_of(deployment)
+        if (workload.name, workload.namespace) != (top_workload.name, top_workload.namespace):
+            raise fail(f"{where}.deployment.metadata",
+                       f"expected the Deployment the load is on, {top_workload.namespace}/"
+                       f"{top_workload.name}, got {workload.namespace}/{workload.name}")
         ref = hpa.get("spec", {}).get("scaleTargetRef", {})
         hpa_where = f"{where}.hpa" if v["hpa"] is not None else "hpa"
         if (ref.get("kind"), ref.get("name")) != ("Deployment", workload.name):
@@ -322,7 +331,8 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
         sample_every=raw["sampleEvery"],
         kube_version=raw["kubernetesVersion"],
         fleet=fleet,
-        load=raw["load"],
+        load=plain(load_node),
+        load_spec=load_spec,
         variants=tuple(variants),
         raw=raw,
     )

@@ -22,7 +22,7 @@ __all__ = ["COLUMNS", "Row", "read_csv", "samples_of", "write_csv"]
 class Row:
     time_s: float                    # simulated seconds since the start
     demand_cores: float              # what the load asks for
-    capacity_cores: float            # what the ready pods can serve (their CPU limits)
+    capacity_cores: float            # what the Ready pods can serve (limit less baseline)
     needed_pods: int | None          # ceil(demand / per-pod target)
     pods_total: int                  # the deployment's pods, any phase, terminating included
     pods_ready: int                  # of those, Ready

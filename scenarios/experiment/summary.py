@@ -17,8 +17,9 @@ Definitions (docs/experiments.md, "The summary"):
                          per-pod CPU at or under the HPA's target; ``perPodTarget`` is
                          ``averageUtilization`` % of the pod's CPU request, or
                          ``averageValue``. Not clamped to min/max replicas.
-``capacity(t)``          CPU the READY pods can serve: the sum of their CPU limits (a pod
-                         without a limit: its node's allocatable CPU).
+``capacity(t)``          CPU the READY pods can serve: per pod, the serving container's CPU
+                         limit less the load's baseline (without a limit: its node's
+                         allocatable CPU less the baseline) — the load model's cap.
 serving                  from the first sample with a Ready pod on (before it the Deployment
                          is starting up; a Deployment never Ready is measured throughout).
 first scale-up/-down     the instant of the first rescale up / down.

@@ -47,7 +47,7 @@ hpa:
       - type: Resource
         resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
 load:
-  cores: {{type: step, initial: 50m, steps: [{{atSeconds: 30, value: 400m}}]}}
+  cores: {{type: steps, initial: 50m, steps: [{{atSeconds: 30, value: 400m}}]}}
   noise: 0.2
 variants:
   - name: only

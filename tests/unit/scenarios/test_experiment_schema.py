@@ -78,6 +78,13 @@ def test_a_full_file_resolves_every_variant() -> None:
     assert [b.text for b in base.bounds] == ["<= 8"]
     assert [b.text for b in slow.bounds] == ["<= 8", ">= base"]
     assert exp.fleet.node_count == 3  # the default kind-like fleet
+    # the load is on the experiment's Deployment, its noise seeded by the experiment's seed
+    spec = exp.load_spec
+    assert (spec.deployment, spec.namespace, spec.demand.seed) == ("web", "shop", 4)
+    # a ramp is held over each 5 s interval at its mean there
+    assert spec.demand_cores(0) == pytest.approx((10 + 190 * 2.5 / 300) * 0.005)
+    assert exp.load == {"requestsPerSecond": {"type": "ramp", "from": 10, "to": 200,
+                                              "durationSeconds": 300}, "cpuPerRequest": "5m"}
 
 
 def swap(old: str, new: str) -> str:
@@ -103,10 +110,15 @@ def swap(old: str, new: str) -> str:
      "x.yaml:27: hpa.spec.scaleTargetRef: expected the experiment's Deployment 'web' "
      "(kind: Deployment, name: web), got Deployment/api"),
     (swap("cpuPerRequest: 5m", "cpuPerRequest: lots"),
-     "x.yaml:34: load.cpuPerRequest: expected a CPU amount such as 2m:"),
+     "x.yaml:34: load.cpuPerRequest: expected CPU cores: a number or a quantity such as "
+     "250m, got 'lots'"),
     (swap("{type: ramp, from: 10, to: 200, durationSeconds: 300}",
           "{type: ramp, from: 10, to: 200}"),
-     "x.yaml:33: load.requestsPerSecond.durationSeconds: required key is missing"),
+     "x.yaml:33: load.requestsPerSecond: missing required key 'durationSeconds' (seconds "
+     ">= 0)"),
+    (swap("  cpuPerRequest: 5m", "  cpuPerRequest: 5m\n  deployment: api"),
+     "x.yaml:35: load.deployment: expected the experiment's Deployment's deployment 'web', "
+     "got 'api'"),
     (swap("  - name: slow", "  - name: base"),
      "x.yaml:37: variants[1].name: duplicate variant name 'base'"),
     (swap('firstScaleUp: ">= base"', 'firstScaleUp: ">= fast"'),
