@@ -1075,13 +1075,6 @@ def load_spec_node(root: yaml.Node, source: str, base_dir: str | Path = ".") -> 
     return _Validator(source, Path(base_dir)).fleet(root)
 
 
-def load_spec_node(node: yaml.Node, source: str = "<spec>",
-                   base_dir: str | Path = ".") -> FleetSpec:
-    """Validate a spec already composed into YAML nodes (embedded in another file: errors
-    keep that file's lines; paths are relative to ``node``)."""
-    return _Validator(source, Path(base_dir)).fleet(node)
-
-
 def load_spec(path: str | Path) -> FleetSpec:
     """Load and validate a fleet spec file; raises ``SpecError`` naming file, line and path."""
     p = Path(path)

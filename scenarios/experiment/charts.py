@@ -140,7 +140,8 @@ def _utilization(plt: Any, title: str, results: Sequence[VariantResult], duratio
     demand_ax.set_ylabel("demand (cores, grey)")
     demand_ax.set_ylim(bottom=0)
     demand_ax.grid(False)
-    targets = set()
+    targets: set[float] = set()
+    distinct = {None if t is None else round(t, 3) for t in map(_target_pct, results)}
     for i, res in enumerate(results):
         color = _COLORS[i % len(_COLORS)]
         xs = [r.time_s / scale for r in res.rows]
@@ -154,8 +155,10 @@ def _utilization(plt: Any, title: str, results: Sequence[VariantResult], duratio
         target = _target_pct(res)
         if target is not None and round(target, 3) not in targets:
             targets.add(round(target, 3))
-            ax.axhline(target, color=color if len(results) > 1 else "black", lw=1, ls="--",
-                       label=f"target {target:g} %")
+            shared = len(distinct) == 1
+            ax.axhline(target, color="black" if shared else color, lw=1, ls="--",
+                       label=f"target {target:g} %" if shared
+                       else f"{res.name}: target {target:g} %")
     ax.set_zorder(demand_ax.get_zorder() + 1)
     ax.patch.set_visible(False)
     ax.set_ylabel("CPU utilization (% of request)")

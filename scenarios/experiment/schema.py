@@ -260,8 +260,8 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
         if load_value.get(key) is not None and load_value[key] != want:
             raise fail(f"load.{key}", f"expected the experiment's Deployment's {key} "
                                       f"{want!r}, got {load_value[key]!r}")
-    load_spec = load_spec_for(load_value, top_workload.name, top_workload.namespace,
-                              raw["seed"])
+    spec_of_load = load_spec_for(load_value, top_workload.name, top_workload.namespace,
+                                 raw["seed"])
     load_node = next(v for k, v in root.value if k.value == "load")
     top_metricsd = raw["metricsd"] or {}
     names = [v["name"] for v in raw["variants"]]
@@ -332,7 +332,7 @@ def load_experiment(path: Path | str, text: str | None = None) -> Experiment:
         kube_version=raw["kubernetesVersion"],
         fleet=fleet,
         load=plain(load_node),
-        load_spec=load_spec,
+        load_spec=spec_of_load,
         variants=tuple(variants),
         raw=raw,
     )
