@@ -80,8 +80,8 @@ hpa:
       - type: Resource
         resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
 load:
-  cores: {{type: step, initial: 10m, steps: [{{atSeconds: 60, value: {cores}}}]}}
-  everySeconds: 15
+  cores: {{type: steps, initial: 10m, steps: [{{atSeconds: 60, value: {cores}}}]}}
+  stepSeconds: 15
 variants:
   - name: bench
 """
