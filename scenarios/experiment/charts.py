@@ -88,7 +88,7 @@ def _replicas(plt: Any, title: str, results: Sequence[VariantResult], duration: 
         color = _COLORS[i % len(_COLORS)]
         xs = [r.time_s / scale for r in res.rows]
         _steps(top, xs, [r.capacity_cores for r in res.rows], color=color, lw=1.1,
-               label=f"{res.name}: capacity of Ready pods (their CPU limits)")
+               label=f"{res.name}: capacity of its Ready pods")
         above = [r.demand_cores > r.capacity_cores + 1e-9 for r in res.rows]
         if any(above):
             top.fill_between(xs, [min(r.capacity_cores, r.demand_cores) for r in res.rows],
@@ -115,7 +115,7 @@ def _replicas(plt: Any, title: str, results: Sequence[VariantResult], duration: 
     top.set_ylim(bottom=0)
     top.set_title(f"{title}: demand vs capacity (shaded: demand above a variant's capacity)",
                   fontsize=10)
-    top.legend(loc="upper right", fontsize=7.5)
+    top.legend(loc="best", fontsize=7.5)
     bottom.set_ylabel("pods")
     bottom.set_ylim(bottom=0)
     bottom.set_xlabel(xlabel)
