@@ -40,7 +40,8 @@ __all__ = ["add_parser", "main", "run_experiment"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 NO_PLOTS = ("charts: matplotlib is not installed, so no PNG was drawn (the CSV and the HTML "
-            "report are complete without them); install the extra: pip install 'metricsd[plots]'")
+            "report are complete without them); install the extra, in the repository: "
+            "pip install -e '.[plots]'")
 
 EXAMPLES = """\
 examples:

@@ -427,7 +427,7 @@ def test_part_experiment_alone(clone: Clone) -> None:
     assert re.search(r"^peak replicas +7$", res.stdout, re.M), shown(res)
     assert "bounds: 7 of 7 held" in res.stdout, shown(res)
     out = clone.root / "out" / "php-apache"
-    assert "pip install 'metricsd[plots]'" in res.stdout, shown(res)
+    assert "pip install -e '.[plots]'" in res.stdout, shown(res)
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.json",
                                                      "summary.txt", "walkthrough.csv"]
     assert not settled(clone.root)

@@ -96,7 +96,7 @@ def test_outputs_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(charts, "available", lambda: False)
     notes = cli.write_outputs(EXP, [result()], tmp_path, [])
     assert notes == [cli.NO_PLOTS]
-    assert "pip install 'metricsd[plots]'" in cli.NO_PLOTS
+    assert "pip install -e '.[plots]'" in cli.NO_PLOTS
     assert not list(tmp_path.glob("*.png"))
     html = (tmp_path / "report.html").read_text()
     assert "matplotlib is not installed" in html and "every bound held" in html
