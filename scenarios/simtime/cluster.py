@@ -250,13 +250,12 @@ class SimCluster:
     async def _start_control_plane(self) -> None:
         from fakeapiserver.cli import ControlPlane
 
-        extra: dict[str, Any] = {} if self.hpa is None else {"hpa": self.hpa}
         self.plane = ControlPlane(
             self.state_dir,
             kube_version=self.kube_version,
             cluster=self.cluster,
             local_clock=self.clock,  # the whole control plane's clock
-            **extra,
+            hpa=self.hpa,
         )
         await self.plane.start()
         self._session = aiohttp.ClientSession(
