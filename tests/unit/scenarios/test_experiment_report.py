@@ -101,3 +101,12 @@ def test_outputs_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     html = (tmp_path / "report.html").read_text()
     assert "matplotlib is not installed" in html and "every bound held" in html
     assert (tmp_path / "walkthrough.csv").read_text() == write_csv(ROWS)
+
+
+def test_bounds_naming_a_variant_that_did_not_run_are_skipped() -> None:
+    exp = load_experiment(REPO / "scenarios" / "experiments" / "spike-fast-scale-up.yaml")
+    fast = exp.variant("fast")
+    r = VariantResult(fast, ROWS, EVENTS, [], summarize(samples_of(ROWS), EVENTS, 1200))
+    kept = cli._bounds_of([r])["fast"]  # as with --variant fast
+    assert kept and all(b.variant is None for b in kept)
+    assert len(kept) < len(fast.bounds)
