@@ -41,6 +41,7 @@ examples:
   python -m scenarios run scenarios/files/*.yaml --kubectl all --junit-xml out/junit.xml
   python -m scenarios run --backend kind --artifacts out/ scenarios/files/03-insecure-tls-fix.yaml
   python -m scenarios run --server upstream --kubectl 1.30 scenarios/files   # the real one
+  python -m scenarios experiment scenarios/experiments/php-apache.yaml --out out/php-apache
 """
 
 
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel", type=_at_least_one, default=4, metavar="N",
                      help="scenario files run at once (default 4)")
     sub.add_parser("list", help="print the shipped scenarios, one per line: name: description")
+    from scenarios.experiment.cli import add_parser as add_experiment
+
+    add_experiment(sub)
     return parser
 
 
@@ -177,6 +181,10 @@ def main(argv: Sequence[str] | None = None, factory: BackendFactory | None = Non
 
 def _main(argv: Sequence[str] | None, factory: BackendFactory | None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "experiment":
+        from scenarios.experiment.cli import main as experiment_main
+
+        return experiment_main(args)
     if args.command == "list":
         for path in shipped_files():
             try:

@@ -224,6 +224,69 @@ class Line(Schema):
         return text
 
 
+def node_lines(node: yaml.Node, path: str = "") -> dict[str, int]:
+    """Every dotted path under ``node`` (``spec.containers[0].image``) → its 1-based line."""
+    lines: dict[str, int] = {}
+
+    def walk(n: yaml.Node, p: str) -> None:
+        lines.setdefault(p, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                child = f"{p}.{k.value}" if p else str(k.value)
+                lines[child] = k.start_mark.line + 1
+                walk(v, child)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, f"{p}[{i}]")
+
+    walk(node, path)
+    return lines
+
+
+def nearest_line(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of ``path``, or of its nearest ancestor that is in the file."""
+    while True:
+        if path in lines:
+            return lines[path]
+        if not path:
+            return None
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+
+
+def join_path(path: str, sub: str) -> str:
+    if not sub:
+        return path
+    if not path or sub.startswith("["):
+        return path + sub
+    return f"{path}.{sub}"
+
+
+class Embedded(Schema):
+    """A whole object another validator owns (a Kubernetes object, a fleet spec): the plain
+    value goes to ``validate``, which returns its problems as ``(path inside the value,
+    message)``; the first one is reported at the line of that path (or its nearest ancestor).
+    """
+
+    def __init__(self, description: str,
+                 validate: Callable[[Any], Sequence[tuple[str, str]]]) -> None:
+        self.description = description
+        self.validate = validate
+
+    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            raise ctx.fail(node, path, f"expected {self.description}, got {_kind(node)}")
+        value = plain(node)
+        problems = self.validate(value)
+        if problems:
+            sub, message = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            full = join_path(path, sub)
+            line = nearest_line(node_lines(node, path), full)
+            raise SchemaError(ctx.source, line, full, message + more)
+        return value
+
+
 class ListOf(Schema):
     def __init__(self, item: Schema, min_items: int = 0, max_items: int | None = None) -> None:
         self.item = item
@@ -471,6 +534,7 @@ __all__: Sequence[str] = [
     "AnyValue",
     "Bool",
     "Converted",
+    "Embedded",
     "Enum",
     "Field",
     "Float",
@@ -484,8 +548,11 @@ __all__: Sequence[str] = [
     "SchemaError",
     "Str",
     "compose_file",
+    "join_path",
     "key_path",
     "load",
+    "nearest_line",
+    "node_lines",
     "one_line",
     "plain",
 ]

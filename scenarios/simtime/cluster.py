@@ -120,6 +120,8 @@ class SimCluster:
     goes to ``state_dir/metricsd.log``, with virtual timestamps. ``probe_period``: the
     readiness probe's period (the manifest's 10 s). The spec's ``startTime`` is not used:
     virtual time starts where the loop's clock starts (``scenarios.simtime.run(start=…)``).
+    ``hpa``: the HPA controller's settings (``fakeapiserver.controllers.HPAControllerConfig``;
+    default: kube-controller-manager's defaults).
     """
 
     def __init__(
@@ -134,8 +136,10 @@ class SimCluster:
         probe_period: float = 10.0,
         nodes: int | None = None,
         pods_per_node: int | None = None,
+        hpa: Any = None,
     ) -> None:
         self._fleet_source = fleet
+        self.hpa = hpa
         self._nodes = nodes
         self._pods_per_node = pods_per_node
         self._seed = seed
@@ -251,6 +255,7 @@ class SimCluster:
             kube_version=self.kube_version,
             cluster=self.cluster,
             local_clock=self.clock,  # the whole control plane's clock
+            hpa=self.hpa,
         )
         await self.plane.start()
         self._session = aiohttp.ClientSession(

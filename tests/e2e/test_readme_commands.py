@@ -16,8 +16,8 @@ drift from what users read:
 * the blocks of "The parts alone", each run by bash as pasted. The only change made to their
   text: ``/tmp/`` becomes this test's temporary directory, metricsd's port 4443 a free port and
   the kubelets' ``127.1.0.1`` a free block, so that two runs on one machine (or this test and
-  the rest of the suite) do not share state, a port or an address; and the one-liner the parts
-  table prints for podautoscaler.
+  the rest of the suite) do not share state, a port or an address; and the one-liners the parts
+  table prints for podautoscaler, accelerated time and the HPA experiments.
 
 Not run here: tox, kind, bench, ``--kubectl all`` over a directory, ``pytest scenarios/``.
 
@@ -412,4 +412,22 @@ def test_part_simtime_alone(clone: Clone) -> None:
     assert csv[0] == "elapsed_s,pod,truth_cores,api_cores,api_time_s,window_s,scrapes,status"
     assert len(csv) == 1 + 40 * 100  # every 15 s for 600 s, 100 pods
     assert csv[-1].endswith(",ok")
+    assert not settled(clone.root)
+
+
+@pytest.mark.timeout(1200)
+def test_part_experiment_alone(clone: Clone) -> None:
+    """The HPA experiment one-liner in a fresh clone: its core install has no matplotlib, so
+    the CLI says how to get the charts and still writes the CSV, the report and the table."""
+    command = run_it_alone("scenarios/experiment/")
+    assert command.startswith("python -m scenarios experiment ")
+    res = shell(clone, command, timeout=600)
+    assert res.returncode == 0, shown(res)  # the walkthrough's bounds hold
+    assert "[php-apache/walkthrough] done: 1200 simulated s" in res.stderr, shown(res)
+    assert re.search(r"^peak replicas +7$", res.stdout, re.M), shown(res)
+    assert "bounds: 7 of 7 held" in res.stdout, shown(res)
+    out = clone.root / "out" / "php-apache"
+    assert "pip install -e '.[plots]'" in res.stdout, shown(res)
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.json",
+                                                     "summary.txt", "walkthrough.csv"]
     assert not settled(clone.root)
