@@ -5,9 +5,10 @@ Users paste the Deployment and HorizontalPodAutoscaler they already have, so the
 them as they are (``apps/v1``, ``autoscaling/v2``) and they are checked up front the way the
 API server would refuse them — an experiment that dies at minute 20 of a run because of a
 typo in ``resources`` wastes the run. The HPA goes through podautoscaler's own parser and
-validation (the rules ``kubectl apply`` applies, hpa.md §3.1); the Deployment through the
-subset of apps/v1 validation that matters here (names, selector vs template labels,
-containers, quantities, requests ≤ limits, probe fields), with apimachinery's texts.
+validation (the rules kube-apiserver applies to an HPA, pkg/apis/autoscaling/validation);
+the Deployment through the subset of apps/v1 validation that matters here (names, selector
+vs template labels, containers, quantities, requests ≤ limits, probe fields),
+with apimachinery's texts.
 
 Problems are ``(path inside the object, message)``; ``scenarios.yamlschema.Embedded`` turns
 the first into ``file:line: path: message``.

@@ -40,13 +40,14 @@ import yaml
 from fakekubelet.spec import SpecError, load_spec
 from fakekubelet.spec import load_spec_text as load_fleet_text
 from podautoscaler.cli import explain_file
+from scenarios.experiment.schema import load_experiment
 from scenarios.load.spec import load_spec_text
 from scenarios.schema import STEP, load_scenario
 from scenarios.yamlschema import ListOf, SchemaError, load
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-KINDS = ("scenario", "steps", "fleet", "load", "manifest", "partial")
+KINDS = ("scenario", "steps", "fleet", "load", "experiment", "manifest", "partial")
 MARKER = re.compile(r"<!--\s*yaml-example:\s*(?P<kind>[\w-]+)\s*(?::\s*(?P<why>.*?))?\s*-->")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 
@@ -179,6 +180,11 @@ def check(block: Block, scratch: Path) -> None:
             load_fleet_text(block.padded, block.source, scratch)
         elif block.kind == "load":
             load_spec_text(block.padded, block.source)
+        elif block.kind == "experiment":
+            # read as a file beside the shipped experiments (its relative fleetFile resolves
+            # there); errors still carry the document's line numbers
+            load_experiment(ROOT / "scenarios" / "experiments" / "from-the-docs.yaml",
+                            text=block.padded)
         elif block.kind == "manifest":
             check_manifests(block.padded, str(block))
         else:
@@ -215,7 +221,7 @@ def test_yaml_example_loads(block: Block, tmp_path: Path) -> None:
 
 def test_the_docs_have_examples_of_each_loaded_kind() -> None:
     kinds = {b.kind for b in all_blocks()}
-    assert {"scenario", "steps", "fleet", "load"} <= kinds
+    assert {"scenario", "steps", "fleet", "load", "experiment"} <= kinds
 
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*") if p.suffix in (".yaml", ".yml"))
