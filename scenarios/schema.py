@@ -215,6 +215,12 @@ WAIT = Record(
     check_extra=_exactly_one("apiservice", "pod", "probe", "log", "scrapes"),
 )
 
+def _once_is_one_version(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    if value["once"] and value["version"] == "all":
+        raise ctx.fail(node, path, "once runs one kubectl: it cannot be combined with "
+                       "version: all")
+
+
 STEPS: dict[str, Schema] = {
     "install": Record({"args": Field(ARGS, default=None)}, description="an install step"),
     "uninstall": Record({}, description="an uninstall step"),
@@ -224,8 +230,12 @@ STEPS: dict[str, Schema] = {
             "args": Field(ListOf(Str(), min_items=1), required=True),
             "version": Field(KubectlVersion),
             "stdin": Field(Str()),
+            "once": Field(Bool(), default=False,
+                          doc="a command that changes the cluster (create, autoscale): run "
+                          "it with one kubectl even when --kubectl all asks for every one"),
         },
         description="a kubectl step",
+        check_extra=_once_is_one_version,
     ),
     "metricsApi": Record(
         {

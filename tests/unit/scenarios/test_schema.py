@@ -187,3 +187,13 @@ def test_bad_controller_manager_settings(settings: str, version: str, message: s
     with pytest.raises(SchemaError) as info:
         hpa_scenario(settings, version)
     assert message in str(info.value)
+
+
+def test_once_cannot_ask_for_every_kubectl() -> None:
+    msg = error(GOOD.replace("args: [top, nodes]", "args: [top, nodes]\n    once: true\n"
+                             "    version: all"))
+    assert msg == ("s.yaml:17: steps[2].kubectl: once runs one kubectl: it cannot be "
+                   "combined with version: all")
+    once = load(GOOD.replace("args: [top, nodes]", "args: [top, nodes]\n    once: true"))
+    assert once.steps[2]["kubectl"]["once"] is True  # type: ignore[attr-defined]
+    assert load(GOOD).steps[3]["kubectl"]["once"] is False  # type: ignore[attr-defined]
