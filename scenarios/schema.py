@@ -68,12 +68,13 @@ class Text(Schema):
     """A text expectation: a plain string means "equals"; a mapping allows other matchers."""
 
     description = "a string, or a mapping with equals, contains, notContains, regex"
+    # contains, notContains and regex take a string or a list (every item must hold)
     _record = Record(
         {
             "equals": Field(Str(description="a string")),
             "contains": Field(AnyValue()),
             "notContains": Field(AnyValue()),
-            "regex": Field(Str(description="a regular expression")),
+            "regex": Field(AnyValue()),
         },
         description="a text matcher",
     )
@@ -82,18 +83,20 @@ class Text(Schema):
         if isinstance(node, yaml.ScalarNode):
             return {"equals": Str().check(node, path, ctx)}
         value = self._record.check(node, path, ctx)
-        for key in ("contains", "notContains"):
+        one_regex = isinstance(value["regex"], str)
+        for key in ("contains", "notContains", "regex"):
             if isinstance(value[key], str):
                 value[key] = [value[key]]
             elif value[key] is not None and not (
                 isinstance(value[key], list) and all(isinstance(v, str) for v in value[key])
             ):
                 raise ctx.fail(node, f"{path}.{key}", "expected a string or a list of strings")
-        if value["regex"] is not None:
+        for index, pattern in enumerate(value["regex"] or []):
+            where = f"{path}.regex" + ("" if one_regex else f"[{index}]")
             try:
-                re.compile(value["regex"])
+                re.compile(pattern)
             except re.error as err:
-                raise ctx.fail(node, f"{path}.regex", f"not a regular expression: {err}") from None
+                raise ctx.fail(node, where, f"not a regular expression: {err}") from None
         return {k: v for k, v in value.items() if v is not None}
 
 
