@@ -36,7 +36,8 @@ def _show(text: str, limit: int = 400) -> str:
 
 
 def check_text(where: str, matcher: dict[str, Any], text: str) -> list[Failure]:
-    """Apply a text matcher (equals / contains / notContains / regex) to ``text``."""
+    """Apply a text matcher (equals / contains / notContains / regex) to ``text``; each of
+    contains, notContains and regex is a string or a list whose every item must hold."""
     failures: list[Failure] = []
     if "equals" in matcher:
         want = matcher["equals"]
@@ -58,8 +59,10 @@ def check_text(where: str, matcher: dict[str, Any], text: str) -> list[Failure]:
     for piece in matcher.get("notContains", []):
         if piece in text:
             failures.append(Failure(where, f"not to contain {piece!r}", _show(text)))
-    if "regex" in matcher and not re.search(matcher["regex"], text, re.MULTILINE):
-        failures.append(Failure(where, f"to match /{matcher['regex']}/", _show(text)))
+    patterns = matcher.get("regex", [])
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        if not re.search(pattern, text, re.MULTILINE):
+            failures.append(Failure(where, f"to match /{pattern}/", _show(text)))
     return failures
 
 

@@ -96,8 +96,16 @@ class Runner:
 
     # -- kubectl version choice -------------------------------------------------------------
 
-    def versions_for(self, step_version: str | None) -> list[str]:
-        wanted = self.kubectl_override or step_version or self.scenario.kubectl
+    def versions_for(self, step_version: str | None, once: bool = False) -> list[str]:
+        """The kubectl versions a step runs with: ``--kubectl`` first, then the step's
+        ``version``, then the file's ``kubectl``. A ``once`` step (a command that changes the
+        cluster, such as ``kubectl autoscale``, cannot be repeated) runs with one kubectl
+        whatever asks for ``all``: the first of those choices that names a version, else the
+        default one."""
+        choices = [self.kubectl_override, step_version, self.scenario.kubectl]
+        if once:
+            choices = [c for c in choices if c not in (None, "all")] or ["default"]
+        wanted = next(c for c in choices if c)
         if wanted == "all":
             return list(self.installed_versions)
         if wanted == "default":
@@ -213,7 +221,7 @@ class Runner:
             outcome.outputs.append(show_command(res))
             failures += self._check_command(expect, res, "")
         elif kind == "kubectl":
-            for version in self.versions_for(body.get("version")):
+            for version in self.versions_for(body.get("version"), bool(body.get("once"))):
                 res = await self.backend.kubectl(body["args"], version, body.get("stdin"))
                 outcome.outputs.append(show_command(res))
                 tag = f"[kubectl {version}] "

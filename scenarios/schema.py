@@ -68,12 +68,13 @@ class Text(Schema):
     """A text expectation: a plain string means "equals"; a mapping allows other matchers."""
 
     description = "a string, or a mapping with equals, contains, notContains, regex"
+    # contains, notContains and regex take a string or a list (every item must hold)
     _record = Record(
         {
             "equals": Field(Str(description="a string")),
             "contains": Field(AnyValue()),
             "notContains": Field(AnyValue()),
-            "regex": Field(Str(description="a regular expression")),
+            "regex": Field(AnyValue()),
         },
         description="a text matcher",
     )
@@ -82,18 +83,20 @@ class Text(Schema):
         if isinstance(node, yaml.ScalarNode):
             return {"equals": Str().check(node, path, ctx)}
         value = self._record.check(node, path, ctx)
-        for key in ("contains", "notContains"):
+        one_regex = isinstance(value["regex"], str)
+        for key in ("contains", "notContains", "regex"):
             if isinstance(value[key], str):
                 value[key] = [value[key]]
             elif value[key] is not None and not (
                 isinstance(value[key], list) and all(isinstance(v, str) for v in value[key])
             ):
                 raise ctx.fail(node, f"{path}.{key}", "expected a string or a list of strings")
-        if value["regex"] is not None:
+        for index, pattern in enumerate(value["regex"] or []):
+            where = f"{path}.regex" + ("" if one_regex else f"[{index}]")
             try:
-                re.compile(value["regex"])
+                re.compile(pattern)
             except re.error as err:
-                raise ctx.fail(node, f"{path}.regex", f"not a regular expression: {err}") from None
+                raise ctx.fail(node, where, f"not a regular expression: {err}") from None
         return {k: v for k, v in value.items() if v is not None}
 
 
@@ -215,6 +218,12 @@ WAIT = Record(
     check_extra=_exactly_one("apiservice", "pod", "probe", "log", "scrapes"),
 )
 
+def _once_is_one_version(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    if value["once"] and value["version"] == "all":
+        raise ctx.fail(node, path, "once runs one kubectl: it cannot be combined with "
+                       "version: all")
+
+
 STEPS: dict[str, Schema] = {
     "install": Record({"args": Field(ARGS, default=None)}, description="an install step"),
     "uninstall": Record({}, description="an uninstall step"),
@@ -224,8 +233,12 @@ STEPS: dict[str, Schema] = {
             "args": Field(ListOf(Str(), min_items=1), required=True),
             "version": Field(KubectlVersion),
             "stdin": Field(Str()),
+            "once": Field(Bool(), default=False,
+                          doc="a command that changes the cluster (create, autoscale): run "
+                          "it with one kubectl even when --kubectl all asks for every one"),
         },
         description="a kubectl step",
+        check_extra=_once_is_one_version,
     ),
     "metricsApi": Record(
         {

@@ -33,6 +33,10 @@ def test_contains_not_contains_regex() -> None:
     assert check_text("stderr", {"regex": r"^error: .* available$"}, text) == []
     [f] = check_text("stderr", {"regex": r"^Error from server"}, text)
     assert f.expected == "to match /^Error from server/"
+    # a list: every pattern must match, each miss is its own failure
+    assert check_text("stderr", {"regex": [r"^error:", r"available$"]}, text) == []
+    [f] = check_text("stderr", {"regex": [r"^error:", r"^Error", r"available$"]}, text)
+    assert f.expected == "to match /^Error/"
 
 
 def test_json_paths() -> None:

@@ -143,3 +143,40 @@ def test_the_demo_refuses_an_uninstalled_version(standins: Path,
         "demo: kubectl 1.29 is not installed (have: 1.27, 1.30, 1.33)\n")
     assert not standins.exists()
     assert os.environ["KUBECTL_DIR"].endswith("bin")
+
+
+ONCE = """\
+name: once
+description: a command that changes the cluster runs once
+cluster: {kubernetesVersion: "1.30"}
+kubectl: KUBECTL
+steps:
+- kubectl: {args: [autoscale, deployment, web, --max=10], once: true}
+- kubectl: {args: [create, namespace, demo], version: "1.33", once: true}
+- kubectl: {args: [get, hpa]}
+"""
+
+
+@pytest.mark.parametrize(("file_kubectl", "flags", "autoscale", "create", "get"), [
+    # --kubectl all repeats every step but the once ones: they keep the step's or the file's
+    ("default", ["--kubectl", "all"], ["1.30"], ["1.33"], ["1.27", "1.30", "1.33"]),
+    ("all", ["--kubectl", "all"], ["1.30"], ["1.33"], ["1.27", "1.30", "1.33"]),
+    ("all", [], ["1.30"], ["1.33"], ["1.27", "1.30", "1.33"]),
+    ("1.27", ["--kubectl", "all"], ["1.27"], ["1.33"], ["1.27", "1.30", "1.33"]),
+    # one version on the command line is still every call's
+    ("all", ["--kubectl", "1.27"], ["1.27"], ["1.27"], ["1.27"]),
+    ("default", [], ["1.30"], ["1.33"], ["1.30"]),
+])
+def test_a_once_step_runs_one_kubectl(tmp_path: Path, standins: Path, file_kubectl: str,
+                                      flags: list[str], autoscale: list[str],
+                                      create: list[str], get: list[str]) -> None:
+    path = tmp_path / "once.yaml"
+    path.write_text(ONCE.replace("KUBECTL", file_kubectl))
+    assert main(["run", "--backend", "kind", "--artifacts", str(tmp_path / "art"), *flags,
+                 str(path)]) == 0
+    made = calls(standins)
+
+    def used(command: str) -> list[str]:
+        return [b.removeprefix("kubectl.") for b, args in made if args.startswith(command)]
+
+    assert (used("autoscale"), used("create"), used("get hpa")) == (autoscale, create, get)

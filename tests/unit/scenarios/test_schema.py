@@ -58,7 +58,7 @@ def test_good_scenario_loads_with_defaults() -> None:
     kinds = [step["kind"] for step in s.steps]
     assert kinds == ["install", "wait", "kubectl", "kubectl", "sleep"]
     assert s.steps[1]["timeout"] == 90.0
-    assert s.steps[3]["expect"]["stderr"] == {"contains": ["nothing"], "regex": "^$"}
+    assert s.steps[3]["expect"]["stderr"] == {"contains": ["nothing"], "regex": ["^$"]}
     assert s.steps[4]["sleep"] == 1.5
 
 
@@ -187,3 +187,25 @@ def test_bad_controller_manager_settings(settings: str, version: str, message: s
     with pytest.raises(SchemaError) as info:
         hpa_scenario(settings, version)
     assert message in str(info.value)
+
+
+def test_once_cannot_ask_for_every_kubectl() -> None:
+    msg = error(GOOD.replace("args: [top, nodes]", "args: [top, nodes]\n    once: true\n"
+                             "    version: all"))
+    assert msg == ("s.yaml:17: steps[2].kubectl: once runs one kubectl: it cannot be "
+                   "combined with version: all")
+    once = load(GOOD.replace("args: [top, nodes]", "args: [top, nodes]\n    once: true"))
+    assert once.steps[2]["kubectl"]["once"] is True  # type: ignore[attr-defined]
+    assert load(GOOD).steps[3]["kubectl"]["once"] is False  # type: ignore[attr-defined]
+
+
+def test_regex_takes_a_list_every_item_checked() -> None:
+    listed = load(GOOD.replace('regex: "^$"', 'regex: ["^$", "a+"]'))
+    assert listed.steps[3]["expect"]["stderr"]["regex"] == ["^$", "a+"]  # type: ignore[attr-defined]
+    assert error(GOOD.replace('regex: "^$"', 'regex: ["^$", "("]')) == (
+        "s.yaml:24: steps[3].expect.stderr.regex[1]: not a regular expression: missing ), "
+        "unterminated subpattern at position 0")
+    assert error(GOOD.replace('regex: "^$"', 'regex: "("')).startswith(
+        "s.yaml:24: steps[3].expect.stderr.regex: not a regular expression")
+    assert error(GOOD.replace('regex: "^$"', "regex: [1]")) == (
+        "s.yaml:24: steps[3].expect.stderr.regex: expected a string or a list of strings")
