@@ -88,22 +88,48 @@ class Chain:
             assert resp.status < 400, await resp.text()
             return await resp.json()
 
-    async def watch_until(self, *args: str, done: Callable[[list[str]], bool]) -> list[str]:
-        """Lines of ``kubectl get ARGS -w --no-headers`` until ``done(lines)`` holds."""
+    async def watch(self, *args: str,
+                    done: Callable[[list[str]], bool]) -> asyncio.Task[list[str]]:
+        """Start ``kubectl get ARGS -w --no-headers``; once its watch is established, return
+        a task that collects its lines until ``done(lines)`` holds (at least one line).
+
+        Established is what kubectl logs at ``-v=6`` (stderr): the response to its
+        ``…&watch=true`` GET, sent after the list — so a change made after this returns is
+        seen by the watch, and one made before it is in the list (kubectl prints nothing at
+        all for an empty list, so that line is the only event to await)."""
         k = await asyncio.create_subprocess_exec(
-            kubectl_binary(self.latest), "get", *args, "-w", "--no-headers",
-            env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        lines: list[str] = []
+            kubectl_binary(self.latest), "get", *args, "-w", "--no-headers", "-v=6",
+            env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert k.stdout is not None and k.stderr is not None
+        stdout, stderr = k.stdout, k.stderr
+
+        async def established() -> None:
+            while b"watch=true" not in (line := await stderr.readline()):
+                assert line, "kubectl get -w ended before its watch"
+
         try:
-            assert k.stdout is not None
-            while not done(lines):
-                line = await asyncio.wait_for(k.stdout.readline(), 60)
-                assert line, f"kubectl get -w ended: {lines}"
-                lines.append(line.decode().rstrip("\n"))
-        finally:
+            await asyncio.wait_for(established(), 60)
+        except BaseException:
             k.kill()
             await k.wait()
-        return lines
+            raise
+        drain = asyncio.create_task(stderr.read())  # (nothing more is expected there)
+
+        async def collect() -> list[str]:
+            lines: list[str] = []
+            try:
+                while True:
+                    line = await asyncio.wait_for(stdout.readline(), 60)
+                    assert line, f"kubectl get -w ended: {lines}"
+                    lines.append(line.decode().rstrip("\n"))
+                    if done(lines):
+                        return lines
+            finally:
+                k.kill()
+                await k.wait()
+                await drain
+
+        return asyncio.create_task(collect())
 
 
 @contextlib.asynccontextmanager

@@ -130,9 +130,7 @@ async def top_matches_truth(c: Chain, names: set[str], cpu_m: float) -> dict[str
 
 async def test_workload_pods_lifecycle_metrics_scheduling_and_termination(chain: Chain) -> None:
     c = chain
-    watching = asyncio.create_task(c.watch_until("pods", "-l", "app=php-apache",
-                                                 done=all_ready(2)))
-    await asyncio.sleep(0.5)  # the watch is listening before the pods exist
+    watching = await c.watch("pods", "-l", "app=php-apache", done=all_ready(2))
     code, out, err = await c.kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
     assert code == 0, err
     lines = await watching
@@ -181,10 +179,9 @@ async def test_workload_pods_lifecycle_metrics_scheduling_and_termination(chain:
     failed = [e for e in json.loads(out)["items"] if e["reason"] == "FailedScheduling"]
     assert failed and failed[0]["type"] == "Warning" and failed[0]["message"] == message
     # scale down to 1: Terminating while the containers take 3 s to exit, then gone
-    watching = asyncio.create_task(c.watch_until(
+    watching = await c.watch(
         "pods", "-l", "app=php-apache", "--output-watch-events",
-        done=lambda lines: sum(line.startswith("DELETED") for line in lines) >= 4))
-    await asyncio.sleep(0.5)
+        done=lambda lines: sum(line.startswith("DELETED") for line in lines) >= 4)
     code, _, err = await c.kubectl("scale", "deployment/php-apache", "--replicas=1")
     assert code == 0, err
     lines = await watching
