@@ -242,12 +242,12 @@ def _set_requests(g: Grouping, requests: Mapping[str, int]) -> None:
         row["request"] = requests.get(row["name"])
 
 
-def resource_utilization(current: int, target: int, resource: str, tolerances: Tolerances,
-                         pods: Sequence[Pod], by_pod: Mapping[str, PodMetric],
-                         dropped: Mapping[str, str], requests_of: Callable[[], dict[str, int]],
-                         cpu_init: int, delay: int, now: int) -> Proposal:
-    """``GetResourceReplicas`` for a Utilization target (percent of request)."""
-    trace: dict[str, Any] = {"target": {"averageUtilization": target}}
+def _counted(trace: dict[str, Any], resource: str, pods: Sequence[Pod],
+             by_pod: Mapping[str, PodMetric], dropped: Mapping[str, str], cpu_init: int,
+             delay: int, now: int) -> tuple[Grouping, dict[str, int]]:
+    """What both pod-metric calculations start with: the pods grouped (into ``trace``) and
+    the metric values of the pods that count (ignored and unready ones dropped); upstream's
+    errors when there are no pods or no such value."""
     if not pods:
         raise CalcError(NO_PODS, trace)
     values = {name: m.value for name, m in by_pod.items()}
@@ -259,6 +259,16 @@ def resource_utilization(current: int, target: int, resource: str, tolerances: T
         values.pop(name, None)
     if not values:
         raise CalcError(NO_READY_METRICS, trace)
+    return g, values
+
+
+def resource_utilization(current: int, target: int, resource: str, tolerances: Tolerances,
+                         pods: Sequence[Pod], by_pod: Mapping[str, PodMetric],
+                         dropped: Mapping[str, str], requests_of: Callable[[], dict[str, int]],
+                         cpu_init: int, delay: int, now: int) -> Proposal:
+    """``GetResourceReplicas`` for a Utilization target (percent of request)."""
+    trace: dict[str, Any] = {"target": {"averageUtilization": target}}
+    g, values = _counted(trace, resource, pods, by_pod, dropped, cpu_init, delay, now)
     try:
         requests = requests_of()
     except Exception as err:  # MetricsError: a pod without a request
@@ -284,17 +294,7 @@ def plain_average(current: int, target: int, resource: str, tolerances: Toleranc
                   now: int) -> Proposal:
     """``calcPlainMetricReplicas``: AverageValue resource targets and Pods metrics."""
     trace: dict[str, Any] = {"target": {"averageValue": target}}
-    if not pods:
-        raise CalcError(NO_PODS, trace)
-    values = {name: m.value for name, m in by_pod.items()}
-    g = group_pods(pods, by_pod, resource, cpu_init, delay, now, dropped)
-    names = {p.name for p in pods}
-    trace.update(pods=g.rows, readyPodCount=g.ready_count,
-                 superfluous=sorted(n for n in values if n not in names))
-    for name in g.ignored | g.unready:
-        values.pop(name, None)
-    if not values:
-        raise CalcError(NO_READY_METRICS, trace)
+    g, values = _counted(trace, resource, pods, by_pod, dropped, cpu_init, delay, now)
     ratio, average, numbers = _average(values, target)
     trace["first"] = numbers
 

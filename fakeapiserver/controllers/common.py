@@ -112,6 +112,45 @@ def event(store: Any, clock: Callable[[], float], obj: Mapping[str, Any], type_:
         type_=type_, reason=reason, message=message, component=component)
 
 
+def containers_waiting(obj: Obj, reason: str, message: str, now: str) -> None:
+    """What a kubelet writes for a pod whose containers cannot start (an image it cannot
+    pull, a container config it cannot use): every container waiting with ``reason`` and
+    ``message``; ``Initialized`` True (no init container holds it up), ``Ready`` and
+    ``ContainersReady`` False with ``containers with unready status: [a b]`` (Go's ``%s`` of a
+    []string); the scheduler's ``PodScheduled`` kept; ``startTime`` set once."""
+    containers = spec(obj).get("containers") or []
+    st = obj.setdefault("status", {})
+    st["containerStatuses"] = [{
+        "name": c.get("name", ""), "image": c.get("image", ""), "imageID": "",
+        "ready": False, "restartCount": 0, "started": False, "lastState": {},
+        "state": {"waiting": {"reason": reason, "message": message}}} for c in containers]
+    conds = [c for c in st.get("conditions") or []
+             if c.get("type") not in ("Ready", "ContainersReady", "Initialized")]
+    names = " ".join(str(c.get("name", "")) for c in containers)
+    conds.append({"type": "Initialized", "status": "True", "lastProbeTime": None,
+                  "lastTransitionTime": now})
+    conds += [{"type": ctype, "status": "False", "lastProbeTime": None,
+               "lastTransitionTime": now, "reason": "ContainersNotReady",
+               "message": f"containers with unready status: [{names}]"}
+              for ctype in ("Ready", "ContainersReady")]
+    st["conditions"] = conds
+    st.setdefault("startTime", now)
+
+
+def container_event(store: Any, clock: Callable[[], float], pod: Mapping[str, Any], type_: str,
+                    reason: str, message: str) -> None:
+    """Record an Event from the pod's kubelet about its first container (``fieldPath``
+    ``spec.containers{NAME}``, the node as the source host)."""
+    m = meta(pod)
+    containers = spec(pod).get("containers") or []
+    first = str((containers[0] if containers else {}).get("name", ""))
+    record_event(store, clock(), involved={
+        "kind": "Pod", "namespace": m.get("namespace", ""), "name": m.get("name", ""),
+        "uid": m.get("uid", ""), "apiVersion": "v1",
+        "fieldPath": f"spec.containers{{{first}}}"},
+        type_=type_, reason=reason, message=message, host=spec(pod).get("nodeName", ""))
+
+
 #: A work item: (namespace, name); namespace is "" for cluster-scoped objects.
 Key = tuple[str, str]
 #: Queue a key for the named controller (the manager dedupes and runs it later).

@@ -29,6 +29,8 @@ from fakeapiserver.controllers.common import (
     Enqueue,
     Key,
     Obj,
+    container_event,
+    containers_waiting,
     meta,
     pod_condition,
     spec,
@@ -36,7 +38,6 @@ from fakeapiserver.controllers.common import (
 )
 from fakeapiserver.controllers.fleettemplates import SimSettingError, pod_template
 from fakeapiserver.controllers.localimages import LocalImages, pod_image
-from fakeapiserver.localpods import record_event
 from fakeapiserver.store import parse_rfc3339, rfc3339
 
 log = logging.getLogger(__name__)
@@ -146,34 +147,10 @@ class FleetPodController(Controller):
     def _refuse(self, pod: Obj, why: str) -> None:
         """What a kubelet shows for a container config it cannot use: Pending, every
         container waiting in ``CreateContainerConfigError``, a ``Failed`` event."""
-        now = rfc3339(self.clock())
-        containers = spec(pod).get("containers") or []
-
-        def apply(obj: Obj) -> None:
-            st = obj.setdefault("status", {})
-            st["containerStatuses"] = [{
-                "name": c.get("name", ""), "image": c.get("image", ""), "imageID": "",
-                "ready": False, "restartCount": 0, "started": False, "lastState": {},
-                "state": {"waiting": {"reason": "CreateContainerConfigError",
-                                      "message": why}}} for c in containers]
-            st.setdefault("startTime", now)
-            names = " ".join(str(c.get("name", "")) for c in containers)
-            conds = [c for c in st.get("conditions") or [] if c.get("type") == "PodScheduled"]
-            conds += [{"type": t, "status": "False", "lastProbeTime": None,
-                       "lastTransitionTime": now, "reason": "ContainersNotReady",
-                       "message": f"containers with unready status: [{names}]"}
-                      for t in ("Ready", "ContainersReady")]
-            st["conditions"] = conds
-
-        m = meta(pod)
-        self.store.mutate("pods", m["name"], m["namespace"], apply)
-        first = str((containers[0] if containers else {}).get("name", ""))
-        record_event(self.store, self.clock(), involved={
-            "kind": "Pod", "namespace": m["namespace"], "name": m["name"],
-            "uid": m.get("uid", ""), "apiVersion": "v1",
-            "fieldPath": f"spec.containers{{{first}}}"},
-            type_="Warning", reason="Failed", message=f"Error: {why}",
-            host=spec(pod).get("nodeName", ""))
+        m, now = meta(pod), rfc3339(self.clock())
+        self.store.mutate("pods", m["name"], m["namespace"], lambda obj: containers_waiting(
+            obj, "CreateContainerConfigError", why, now))
+        container_event(self.store, self.clock, pod, "Warning", "Failed", f"Error: {why}")
 
 
 def _refused(pod: Obj) -> bool:

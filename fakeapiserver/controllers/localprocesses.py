@@ -26,9 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from fakeapiserver.controllers.common import Controller, Enqueue, Key, Obj, meta, spec, status
+from fakeapiserver.controllers.common import (
+    Controller,
+    Enqueue,
+    Key,
+    Obj,
+    container_event,
+    containers_waiting,
+    meta,
+    spec,
+    status,
+)
 from fakeapiserver.controllers.localimages import Launch, LocalImages, plan_launch, pod_image
-from fakeapiserver.localpods import record_event
 from fakeapiserver.pki import write_kubeconfig
 from fakeapiserver.store import rfc3339
 
@@ -174,42 +183,14 @@ class LocalProcessController(Controller):
         image = pod_image(pod)
         why = (f'failed to pull image "{image}": no local command is mapped to this image in '
                "the simulation (fakeapiserver.controllers.LocalImages)")
-        containers = spec(pod).get("containers") or []
-
-        def apply(obj: Obj) -> None:
-            st = obj.setdefault("status", {})
-            st["containerStatuses"] = [{
-                "name": c.get("name", ""), "image": c.get("image", ""), "imageID": "",
-                "ready": False, "restartCount": 0, "started": False, "lastState": {},
-                "state": {"waiting": {"reason": "ErrImagePull", "message": why}}}
-                for c in containers]
-            conds = [c for c in st.get("conditions") or [] if c.get("type") not in (
-                "Ready", "ContainersReady", "Initialized")]
-            now = rfc3339(self.clock())
-            names = ", ".join(str(c.get("name", "")) for c in containers)
-            for ctype in ("Initialized", "Ready", "ContainersReady"):
-                cond: Obj = {"type": ctype, "status": "True" if ctype == "Initialized" else
-                             "False", "lastProbeTime": None, "lastTransitionTime": now}
-                if ctype != "Initialized":
-                    cond["reason"] = "ContainersNotReady"
-                    cond["message"] = f"containers with unready status: [{names}]"
-                conds.append(cond)
-            st["conditions"] = conds
-            st.setdefault("startTime", now)
-
-        m = meta(pod)
-        self.store.mutate("pods", m["name"], m["namespace"], apply)
-        name = str((containers[0] if containers else {}).get("name", ""))
-        involved = {"kind": "Pod", "namespace": m["namespace"], "name": m["name"],
-                    "uid": m.get("uid", ""), "apiVersion": "v1",
-                    "fieldPath": f"spec.containers{{{name}}}"}
-        host = spec(pod).get("nodeName", "")
+        m, now = meta(pod), rfc3339(self.clock())
+        self.store.mutate("pods", m["name"], m["namespace"],
+                          lambda obj: containers_waiting(obj, "ErrImagePull", why, now))
         for type_, reason, message in (
                 ("Normal", "Pulling", f'Pulling image "{image}"'),
                 ("Warning", "Failed", f'Failed to pull image "{image}": {why}'),
                 ("Warning", "Failed", "Error: ErrImagePull")):
-            record_event(self.store, self.clock(), involved=involved, type_=type_,
-                         reason=reason, message=message, host=host)
+            container_event(self.store, self.clock, pod, type_, reason, message)
 
     def _start(self, pod: Obj, command: list[str]) -> None:
         m = meta(pod)

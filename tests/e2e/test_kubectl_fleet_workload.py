@@ -13,26 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 
-from fakekubelet.addresses import free_loopback_base, free_port
-from tests.kubectl_bins import kubectl_binary, kubectl_versions
+from fakekubelet.addresses import free_loopback_base
+from tests.e2e.chain import Chain, started_chain
+from tests.kubectl_bins import kubectl_versions
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.slow]
 
 VERSIONS = kubectl_versions()
 if not VERSIONS:
     pytest.skip("no kubectl.1.XX binaries next to the kubectl on PATH", allow_module_level=True)
-PY = sys.executable
 IMAGE = "registry.k8s.io/hpa-example"
 
 FLEET = {
@@ -66,90 +62,12 @@ spec:
 """
 
 
-class Chain:
-    def __init__(self, tmp: Path, state: Path, control: str) -> None:
-        self.tmp = tmp
-        self.state = state
-        self.control = control
-        self.env = {"HOME": str(tmp), "PATH": os.environ.get("PATH", ""),
-                    "KUBECONFIG": str(state / "kubeconfig")}
-
-    async def kubectl(self, *args: str, stdin: str | None = None,
-                      version: str | None = None) -> tuple[int, str, str]:
-        k = await asyncio.create_subprocess_exec(
-            kubectl_binary(version or VERSIONS[-1]), *args, env=self.env,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else None,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(
-            k.communicate(stdin.encode() if stdin is not None else None), 120)
-        assert k.returncode is not None
-        return k.returncode, out.decode(), err.decode()
-
-    async def fleet(self, method: str, path: str, body: Any = None) -> Any:
-        async with (aiohttp.ClientSession() as session,
-                    session.request(method, self.control + path, json=body) as resp):
-            assert resp.status < 400, await resp.text()
-            return await resp.json()
-
-    async def watch_until(self, *args: str, done: Any) -> list[str]:
-        """Lines of ``kubectl get ... -w`` until ``done(lines)`` holds."""
-        k = await asyncio.create_subprocess_exec(
-            kubectl_binary(VERSIONS[-1]), "get", *args, "-w", "--no-headers", env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        lines: list[str] = []
-        try:
-            assert k.stdout is not None
-            while not done(lines):
-                line = await asyncio.wait_for(k.stdout.readline(), 60)
-                assert line, f"kubectl get -w ended: {lines}"
-                lines.append(line.decode().rstrip("\n"))
-        finally:
-            k.kill()
-            await k.wait()
-        return lines
-
-
-async def stop(proc: asyncio.subprocess.Process) -> int:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(proc.wait(), 60)
-
-
 @pytest.fixture
 async def chain(tmp_path: Path) -> AsyncIterator[Chain]:
-    state = tmp_path / "cp"
-    port = free_port()
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(yaml.safe_dump({**FLEET, "addressBase": free_loopback_base(3, 10250)}))
-    api = await asyncio.create_subprocess_exec(
-        PY, "-m", "fakeapiserver", "--state-dir", str(state), "--fleet-config", str(fleet),
-        "--apiservice-backend", f"127.0.0.1:{port}",
-        stdout=asyncio.subprocess.PIPE, stderr=(tmp_path / "api.log").open("wb"))
-    metricsd = None
-    try:
-        assert api.stdout is not None
-        assert await asyncio.wait_for(api.stdout.readline(), 120) == b"fakeapiserver: ready\n"
-        metricsd = await asyncio.create_subprocess_exec(
-            PY, "-m", "metricsd", "--kubeconfig", str(state / "kubeconfig"),
-            "--secure-port", str(port), "--bind-address", "127.0.0.1",
-            "--cert-dir", str(tmp_path / "certs"),
-            "--kubelet-certificate-authority", str(state / "ca.crt"),
-            "--kubelet-client-certificate", str(state / "client.crt"),
-            "--kubelet-client-key", str(state / "client.key"),
-            "--kubelet-preferred-address-types", "InternalIP",
-            "--kubelet-use-node-status-port", "--simulation-min-metric-resolution", "1s",
-            "--metric-resolution", "2s", "--kubelet-request-timeout", "1s",
-            stdout=asyncio.subprocess.DEVNULL, stderr=(tmp_path / "metricsd.log").open("wb"))
-        control = json.loads((state / "control.json").read_text())["url"]
-        c = Chain(tmp_path, state, control)
-        code, _, err = await c.kubectl("wait", "--for=condition=Available",
-                                       "apiservice/v1beta1.metrics.k8s.io", "--timeout=90s")
-        assert code == 0, err
+    async with started_chain(tmp_path, "--fleet-config", str(fleet)) as c:
         yield c
-    finally:
-        if metricsd is not None:
-            await stop(metricsd)
-        assert await stop(api) == 0
 
 
 def states(lines: list[str]) -> dict[str, list[tuple[str, str]]]:
@@ -163,7 +81,7 @@ def states(lines: list[str]) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def all_ready(n: int) -> Any:
+def all_ready(n: int) -> Callable[[list[str]], bool]:
     def done(lines: list[str]) -> bool:
         last = {name: seq[-1] for name, seq in states(lines).items()}
         return len(last) >= n and sum(v == ("1/1", "Running") for v in last.values()) >= n
@@ -212,9 +130,7 @@ async def top_matches_truth(c: Chain, names: set[str], cpu_m: float) -> dict[str
 
 async def test_workload_pods_lifecycle_metrics_scheduling_and_termination(chain: Chain) -> None:
     c = chain
-    watching = asyncio.create_task(c.watch_until("pods", "-l", "app=php-apache",
-                                                 done=all_ready(2)))
-    await asyncio.sleep(0.5)  # the watch is listening before the pods exist
+    watching = await c.watch("pods", "-l", "app=php-apache", done=all_ready(2))
     code, out, err = await c.kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
     assert code == 0, err
     lines = await watching
@@ -263,10 +179,9 @@ async def test_workload_pods_lifecycle_metrics_scheduling_and_termination(chain:
     failed = [e for e in json.loads(out)["items"] if e["reason"] == "FailedScheduling"]
     assert failed and failed[0]["type"] == "Warning" and failed[0]["message"] == message
     # scale down to 1: Terminating while the containers take 3 s to exit, then gone
-    watching = asyncio.create_task(c.watch_until(
+    watching = await c.watch(
         "pods", "-l", "app=php-apache", "--output-watch-events",
-        done=lambda lines: sum(line.startswith("DELETED") for line in lines) >= 4))
-    await asyncio.sleep(0.5)
+        done=lambda lines: sum(line.startswith("DELETED") for line in lines) >= 4)
     code, _, err = await c.kubectl("scale", "deployment/php-apache", "--replicas=1")
     assert code == 0, err
     lines = await watching
@@ -278,7 +193,7 @@ async def test_workload_pods_lifecycle_metrics_scheduling_and_termination(chain:
     code, out, _ = await c.kubectl("get", "pods", "--no-headers")
     (left,) = [line.split()[0] for line in out.splitlines()]
     # the deleted pods' metrics are gone with them
-    rows: dict[str, tuple[int, int]] = {}
+    rows = {}
     for _ in range(60):
         rows = await top_pods(c)
         if set(rows) == {left}:

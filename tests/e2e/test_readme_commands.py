@@ -38,7 +38,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -50,7 +49,7 @@ from pathlib import Path
 
 import pytest
 
-from fakekubelet.addresses import free_loopback_base
+from fakekubelet.addresses import free_loopback_base, free_port
 from tests.kubectl_bins import kubectl_versions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -267,12 +266,6 @@ def test_scenario_run_with_relative_artifacts(clone: Clone) -> None:
 # -- "The parts alone" --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def localized(block: str, tmp: Path, port: int) -> str:
     """The block with /tmp/, metricsd's port 4443 and the kubelets' 127.1.0.1 replaced by free
     ones (see the module docstring): other tests run beside this one."""
@@ -343,88 +336,86 @@ def parts_blocks() -> list[str]:
     return code_blocks(section(readme(), "### The parts alone"))
 
 
+def run_part(clone: Clone, index: int, tmp: Path,
+             timeout: float) -> subprocess.CompletedProcess[str]:
+    """Block ``index`` of "The parts alone", pasted into bash (localized): it must exit 0 and
+    leave nothing running."""
+    assert clone.demo.returncode == 0, shown(clone.demo)
+    res, left = run_block(clone, localized(parts_blocks()[index], tmp, free_port()), tmp,
+                          timeout)
+    assert res.returncode == 0, shown(res)
+    assert not left
+    return res
+
+
+def run_alone(clone: Clone, part: str, starts: str,
+              timeout: float) -> subprocess.CompletedProcess[str]:
+    """The parts table's one-liner for ``part`` (it begins with ``starts``), run at the clone's
+    root: it must exit 0 and leave nothing running."""
+    command = run_it_alone(part)
+    assert command.startswith(starts)
+    res = shell(clone, command, timeout=timeout)
+    assert res.returncode == 0, shown(res)
+    assert not settled(clone.root)
+    return res
+
+
 @pytest.mark.timeout(1200)
 def test_part_fakekubelet_alone(clone: Clone, tmp_path: Path) -> None:
-    assert clone.demo.returncode == 0, shown(clone.demo)
-    res, left = run_block(clone, localized(parts_blocks()[0], tmp_path, free_port()),
-                          tmp_path, 120)
-    assert res.returncode == 0, shown(res)
+    res = run_part(clone, 0, tmp_path, 120)
     assert re.search(r"^node_cpu_usage_seconds_total \d", res.stdout, re.M), shown(res)
     assert re.search(r"^node_memory_working_set_bytes \d", res.stdout, re.M), shown(res)
-    assert not left
 
 
 @pytest.mark.timeout(1200)
 def test_part_metricsd_beside_fakeapiserver(clone: Clone, tmp_path: Path) -> None:
-    assert clone.demo.returncode == 0, shown(clone.demo)
-    res, left = run_block(clone, localized(parts_blocks()[1], tmp_path, free_port()),
-                          tmp_path, 240)
-    assert res.returncode == 0, shown(res)
+    res = run_part(clone, 1, tmp_path, 240)
     assert re.search(r"^node-1\s+Ready\s", res.stdout, re.M), shown(res)  # kubectl get nodes
     rows = re.findall(r"^(node-\d)\s+(\d+)m\s+\d+%\s+(\d+)Mi\s+\d+%", res.stdout, re.M)
     assert sorted(name for name, _, _ in rows) == ["node-1", "node-2", "node-3"], shown(res)
     assert "no such host" not in (tmp_path / "metricsd.log").read_text()
-    assert not left
 
 
 @pytest.mark.timeout(1200)
 def test_part_metricsd_installed_into_fakeapiserver(clone: Clone, tmp_path: Path) -> None:
-    assert clone.demo.returncode == 0, shown(clone.demo)
-    res, left = run_block(clone, localized(parts_blocks()[2], tmp_path, free_port()),
-                          tmp_path, 240)
-    assert res.returncode == 0, shown(res)
+    res = run_part(clone, 2, tmp_path, 240)  # nothing left: metricsd's pod stopped with it
     assert "deployment.apps/metrics-server created" in res.stdout
     rows = re.findall(r"^(node-\d)\s+(\d+)m\s+\d+%\s+(\d+)Mi\s+\d+%", res.stdout, re.M)
     assert sorted(name for name, _, _ in rows) == ["node-1", "node-2", "node-3"], shown(res)
-    assert not left  # the metricsd pod's process stopped with the control plane
 
 
 @pytest.mark.timeout(1200)
 def test_part_hpa_controller_in_fakeapiserver(clone: Clone, tmp_path: Path) -> None:
-    assert clone.demo.returncode == 0, shown(clone.demo)
-    res, left = run_block(clone, localized(parts_blocks()[3], tmp_path, free_port()),
-                          tmp_path, 240)
-    assert res.returncode == 0, shown(res)
+    res = run_part(clone, 3, tmp_path, 240)
     assert re.search(r"^web\s+Deployment/web\s+cpu: <unknown>/50%\s+1\s+10\s+1\s", res.stdout,
                      re.M), shown(res)
     assert re.search(r"ScalingActive\s+False\s+FailedGetResourceMetric\s+the HPA was unable to "
                      r"compute the replica count: .* the server could not find the requested "
                      r"resource \(get pods\.metrics\.k8s\.io\)$", res.stdout, re.M), shown(res)
-    assert not left
 
 
 @pytest.mark.timeout(1200)
 def test_part_podautoscaler_alone(clone: Clone) -> None:
-    command = run_it_alone("podautoscaler/")
-    assert command.startswith("python -m podautoscaler explain ")
-    res = shell(clone, command, timeout=120)
-    assert res.returncode == 0, shown(res)
+    res = run_alone(clone, "podautoscaler/", "python -m podautoscaler explain ", 120)
     assert res.stdout.strip(), shown(res)
-    assert not settled(clone.root)
 
 
 @pytest.mark.timeout(1200)
 def test_part_simtime_alone(clone: Clone) -> None:
-    command = run_it_alone("scenarios/simtime/")
-    assert command.startswith("python -m scenarios.simtime ")
-    res = shell(clone, command, timeout=600)
-    assert res.returncode == 0, shown(res)
+    res = run_alone(clone, "scenarios/simtime/", "python -m scenarios.simtime ", 600)
     assert "simtime: 600/600 s simulated" in res.stderr, shown(res)
     csv = (clone.root / "probe.csv").read_text().splitlines()
     assert csv[0] == "elapsed_s,pod,truth_cores,api_cores,api_time_s,window_s,scrapes,status"
     assert len(csv) == 1 + 40 * 100  # every 15 s for 600 s, 100 pods
     assert csv[-1].endswith(",ok")
-    assert not settled(clone.root)
 
 
 @pytest.mark.timeout(1200)
 def test_part_experiment_alone(clone: Clone) -> None:
     """The HPA experiment one-liner in a fresh clone: its core install has no matplotlib, so
     the CLI says how to get the charts and still writes the CSV, the report and the table."""
-    command = run_it_alone("scenarios/experiment/")
-    assert command.startswith("python -m scenarios experiment ")
-    res = shell(clone, command, timeout=600)
-    assert res.returncode == 0, shown(res)  # the walkthrough's bounds hold
+    # exit 0: the walkthrough's bounds hold
+    res = run_alone(clone, "scenarios/experiment/", "python -m scenarios experiment ", 600)
     assert "[php-apache/walkthrough] done: 1200 simulated s" in res.stderr, shown(res)
     assert re.search(r"^peak replicas +7$", res.stdout, re.M), shown(res)
     assert "bounds: 7 of 7 held" in res.stdout, shown(res)
@@ -432,4 +423,3 @@ def test_part_experiment_alone(clone: Clone) -> None:
     assert "pip install -e '.[plots]'" in res.stdout, shown(res)
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.json",
                                                      "summary.txt", "walkthrough.csv"]
-    assert not settled(clone.root)

@@ -129,6 +129,10 @@ async def test_bad_annotation_is_a_container_config_error(sim: Sim) -> None:
                        "(expected seconds >= 0, or CONTAINER=VALUE pairs separated by commas)")
     events = [e["message"] for e in sim.store.list("events", NS) if e["reason"] == "Failed"]
     assert events == [f"Error: {message}"]
+    conds = {c["type"]: (c["status"], c.get("reason")) for c in pod["status"]["conditions"]}
+    assert conds == {"PodScheduled": ("True", None), "Initialized": ("True", None),
+                     "Ready": ("False", "ContainersNotReady"),
+                     "ContainersReady": ("False", "ContainersNotReady")}
     assert not sim.cluster.pods
     sim.store.delete("pods", pod["metadata"]["name"], NS)   # nothing runs: gone at once
     assert sim.store.try_get("pods", pod["metadata"]["name"], NS) is None

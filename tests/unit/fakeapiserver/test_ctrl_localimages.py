@@ -222,6 +222,27 @@ async def test_unmapped_images_are_not_run(tmp_path: Path) -> None:
     await manager.stop()
 
 
+async def test_an_unpullable_pod_shows_the_kubelets_conditions(tmp_path: Path) -> None:
+    """Every container waits; Initialized True; Ready and ContainersReady False with the
+    unready names as Go prints a []string (``[app side]``, no comma); PodScheduled kept."""
+    store = make_store(nodes=1)
+    manager = make_manager(store, runner=FakeRunner(), workdir=tmp_path)
+    store.create("pods", {"metadata": {"name": "web", "namespace": "default"},
+                          "spec": {"containers": [{"name": "app", "image": "nginx:1"},
+                                                  {"name": "side", "image": "nginx:1"}]}})
+    await manager.settle()
+    st = store.get("pods", "web", "default")["status"]
+    assert [cs["state"]["waiting"]["reason"] for cs in st["containerStatuses"]] == [
+        "ErrImagePull", "ErrImagePull"]
+    conds = {c["type"]: c for c in st["conditions"]}
+    assert sorted(conds) == ["ContainersReady", "Initialized", "PodScheduled", "Ready"]
+    assert conds["Initialized"]["status"] == "True"
+    for ctype in ("Ready", "ContainersReady"):
+        assert (conds[ctype]["status"], conds[ctype]["reason"], conds[ctype]["message"]) == (
+            "False", "ContainersNotReady", "containers with unready status: [app side]")
+    await manager.stop()
+
+
 async def test_fleet_pods_are_never_started_even_with_a_metricsd_image(tmp_path: Path) -> None:
     store = make_store(nodes=1)
     runner = FakeRunner()
