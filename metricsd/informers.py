@@ -9,9 +9,9 @@ Only the fields metricsd reads are kept ("slim" objects): for pods the namespace
 labels (label dicts interned, since replicas share them), for nodes the name, labels, addresses,
 kubelet daemon port and the resource-metrics-path annotation. 30,000 pods then cost a few MB.
 
-kubernetes_asyncio builds and authenticates the requests; its ``Watch`` helper is not used
-because it deserialises every event into full models (slow for 30,000 pods) and retries 410
-only once. Lists are read raw (``_preload_content=False``) and parsed with ``json``.
+:class:`metricsd.apiclient.APIClient` sends the requests (:func:`api_call`); lists and
+watches are read raw and parsed with ``json`` (a typed client's ``Watch`` helper would
+deserialise every event into full models — slow for 30,000 pods — and retry 410 only once).
 
 Upstream lists ALL nodes and applies ``--node-selector`` in the scraper and in the API's List;
 we do the same (:meth:`NodeInformer.scrape_targets`), so a Get of an excluded node reaches
@@ -28,7 +28,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from metricsd.api.types import NodeMeta, PodMeta
 from metricsd.apiserverlog import LibraryLog
@@ -49,7 +48,7 @@ __all__ = [
 ]
 
 ERROR = -1
-RawCall = Callable[..., Awaitable[Any]]  # kubernetes_asyncio list_* with _preload_content=False
+RawCall = Callable[..., Awaitable[Any]]  # api_call(...), or a kubernetes_asyncio list_* method
 
 
 class WatchExpired(Exception):
@@ -329,11 +328,10 @@ _QUERY_NAMES = {
 
 def api_call(api_client: Any, path: str, accept: str = JSON_ACCEPT,
              lib: LibraryLog | None = None) -> RawCall:
-    """A raw list/watch call of ``path`` (kubernetes_asyncio builds and authenticates it),
+    """A raw list/watch call of ``path`` through an :class:`~metricsd.apiclient.APIClient`,
     with the query sorted by name as client-go's ``url.Values.Encode`` writes it, and — at
     ``--v=6`` — client-go's ``GET <url> <status> in N milliseconds`` line once the response
     headers are in."""
-    host = str(getattr(getattr(api_client, "configuration", None), "host", "")).rstrip("/")
 
     async def call(*, _preload_content: bool = False, _request_timeout: Any = None,
                    **params: Any) -> Any:
@@ -348,14 +346,10 @@ def api_call(api_client: Any, path: str, accept: str = JSON_ACCEPT,
                           else str(value)))
         query.sort()
         started = time.monotonic()
-        response = await api_client.call_api(
-            path, "GET", {}, query, {"Accept": accept},
-            auth_settings=["BearerToken"], _preload_content=False,
-            _request_timeout=_request_timeout, _return_http_data_only=True)
+        response = await api_client.get(path, query, {"Accept": accept}, _request_timeout)
         if lib is not None and lib.request_enabled():
-            url = host + path + ("?" + urlencode(query) if query else "")
-            lib.request("GET", url, response.status, response.reason or "",
-                        time.monotonic() - started)
+            lib.request("GET", api_client.url(path, query), response.status,
+                        response.reason or "", time.monotonic() - started)
         return response
 
     return call

@@ -28,6 +28,7 @@ from typing import Any
 
 from metricsd import klog
 from metricsd.api import MetricsAPI
+from metricsd.apiclient import APIClient
 from metricsd.apiserverlog import LibraryLog
 from metricsd.auth import AuthenticationConfig, Authenticator, Authorizer
 from metricsd.auth.requestheader import CONFIGMAP_NAME, CONFIGMAP_NAMESPACE
@@ -38,7 +39,6 @@ from metricsd.informers import NodeInformer, PodInformer, Reflector, api_call, m
 from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
-    api_client_configuration,
     api_status_message,
     describe_api_error,
     load_incluster,
@@ -185,8 +185,6 @@ class MetricsServer:
         # then, as upstream's ServerConfig(): delegated authentication (its kubeconfig, the
         # ConfigMap lookup), delegated authorization, the lister client config; and as
         # Complete(): the kubelet client, the node selector. Each fails with upstream's text.
-        from kubernetes_asyncio import client as k8s
-
         authn, authz = await self._delegation()
         rest = self.rest
         if rest is None:
@@ -229,8 +227,7 @@ class MetricsServer:
         except SelectorError as err:
             raise StartupError(str(err)) from None
 
-        self._api_client = k8s.ApiClient(api_client_configuration(rest))
-        self._api_client.user_agent = user_agent()
+        self._api_client = APIClient(rest, user_agent())
         if cert is not None and self.ssl_context is not None:
             configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
         self.lib.group_version_added()  # the API is installed
@@ -344,12 +341,9 @@ class MetricsServer:
         if not o.authentication_skip_lookup and not (
             self.auth_config.client_ca_from_flags and self.auth_config.request_header_from_flags
         ) and authn_rest is not None:
-            from kubernetes_asyncio import client as k8s
-
-            lookup = k8s.ApiClient(api_client_configuration(authn_rest))
-            lookup.user_agent = user_agent()
+            lookup = APIClient(authn_rest, user_agent())
             self._closers.append(lookup.close)
-            await self._watch_auth_configmap(k8s.CoreV1Api(lookup), authn_rest)
+            await self._watch_auth_configmap(lookup, authn_rest)
         authz_rest = self._delegation_rest(o.authorization_kubeconfig, "authorization")
         authz_reviews = (ReviewClient(authz_rest, user_agent(), lib=self.lib)
                          if authz_rest else None)
@@ -393,15 +387,13 @@ class MetricsServer:
                     return self.rest
             raise StartupError(prefix + str(err)) from None
 
-    async def _fetch_auth_configmap(self, core: Any) -> dict[str, str] | None:
+    async def _fetch_auth_configmap(self, client: APIClient) -> dict[str, str] | None:
         """The ConfigMap's data; None when it does not exist; raises on other failures
         (:class:`_Forbidden` for a 403)."""
         started = self.clock.monotonic()
-        response = await core.read_namespaced_config_map(
-            CONFIGMAP_NAME, CONFIGMAP_NAMESPACE, _preload_content=False)
+        response = await client.get(CONFIGMAP_PATH)
         if self.lib.request_enabled():
-            host = str(core.api_client.configuration.host).rstrip("/")
-            self.lib.request("GET", host + CONFIGMAP_PATH, response.status,
+            self.lib.request("GET", client.url(CONFIGMAP_PATH), response.status,
                              response.reason or "", self.clock.monotonic() - started)
         try:
             body = await response.read()
@@ -422,7 +414,7 @@ class MetricsServer:
             configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
         return changed
 
-    async def _watch_auth_configmap(self, core: Any, rest: RestConfig) -> None:
+    async def _watch_auth_configmap(self, core: APIClient, rest: RestConfig) -> None:
         """The request-header controller's RunOnce: one GET of the ConfigMap through the
         authentication client, fatal unless tolerated (a missing ConfigMap is not an error);
         :meth:`_start_auth_informer` keeps it current once serving starts."""
@@ -471,8 +463,7 @@ class MetricsServer:
 
         reflector = Reflector(
             "*v1.ConfigMap",
-            api_call(core.api_client, f"/api/v1/namespaces/{CONFIGMAP_NAMESPACE}/configmaps",
-                     lib=self.lib),
+            api_call(core, f"/api/v1/namespaces/{CONFIGMAP_NAMESPACE}/configmaps", lib=self.lib),
             on_replace=replace, on_upsert=upsert, on_delete=lambda _obj: None,
             clock=self.clock, log=self.log.logfn(), rng=self.rng, lib=self.lib,
             resync="12h0m0s", client_go_params=True,

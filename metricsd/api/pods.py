@@ -43,6 +43,7 @@ class PodMetricsAPI:
         self.storage = storage
         self.lister = lister
         self.log = log
+        self._meta = protobuf.MetaCache()
 
     def list(
         self,
@@ -75,8 +76,8 @@ class PodMetricsAPI:
                 if usage is not None:
                     served.append((pod, usage))
             if as_protobuf and not table:
-                created = now_ns // 1_000_000_000
-                raw = protobuf.list_bytes(_pod_protobuf(p, u, created) for p, u in served)
+                created = protobuf.created_field(now_ns // 1_000_000_000)
+                raw = protobuf.list_bytes([self._protobuf(p, u, created) for p, u in served])
                 return APIResult(200, protobuf.envelope(API_VERSION, "PodMetricsList", raw),
                                  protobuf.CONTENT_TYPE, [u.timestamp for _, u in served])
             items = [
@@ -92,6 +93,10 @@ class PodMetricsAPI:
             return APIResult(200, build_table(rows, table, include_object),
                              table_content_type(table), stamps)
         return APIResult(200, pod_metrics_list(items), timestamps=stamps)
+
+    def _protobuf(self, pod: PodMeta, usage: PodUsage, created: bytes) -> bytes:
+        head, tail = self._meta.parts(pod.namespace, pod.name, pod.labels)
+        return protobuf.item(head, created, tail, _rest(usage))
 
     def get(
         self,
@@ -114,7 +119,7 @@ class PodMetricsAPI:
         if usage is None:
             return APIResult(404, not_found(GROUP, "podmetrics", f"{namespace}/{name}"))
         if as_protobuf and not table:
-            raw = _pod_protobuf(pod, usage, now_ns // 1_000_000_000)
+            raw = self._protobuf(pod, usage, protobuf.created_field(now_ns // 1_000_000_000))
             return APIResult(200, protobuf.envelope(API_VERSION, "PodMetrics", raw),
                              protobuf.CONTENT_TYPE, [usage.timestamp])
         obj = pod_metrics(pod.namespace, pod.name, pod.labels, usage, now_ns)
@@ -125,9 +130,14 @@ class PodMetricsAPI:
         return APIResult(200, obj, timestamps=[usage.timestamp])
 
 
-def _pod_protobuf(pod: PodMeta, usage: PodUsage, created_s: int) -> bytes:
-    return protobuf.pod_metrics(pod.namespace, pod.name, pod.labels, created_s,
-                                seconds(usage.timestamp), usage.window, rendered_containers(usage))
+def _rest(usage: PodUsage) -> bytes:
+    """The protobuf bytes after a pod's metadata, once per stored usage."""
+    rest = usage.encoded
+    if rest is None:
+        rest = protobuf.pod_rest(seconds(usage.timestamp), usage.window,
+                                 rendered_containers(usage))
+        object.__setattr__(usage, "encoded", rest)
+    return rest
 
 
 def _typed(item: dict[str, Any]) -> dict[str, Any]:

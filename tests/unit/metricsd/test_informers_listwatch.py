@@ -13,6 +13,7 @@ import pytest
 from kubernetes_asyncio import client
 
 from fakeapiserver.app import APIServer
+from metricsd.apiclient import APIClient
 from metricsd.informers import NodeInformer, PodInformer, metadata_call, slim_node
 from metricsd.kubeconfig import api_client_configuration, load_kubeconfig
 from metricsd.selectors import parse_label_selector
@@ -52,8 +53,9 @@ async def test_informers_sync_watch_and_relist(tmp_path: Path) -> None:
     server = APIServer(tmp_path, bookmark_interval=0.05)
     await server.start()
     rest = load_kubeconfig(str(server.kubeconfig_path))
-    api_client = client.ApiClient(api_client_configuration(rest))
-    core = client.CoreV1Api(api_client)
+    typed = client.ApiClient(api_client_configuration(rest))  # a typed client's call still fits
+    core = client.CoreV1Api(typed)
+    api_client = APIClient(rest, "test")
     store = server.store
     store.create("nodes", _node("n1", pool="a"))
     store.create("nodes", _node("n2", pool="b"))
@@ -113,6 +115,7 @@ async def test_informers_sync_watch_and_relist(tmp_path: Path) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await api_client.close()
+        await typed.close()
         await server.stop()
 
 
@@ -155,7 +158,7 @@ async def test_metadata_call_asks_for_partial_object_metadata(tmp_path: Path) ->
     server = APIServer(tmp_path)
     await server.start()
     rest = load_kubeconfig(str(server.kubeconfig_path))
-    api_client = client.ApiClient(api_client_configuration(rest))
+    api_client = APIClient(rest, "test")
     try:
         server.store.create("pods", _pod("web", "default", app="web"))
         server.store.create("pods", _pod("idle", "default", phase="Pending"))
@@ -188,7 +191,7 @@ async def test_client_go_requests_paging_and_library_lines(tmp_path: Path) -> No
     server = APIServer(tmp_path, bookmark_interval=0.05)
     await server.start()
     rest = load_kubeconfig(str(server.kubeconfig_path))
-    api_client = client.ApiClient(api_client_configuration(rest))
+    api_client = APIClient(rest, "test")
     stream = io.StringIO()
     lib = LibraryLog(klog.Logger(stream=stream, verbosity=6))
     for i in range(1203):
