@@ -54,8 +54,13 @@ rule("D11", "logs", H + r'pathrecorder\.go:254\] metrics-server: "/debug/pprof/"
      r"NotFoundHandler", only_in=METRICSD)
 rule("N10", "logs", H + r"reflector\.go:295\] Stopping reflector \*v1\.\w+ \((0s|12h0m0s)\) "
      r"from k8s\.io/client-go@v0\.29\.2/tools/cache/reflector\.go:229", only_in=METRICSD)
-#: N9, in the kubectl phase only: the aggregator's discovery fetch, to whichever server
-AGGREGATOR_FETCH = [
+#: N9, in the kubectl phase only: what falls into it by timing (the aggregator's discovery
+#: fetch, to whichever server it points at; a scrape cycle), compared in the other phases
+CYCLE = (H + r'(server\.go:1(36|39|44)\] "(Scraping metrics|Storing metrics|Scraping cycle '
+         r'complete)"|scraper\.go:1(21|43|82)\] "(Scraping metrics from nodes|Scraping node|'
+         r'Scrape finished)" .*|round_trippers\.go:553\] GET https://[\d.]+:10250/metrics/'
+         r'resource .*)')
+AGGREGATOR_FETCH = [rule("N9", "logs", CYCLE, only_in=server) for server in SERVERS] + [
     rule("N9", "logs", H + r'handler\.go:143\] metrics-server: GET "/apis/metrics\.k8s\.io/'
          r'v1beta1" satisfied by gorestful with webservice /apis/metrics\.k8s\.io/v1beta1',
          only_in=server) for server in SERVERS] + [
