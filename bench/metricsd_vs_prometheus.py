@@ -21,11 +21,20 @@ process, then measures, one after another against the same kubelets:
 5. the aiohttp floor: the same fetches through aiohttp's client (metricsd's kubelet client
    before it got its own lean HTTP/1.1 client), for comparison.
 
+With ``--with-peer`` the real metrics-server v0.7.1 (the test peer, ``docs/peers.md``) is
+measured the same way beside metricsd — the same argv but its own binary (no metricsd-only
+flag: the resolution must then be ≥ 12 s), the same kubeconfigs, port and kubelets — in
+interleaved rounds (metricsd, metrics-server, metricsd, metrics-server: ``--rounds 2``) so
+both share the machine's noise, and the report adds the ratios metricsd / metrics-server.
+The API phase then asks as ``kubectl top`` does (``Accept: application/vnd.kubernetes.protobuf,
+*/*``, gzip), both servers in turn, and reads each one's own ``"HTTP"`` lines.
+
 Not a test: it prints figures and PASS/MISS against the targets of issue 4. Every process is
 started in its own session and its process group is killed on exit. Examples::
 
     python bench/metricsd_vs_prometheus.py                      # 1,000 nodes x 30 pods
     python bench/metricsd_vs_prometheus.py --nodes 100 --pods-per-node 30 --cycles 3
+    python bench/metricsd_vs_prometheus.py --with-peer --json out.json   # and metrics-server
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import argparse
 import asyncio
 import base64
 import datetime
+import json
 import math
 import os
 import random
@@ -340,23 +350,39 @@ class Context:
     nodes: list[dict[str, Any]]
     admin_ctx: ssl.SSLContext
     stagger_s: float
+    #: the real metrics-server's binary (``--with-peer``), else None
+    peer: Path | None = None
 
 
 # --------------------------------------------------------------------------- metricsd
 
 
-def metricsd_argv(cx: Context, verbosity: int, cert_dir: Path) -> list[str]:
+METRICSD = "metricsd"
+PEER = "metrics-server"  # the real one, built by peers/build.py
+
+
+def server_command(cx: Context, server: str) -> list[str]:
+    if server == PEER:
+        return [str(cx.peer)]
+    return [sys.executable, "-m", "metricsd"]
+
+
+def metricsd_argv(cx: Context, verbosity: int, cert_dir: Path,
+                  server: str = METRICSD) -> list[str]:
+    """The command line of either server: the same flags, only the program differs."""
     res = cx.args.resolution
+    kubeconfig = str(cx.state / "metrics-server.kubeconfig")
     argv = [
-        sys.executable, "-m", "metricsd",
-        "--kubeconfig", str(cx.state / "metrics-server.kubeconfig"),
+        *server_command(cx, server),
+        "--kubeconfig", kubeconfig,
+        "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
         "--bind-address", "127.0.0.1", "--secure-port", str(cx.metricsd_port),
         "--cert-dir", str(cert_dir),
         "--kubelet-certificate-authority", str(cx.state / "ca.crt"),
         "--kubelet-preferred-address-types", "InternalIP",
         "--metric-resolution", f"{res:g}s", f"--v={verbosity}",
     ]  # fmt: skip
-    if res < 10:
+    if res < 10:  # metricsd only: upstream's validation refuses such a resolution
         argv += ["--simulation-min-metric-resolution", f"{res:g}s"]
         argv += ["--kubelet-request-timeout", f"{res * 0.9:g}s"]
     return argv
@@ -391,19 +417,20 @@ async def fetch_self_metrics(cx: Context, session: aiohttp.ClientSession) -> dic
     return parse_self_metrics(text)
 
 
-async def measure_metricsd(cx: Context) -> tuple[Measured, list[float]]:
-    """CPU per cycle, RSS and tick durations of metricsd at --v=1."""
+async def measure_metricsd(cx: Context, server: str = METRICSD,
+                           round_: int = 0) -> tuple[Measured, list[float]]:
+    """CPU per cycle, RSS and tick durations of one server at --v=1."""
     out = Measured()
     ticks: list[float] = []
-    cert_dir = cx.work / "metricsd-certs-a"
-    child = await spawn("metricsd", metricsd_argv(cx, 1, cert_dir))
+    cert_dir = cx.work / f"{server}-certs-a{round_}"
+    child = await spawn(server, metricsd_argv(cx, 1, cert_dir, server))
     try:
         started = time.monotonic()
         await wait_serving(cx, child, 600)
         out.rss_idle = status_mib(child.pid)
         out.notes.append(
-            f"metricsd served after {time.monotonic() - started:.1f} s (informers synced); "
-            f"idle RSS taken then, before its first scrape completed"
+            f"{server} (round {round_ + 1}) served after {time.monotonic() - started:.1f} s "
+            f"(informers synced); idle RSS taken then, before its first scrape completed"
         )
         async with aiohttp.ClientSession() as session:
             index = 0
@@ -428,16 +455,16 @@ async def measure_metricsd(cx: Context) -> tuple[Measured, list[float]]:
                         out.cpu_per_cycle.append((cpu_before - cpu0) / count)
                         ticks.append(total / count)
                 previous = (cpu_after, metrics)
-                if cycle == warm:
-                    out.notes.append(f"metricsd: {warm} warm-up cycle(s) not counted")
+                if cycle == warm and round_ == 0:
+                    out.notes.append(f"{server}: {warm} warm-up cycle(s) not counted")
         out.rss_steady = status_mib(child.pid)
         out.rss_peak = status_mib(child.pid, "VmHWM")
         failed = [line for _, line in child.lines if "Failed to scrape node" in line]
         if failed:
-            out.notes.append(f"metricsd: {len(failed)} failed node scrapes, e.g. {failed[0]}")
+            out.notes.append(f"{server}: {len(failed)} failed node scrapes, e.g. {failed[0]}")
         finished = [line for _, line in child.lines if '"Scrape finished"' in line]
         if finished:
-            out.notes.append(f"metricsd last: {finished[-1].split('] ', 1)[-1]}")
+            out.notes.append(f"{server} last: {finished[-1].split('] ', 1)[-1]}")
     finally:
         await child.stop()
     return out, ticks
@@ -455,14 +482,48 @@ class ApiFigures:
     notes: list[str] = field(default_factory=list)
 
 
-async def measure_api(cx: Context) -> ApiFigures:
-    """`kubectl top pods -A` and one namespace's pods, directly at a --v=3 metricsd."""
+def protobuf_items(body: bytes) -> int:
+    """How many items a protobuf NodeMetricsList/PodMetricsList holds (field 2 of the raw
+    object inside the ``k8s\\x00`` envelope)."""
+
+    def fields(data: bytes) -> list[tuple[int, int, int]]:
+        out, i = [], 0
+        while i < len(data):
+            key, i = varint(data, i)
+            if key & 7 == 2:
+                size, i = varint(data, i)
+                out.append((key >> 3, i, i + size))
+                i += size
+            else:
+                _, i = varint(data, i)
+                out.append((key >> 3, i, i))
+        return out
+
+    def varint(data: bytes, i: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value, i
+
+    envelope = body[4:]
+    raw = next((envelope[a:b] for n, a, b in fields(envelope) if n == 2), b"")
+    return sum(1 for n, _, _ in fields(raw) if n == 2)
+
+
+async def measure_api(cx: Context, server: str = METRICSD, round_: int = 0) -> ApiFigures:
+    """`kubectl top pods -A` and one namespace's pods, directly at a --v=3 server, asked as
+    kubectl asks (protobuf first, gzip accepted)."""
     figures = ApiFigures()
 
     def keep(line: str) -> bool:
         return '"HTTP"' in line or '"Scrape finished"' in line or '"Scraping node"' in line
 
-    child = await spawn("metricsd-v3", metricsd_argv(cx, 3, cx.work / "metricsd-certs-b"), keep)
+    child = await spawn(f"{server}-v3", metricsd_argv(
+        cx, 3, cx.work / f"{server}-certs-b{round_}", server), keep)
     try:
         await wait_serving(cx, child, 600)
         index = await child.wait_line('"Scrape finished"', 0, 4 * cx.args.resolution + 600)
@@ -470,17 +531,19 @@ async def measure_api(cx: Context) -> ApiFigures:
         await asyncio.sleep(1.5)
         base = f"https://127.0.0.1:{cx.metricsd_port}/apis/metrics.k8s.io/v1beta1"
         client_times: dict[str, tuple[str, float, float]] = {}
-        async with aiohttp.ClientSession(headers={"Accept": "application/json"}) as session:
+        async with aiohttp.ClientSession(headers={"Accept": cx.args.api_accept}) as session:
 
             async def get(url: str, kind: str) -> int:
                 audit = str(uuid.uuid4())
                 began = time.time()  # wall clock, comparable with klog's line times
                 async with session.get(url, ssl=cx.admin_ctx, headers={"Audit-ID": audit}) as r:
-                    body = await r.json()
+                    raw = await r.read()
                     if r.status != 200:
-                        raise RuntimeError(f"GET {url}: {r.status} {str(body)[:300]}")
+                        raise RuntimeError(f"GET {url}: {r.status} {raw[:300]!r}")
                 client_times[audit] = (kind, began, time.time() - began)
-                return len(body.get("items", []))
+                if raw.startswith(b"k8s\x00"):
+                    return protobuf_items(raw)
+                return len(json.loads(raw).get("items", []))
 
             for _ in range(cx.args.top_requests):
                 figures.top_all_items = await get(f"{base}/pods", "all")
@@ -532,6 +595,32 @@ async def measure_api(cx: Context) -> ApiFigures:
     finally:
         await child.stop()
     return figures
+
+
+def merged(rounds: list[Measured]) -> Measured:
+    """One server's rounds as one figure set: every measured cycle; RSS medians of rounds."""
+    out = Measured()
+    for m in rounds:
+        out.cpu_per_cycle += m.cpu_per_cycle
+        out.notes += m.notes
+    out.rss_idle = median([m.rss_idle for m in rounds])
+    out.rss_steady = median([m.rss_steady for m in rounds])
+    out.rss_peak = max(m.rss_peak for m in rounds)
+    return out
+
+
+def merged_api(rounds: list[ApiFigures]) -> ApiFigures:
+    out = ApiFigures()
+    for f in rounds:
+        out.top_all_server += f.top_all_server
+        out.top_all_client += f.top_all_client
+        out.ns_server += f.ns_server
+        out.ns_client += f.ns_client
+        out.ns_server_during_scrape += f.ns_server_during_scrape
+        out.ns_items += f.ns_items
+        out.top_all_items = f.top_all_items
+        out.notes += f.notes
+    return out
 
 
 # --------------------------------------------------------------------------- prometheus
@@ -846,6 +935,73 @@ def report(
             print(f"  note: {note}")
 
 
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and not math.isnan(a) and not math.isnan(b) else "n/a"
+
+
+def report_peer(figures: dict[str, Measured], ticks: dict[str, list[float]],
+                apis: dict[str, ApiFigures]) -> None:
+    """metricsd beside the real metrics-server, and metricsd / metrics-server."""
+    md, ms = figures[METRICSD], figures[PEER]
+    print()
+    print("metricsd beside the real metrics-server v0.7.1 (interleaved rounds, medians):")
+    print(f"{'':34}{'metricsd':>12}{'metrics-server':>16}{'ratio':>9}")
+    rows = [
+        ("CPU-s per cycle", md.cpu, ms.cpu, "{:.3f}"),
+        ("RSS idle (MiB)", md.rss_idle, ms.rss_idle, "{:.0f}"),
+        ("RSS steady (MiB)", md.rss_steady, ms.rss_steady, "{:.0f}"),
+        ("cycle duration (s, median tick)", median(ticks[METRICSD]), median(ticks[PEER]),
+         "{:.3f}"),
+    ]
+    if apis:
+        a, b = apis[METRICSD], apis[PEER]
+        rows += [
+            ("top pods -A, server p50 (ms)", percentile(a.top_all_server, 50) * 1000,
+             percentile(b.top_all_server, 50) * 1000, "{:.1f}"),
+            ("top pods -A, server max (ms)", max(a.top_all_server, default=math.nan) * 1000,
+             max(b.top_all_server, default=math.nan) * 1000, "{:.1f}"),
+            ("one namespace in scrapes, p50 (ms)", percentile(a.ns_server_during_scrape, 50)
+             * 1000, percentile(b.ns_server_during_scrape, 50) * 1000, "{:.2f}"),
+            ("one namespace in scrapes, p99 (ms)", percentile(a.ns_server_during_scrape, 99)
+             * 1000, percentile(b.ns_server_during_scrape, 99) * 1000, "{:.2f}"),
+        ]
+    for name, a_value, b_value, fmt in rows:
+        print(f"{name:34}{fmt.format(a_value):>12}{fmt.format(b_value):>16}"
+              f"{_ratio(a_value, b_value):>9}")
+    print(f"  cycles measured: metricsd {len(md.cpu_per_cycle)}, metrics-server "
+          f"{len(ms.cpu_per_cycle)}; CPU per cycle min/max: metricsd "
+          f"{min(md.cpu_per_cycle, default=math.nan):.3f}/"
+          f"{max(md.cpu_per_cycle, default=math.nan):.3f}, metrics-server "
+          f"{min(ms.cpu_per_cycle, default=math.nan):.3f}/"
+          f"{max(ms.cpu_per_cycle, default=math.nan):.3f}")
+    for note in ms.notes:
+        print(f"  note: {note}")
+
+
+def dump_json(path: Path, cx: Context, figures: dict[str, Measured],
+              ticks: dict[str, list[float]], apis: dict[str, ApiFigures],
+              prom: Measured | None, floor: Measured | None,
+              aio_floor: Measured | None) -> None:
+    def measured(m: Measured | None) -> dict[str, Any] | None:
+        if m is None:
+            return None
+        return {"cpu_per_cycle": m.cpu_per_cycle, "cpu": m.cpu, "rss_idle": m.rss_idle,
+                "rss_steady": m.rss_steady, "rss_peak": m.rss_peak}
+
+    out: dict[str, Any] = {
+        "machine": machine(), "load": os.getloadavg(),
+        "args": {k: v for k, v in vars(cx.args).items()},
+        "servers": {name: {**(measured(m) or {}), "ticks": ticks[name]}
+                    for name, m in figures.items()},
+        "api": {name: {"top_all_server": a.top_all_server, "ns_server": a.ns_server,
+                       "ns_server_during_scrape": a.ns_server_during_scrape,
+                       "top_all_items": a.top_all_items} for name, a in apis.items()},
+        "prometheus": measured(prom), "floor": measured(floor),
+        "aiohttp_floor": measured(aio_floor),
+    }
+    path.write_text(json.dumps(out, indent=1))
+
+
 def fmt_ms(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -862,6 +1018,20 @@ async def run(args: argparse.Namespace) -> int:
     if not os.access(PROMETHEUS, os.X_OK) and not args.skip_prometheus:
         print(f"{PROMETHEUS} not found; use --skip-prometheus", file=sys.stderr)
         return 2
+    peer: Path | None = None
+    if args.with_peer:
+        from scenarios.peers import PeerMissing, metrics_server_binary
+
+        try:
+            peer = metrics_server_binary()
+        except PeerMissing as err:
+            print(f"--with-peer: {err}", file=sys.stderr)
+            return 2
+        if args.resolution < 12:
+            print("--with-peer: the real metrics-server refuses a --metric-resolution below "
+                  "11.2 s with the default --kubelet-request-timeout; use --resolution >= 12",
+                  file=sys.stderr)
+            return 2
     with tempfile.TemporaryDirectory(prefix="md-vs-prom-") as tmp:
         work = Path(tmp)
         state = work / "cp"
@@ -879,31 +1049,42 @@ async def run(args: argparse.Namespace) -> int:
               flush=True)  # fmt: skip
         began = time.monotonic()
         plane = await spawn("fakeapiserver", argv)
-        md: Measured | None = None
         try:
             await plane.wait_line("fakeapiserver: ready", 0, 900)
             print(f"control plane ready in {time.monotonic() - began:.1f} s "
                   f"(RSS {status_mib(plane.pid):.0f} MiB)", flush=True)  # fmt: skip
-            import json
-
             nodes = json.loads((state / "nodes.json").read_text())
             nodes = nodes.get("nodes", nodes) if isinstance(nodes, dict) else nodes
             cert, key = write_admin_identity(state, work)
             cx = Context(args, state, work, base, metricsd_port, nodes, admin_context(cert, key),
-                         min(0.008 * len(nodes), 4.0))  # fmt: skip
-            print("metricsd (--v=1): CPU, RSS, ticks...", flush=True)
-            plane_cpu = session_cpu_seconds(plane.pid)
-            md, ticks = await measure_metricsd(cx)
-            md.notes.append("metricsd kubeconfig: metrics-server.kubeconfig (ServiceAccount token)")
-            print(
-                f"  median {md.cpu:.3f} CPU-s/cycle; fleet+control plane used "
-                f"{session_cpu_seconds(plane.pid) - plane_cpu:.1f} CPU-s meanwhile",
-                flush=True,
-            )
-            api = None
+                         min(0.008 * len(nodes), 4.0), peer)  # fmt: skip
+            servers = [METRICSD] + ([PEER] if peer is not None else [])
+            rounds: dict[str, list[Measured]] = {name: [] for name in servers}
+            ticks: dict[str, list[float]] = {name: [] for name in servers}
+            for round_ in range(args.rounds):  # interleaved: A B A B
+                for name in servers:
+                    print(f"{name} (--v=1, round {round_ + 1}/{args.rounds}): CPU, RSS, "
+                          "ticks...", flush=True)
+                    plane_cpu = session_cpu_seconds(plane.pid)
+                    measured, round_ticks = await measure_metricsd(cx, name, round_)
+                    rounds[name].append(measured)
+                    ticks[name] += round_ticks
+                    print(f"  median {measured.cpu:.3f} CPU-s/cycle; fleet+control plane used "
+                          f"{session_cpu_seconds(plane.pid) - plane_cpu:.1f} CPU-s meanwhile",
+                          flush=True)
+            figures = {name: merged(rounds[name]) for name in servers}
+            figures[METRICSD].notes.append(
+                "kubeconfig: metrics-server.kubeconfig (ServiceAccount token), for the API "
+                "server and both delegations")
+            apis: dict[str, ApiFigures] = {}
             if not args.skip_api:
-                print("metricsd (--v=3): API latency while scraping...", flush=True)
-                api = await measure_api(cx)
+                api_rounds: dict[str, list[ApiFigures]] = {name: [] for name in servers}
+                for round_ in range(args.api_rounds):
+                    for name in servers:
+                        print(f"{name} (--v=3, round {round_ + 1}/{args.api_rounds}): API "
+                              "latency while scraping...", flush=True)
+                        api_rounds[name].append(await measure_api(cx, name, round_))
+                apis = {name: merged_api(api_rounds[name]) for name in servers}
             prom = None
             if not args.skip_prometheus:
                 print("prometheus...", flush=True)
@@ -915,7 +1096,12 @@ async def run(args: argparse.Namespace) -> int:
             print("aiohttp floor (the same fetches through aiohttp's client)...", flush=True)
             aio_floor = await measure_floor(cx, FLOOR_SCRIPT)
             print(f"  median {aio_floor.cpu:.3f} CPU-s/cycle", flush=True)
-            report(cx, md, ticks, prom, floor, aio_floor, api)
+            report(cx, figures[METRICSD], ticks[METRICSD], prom, floor, aio_floor,
+                   apis.get(METRICSD))
+            if peer is not None:
+                report_peer(figures, ticks, apis)
+            if args.json:
+                dump_json(Path(args.json), cx, figures, ticks, apis, prom, floor, aio_floor)
         finally:
             await plane.stop()
     return 0
@@ -943,7 +1129,18 @@ def main() -> int:
     parser.add_argument("--ns-pace", type=float, default=0.03, help="seconds between requests")
     parser.add_argument("--skip-prometheus", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--with-peer", action="store_true",
+                        help="measure the real metrics-server beside metricsd (peers/build.py)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved CPU/RSS rounds per server (default 2 with the peer)")
+    parser.add_argument("--api-rounds", type=int, default=1,
+                        help="interleaved API rounds per server (default 1)")
+    parser.add_argument("--api-accept", default="application/vnd.kubernetes.protobuf, */*",
+                        help="Accept of the API requests (default: kubectl top's)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
+    if args.rounds is None:
+        args.rounds = 2 if args.with_peer else 1
     try:
         return asyncio.run(run(args))
     except (RuntimeError, TimeoutError) as err:

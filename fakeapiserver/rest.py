@@ -437,6 +437,9 @@ class RestHandler:
             raise ApiError.bad_request(
                 f'limit: Invalid value: "{query.get("limit")}": must be an integer') from None
         store = self.server.store
+        if query.get("resourceVersion") == "0" and not query.get("continue"):
+            # served from the watch cache in kube-apiserver, which ignores limit
+            limit = 0
         result = store.list_stored(kind, namespace or None, labels, fields,
                                    max(limit, 0), query.get("continue") or None)
         neg = negotiate(ctx.request.headers.get("Accept", ""))

@@ -2,9 +2,11 @@
 
 Exit behaviour follows metrics-server (cobra + ``panic``): a bad flag, a failed validation or a
 start-up error prints ``Error: <message>`` and the usage block on stderr and exits with
-status 2.  Upstream's ``main`` then panics, so users also see a Go goroutine trace; metricsd
-prints no trace.  ``--help`` prints the grouped help on stdout and exits 0; ``--version``
-prints :data:`metricsd.version.VERSION` and exits 0 before validation.
+status 2.  Upstream's ``main`` then panics with the same error, so the usage is followed by
+``panic: <message>`` and the one-frame goroutine trace of the release binary's ``main.main``
+(fixed text: the frame is always the same line of the same function).  ``--help`` prints the
+grouped help on stdout and exits 0; ``--version`` prints :data:`metricsd.version.VERSION` and
+exits 0 before validation.
 
 Examples::
 
@@ -34,10 +36,16 @@ EXIT_USAGE = 2  # what a Go panic exits with
 EXIT_NO_SERVER = 1
 
 
+#: what the runtime prints after ``panic(err)`` in metrics-server v0.7.1's ``main``
+PANIC_TRACE = ("\ngoroutine 1 [running]:\nmain.main()\n\tsigs.k8s.io/metrics-server@v0.7.1"
+               "/cmd/metrics-server/metrics-server.go:37 +0x8b\n")
+
+
 def report_error(message: str, stream: TextIO | None = None) -> int:
-    """cobra's error output: ``Error: <message>``, the usage block and a blank line."""
+    """cobra's error output (``Error: <message>``, the usage block, a blank line), then
+    ``main``'s panic with the same error."""
     out = stream or sys.stderr
-    out.write(f"Error: {message}\n{usage_text()}\n")
+    out.write(f"Error: {message}\n{usage_text()}\npanic: {message}\n{PANIC_TRACE}")
     out.flush()
     return EXIT_USAGE
 

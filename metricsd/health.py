@@ -66,9 +66,14 @@ class HealthResponse:
     status: int
     body: str
     content_type: str = TEXT_PLAIN
+    #: ``X-Content-Type-Options: nosniff``: set by http.Error and the root handlers; a single
+    #: check that passes only writes ``ok`` (net/http sniffs the type, no nosniff)
+    nosniff: bool = True
 
     @property
     def headers(self) -> dict[str, str]:
+        if not self.nosniff:
+            return {"Content-Type": self.content_type}
         return {"Content-Type": self.content_type, "X-Content-Type-Options": "nosniff"}
 
 
@@ -221,7 +226,7 @@ class HealthEndpoints:
             err = single.check()
             if err is not None:
                 return HealthResponse(500, f"internal server error: {err}\n")
-            return HealthResponse(200, "ok")
+            return HealthResponse(200, "ok", nosniff=False)
         return self._root(endpoint, params)
 
     def _root(self, endpoint: str, params: Mapping[str, Sequence[str]]) -> HealthResponse:
@@ -246,11 +251,11 @@ class HealthEndpoints:
             lines.append(f"warn: some health checks cannot be excluded: no matches for {quoted}\n")
             self.log.infof(
                 "cannot exclude some health checks, no health checks are installed matching "
-                + quoted, v=6)
+                + quoted, v=6, at="healthz/healthz.go:256")
         if failed:
-            if self.log.enabled(2):
+            if self.log.enabled(2, "healthz/healthz.go:261"):
                 self.log.infof(f"{','.join(failed)} check failed: {endpoint}\n"
-                               + "".join(failed_log), v=2)
+                               + "".join(failed_log), v=2, at="healthz/healthz.go:261")
             return HealthResponse(500, "".join(lines) + f"{endpoint} check failed\n")
         if "verbose" not in params:
             return HealthResponse(200, "ok")

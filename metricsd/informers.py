@@ -9,9 +9,9 @@ Only the fields metricsd reads are kept ("slim" objects): for pods the namespace
 labels (label dicts interned, since replicas share them), for nodes the name, labels, addresses,
 kubelet daemon port and the resource-metrics-path annotation. 30,000 pods then cost a few MB.
 
-kubernetes_asyncio builds and authenticates the requests; its ``Watch`` helper is not used
-because it deserialises every event into full models (slow for 30,000 pods) and retries 410
-only once. Lists are read raw (``_preload_content=False``) and parsed with ``json``.
+:class:`metricsd.apiclient.APIClient` sends the requests (:func:`api_call`); lists and
+watches are read raw and parsed with ``json`` (a typed client's ``Watch`` helper would
+deserialise every event into full models — slow for 30,000 pods — and retry 410 only once).
 
 Upstream lists ALL nodes and applies ``--node-selector`` in the scraper and in the API's List;
 we do the same (:meth:`NodeInformer.scrape_targets`), so a Get of an excluded node reaches
@@ -24,12 +24,15 @@ import asyncio
 import contextlib
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from metricsd.api.types import NodeMeta, PodMeta
+from metricsd.apiserverlog import LibraryLog
 from metricsd.clock import Clock, RealClock
+from metricsd.durations import SECOND, format_duration
 from metricsd.kubeconfig import api_status_message
 from metricsd.scraper.addresses import METRICS_PATH_ANNOTATION
 from metricsd.scraper.batch import LogFn, no_log
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 ERROR = -1
-RawCall = Callable[..., Awaitable[Any]]  # kubernetes_asyncio list_* with _preload_content=False
+RawCall = Callable[..., Awaitable[Any]]  # api_call(...), or a kubernetes_asyncio list_* method
 
 
 class WatchExpired(Exception):
@@ -132,8 +135,17 @@ class Reflector:
         watch_timeout: tuple[int, int] = (300, 600),
         call_kwargs: Mapping[str, Any] | None = None,
         describe_error: Callable[[BaseException], Awaitable[str]] | None = None,
+        lib: LibraryLog | None = None,
+        resync: str = "0s",
+        client_go_params: bool = False,
     ) -> None:
         self.describe_error = describe_error
+        #: where the reflector's own lines go (Starting reflector, Listing and watching, …)
+        self.lib = lib
+        self.resync = resync
+        #: ask as client-go's reflector asks: a first list from the watch cache
+        #: (``limit=500&resourceVersion=0``), ``timeout=`` beside ``timeoutSeconds=``
+        self.client_go_params = client_go_params
         self.resource = resource
         self.call = call
         self.on_replace = on_replace
@@ -154,24 +166,44 @@ class Reflector:
         return self.synced.is_set()
 
     async def list_once(self) -> None:
-        response = await self.call(_preload_content=False, **self.call_kwargs)
-        try:
-            body = await response.read()
-            if response.status != 200:
-                raise ListError(f"failed to list {self.resource}: "
-                                f"{api_status_message(body, response.status)}")
-        finally:
-            response.release()
-        doc = json.loads(body)
-        self.resource_version = str((doc.get("metadata") or {}).get("resourceVersion", ""))
-        items = doc.get("items") or []
-        self.on_replace([i for i in items if isinstance(i, dict)])
+        """One (re)list, page by page when the server pages it (``continue``)."""
+        if self.lib is not None:
+            self.lib.reflector_listing(self.resource)
+        params: dict[str, Any] = {}
+        if self.client_go_params:
+            params["limit"] = LIST_PAGE_SIZE
+            if not self.resource_version and self.relists == 0:
+                params["resource_version"] = "0"
+        items: list[dict[str, Any]] = []
+        while True:
+            response = await self.call(_preload_content=False, **params, **self.call_kwargs)
+            try:
+                body = await response.read()
+                if response.status != 200:
+                    raise ListError(f"failed to list {self.resource}: "
+                                    f"{api_status_message(body, response.status)}")
+            finally:
+                response.release()
+            doc = json.loads(body)
+            meta = doc.get("metadata") or {}
+            items += [i for i in doc.get("items") or [] if isinstance(i, dict)]
+            token = meta.get("continue")
+            if not token:
+                break
+            params = {"limit": LIST_PAGE_SIZE, "_continue": str(token)}
+        self.resource_version = str(meta.get("resourceVersion", ""))
+        self.on_replace(items)
         self.relists += 1
+        if self.lib is not None:
+            self.lib.reflector_populated(self.resource)
         self.synced.set()
 
     async def watch_once(self) -> None:
         """One watch request until the server ends it; raises WatchExpired on 410."""
         timeout = self.rng.randint(*self.watch_timeout)
+        extra: dict[str, Any] = {}
+        if self.client_go_params:
+            extra["timeout"] = format_duration(timeout * SECOND)
         response = await self.call(
             _preload_content=False,
             watch=True,
@@ -179,6 +211,7 @@ class Reflector:
             resource_version=self.resource_version,
             timeout_seconds=timeout,
             _request_timeout=_watch_timeout(),
+            **extra,
             **self.call_kwargs,
         )
         self.watches += 1
@@ -229,6 +262,15 @@ class Reflector:
 
     async def run(self) -> None:
         """List, then watch forever; relist on 410; back off on errors."""
+        if self.lib is not None:
+            self.lib.reflector_starting(self.resource, self.resync)
+        try:
+            await self._run()
+        finally:
+            if self.lib is not None:
+                self.lib.reflector_stopping(self.resource, self.resync)
+
+    async def _run(self) -> None:
         backoff = 0.8
         need_list = True
         while True:
@@ -268,6 +310,9 @@ def _watch_timeout() -> Any:
 METADATA_ACCEPT = ("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"
                    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,"
                    "application/json")
+JSON_ACCEPT = "application/json"
+#: client-go's reflector pages lists by this many items (when the server pages at all)
+LIST_PAGE_SIZE = 500
 _QUERY_NAMES = {
     "field_selector": "fieldSelector",
     "label_selector": "labelSelector",
@@ -275,13 +320,18 @@ _QUERY_NAMES = {
     "allow_watch_bookmarks": "allowWatchBookmarks",
     "resource_version": "resourceVersion",
     "timeout_seconds": "timeoutSeconds",
+    "timeout": "timeout",
+    "limit": "limit",
+    "_continue": "continue",
 }
 
 
-def metadata_call(api_client: Any, path: str) -> RawCall:
-    """A raw list/watch call asking for ``PartialObjectMetadata`` (upstream's metadata
-    informer): ~0.4 KB per pod on the wire instead of the whole object. Servers that do not
-    know the media type answer plain JSON, which the slim cache reads just the same."""
+def api_call(api_client: Any, path: str, accept: str = JSON_ACCEPT,
+             lib: LibraryLog | None = None) -> RawCall:
+    """A raw list/watch call of ``path`` through an :class:`~metricsd.apiclient.APIClient`,
+    with the query sorted by name as client-go's ``url.Values.Encode`` writes it, and — at
+    ``--v=6`` — client-go's ``GET <url> <status> in N milliseconds`` line once the response
+    headers are in."""
 
     async def call(*, _preload_content: bool = False, _request_timeout: Any = None,
                    **params: Any) -> Any:
@@ -294,12 +344,22 @@ def metadata_call(api_client: Any, path: str) -> RawCall:
                 raise TypeError(f"unexpected list parameter {key!r}")
             query.append((name, ("true" if value else "false") if isinstance(value, bool)
                           else str(value)))
-        return await api_client.call_api(
-            path, "GET", {}, query, {"Accept": METADATA_ACCEPT},
-            auth_settings=["BearerToken"], _preload_content=False,
-            _request_timeout=_request_timeout, _return_http_data_only=True)
+        query.sort()
+        started = time.monotonic()
+        response = await api_client.get(path, query, {"Accept": accept}, _request_timeout)
+        if lib is not None and lib.request_enabled():
+            lib.request("GET", api_client.url(path, query), response.status,
+                        response.reason or "", time.monotonic() - started)
+        return response
 
     return call
+
+
+def metadata_call(api_client: Any, path: str, lib: LibraryLog | None = None) -> RawCall:
+    """A raw list/watch call asking for ``PartialObjectMetadata`` (upstream's metadata
+    informer): ~0.4 KB per pod on the wire instead of the whole object. Servers that do not
+    know the media type answer plain JSON, which the slim cache reads just the same."""
+    return api_call(api_client, path, METADATA_ACCEPT, lib)
 
 
 class NodeInformer:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 
 from metricsd.durations import SECOND
@@ -78,6 +80,37 @@ def freshness_buckets(start: float = 1.0, factor: float = 1.364, count: int = 20
         bounds.append(value)
         value *= factor
     return bounds
+
+
+#: when this process started serving metrics, for the ``Process-Start-Time-Unix`` header
+#: component-base's metrics handler sets (its registry's creation, at start-up)
+_PROCESS_START = int(time.time())
+#: client_golang's reading of an "unlimited" limit: ^uint64(0) as a float
+_UNLIMITED = float(2**64 - 1)
+
+
+def _max_address_space(path: str = "/proc/self/limits") -> float | None:
+    """``Max address space`` from /proc/self/limits (client_golang's processCollector)."""
+    try:
+        with open(path) as limits:
+            for line in limits:
+                if line.startswith("Max address space"):
+                    soft = line[len("Max address space"):].split()[0]
+                    return _UNLIMITED if soft == "unlimited" else float(soft)
+    except OSError:
+        return None
+    return None
+
+
+class _AddressSpaceCollector:
+    """``process_virtual_memory_max_bytes``, which prometheus_client does not export."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        value = _max_address_space()
+        if value is not None:
+            yield GaugeMetricFamily("process_virtual_memory_max_bytes",
+                                    "Maximum amount of virtual memory available in bytes.",
+                                    value=value)
 
 
 def _escape_help(text: str) -> str:
@@ -145,6 +178,7 @@ class SelfMetrics:
         if process_metrics:
             self.process_registry = CollectorRegistry(auto_describe=True)
             ProcessCollector(registry=self.process_registry)
+            self.process_registry.register(_AddressSpaceCollector())
 
     # -- what the scraper, server, storage and API call --
 
@@ -181,13 +215,23 @@ class SelfMetrics:
 
     # -- exposition --
 
+    @staticmethod
+    def process_start_time() -> int:
+        """Unix seconds of start-up (the ``Process-Start-Time-Unix`` response header)."""
+        return _PROCESS_START
+
     def exposition(self) -> tuple[bytes, str]:
-        """The ``/metrics`` body (Prometheus text 0.0.4, Go number formatting) and its type."""
-        families: list[Any] = list(self.registry.collect())
-        if self.process_registry is not None:
-            families.extend(self.process_registry.collect())
+        """The ``/metrics`` body (Prometheus text 0.0.4, Go number formatting) and its type.
+
+        Upstream's handler writes the legacy registry (``process_*`` among its families)
+        before metrics-server's own registry, each sorted by name: the same order here.
+        """
+        process: list[Any] = (list(self.process_registry.collect())
+                              if self.process_registry is not None else [])
+        own: list[Any] = list(self.registry.collect())
         out: list[str] = []
-        for family in sorted(families, key=lambda f: self._exposed_name(f)):
+        by_name = sorted(process, key=self._exposed_name) + sorted(own, key=self._exposed_name)
+        for family in by_name:
             if family.name == "metrics_server_api_metric_freshness_seconds" and not (
                 self._freshness_observed
             ):

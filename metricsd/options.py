@@ -67,7 +67,7 @@ class StartupError(Exception):
 
 _CIPHERS_HELP = (
     "Comma-separated list of cipher suites for the server. If omitted, the default Go cipher "
-    "suites will be used.\n"
+    "suites will be used. \n"  # upstream's text: a space before each newline
     "Preferred values: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, "
     "TLS_CHACHA20_POLY1305_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, "
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, "
@@ -77,7 +77,7 @@ _CIPHERS_HELP = (
     "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305, "
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA, "
     "TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA, "
-    "TLS_RSA_WITH_AES_256_GCM_SHA384.\n"
+    "TLS_RSA_WITH_AES_256_GCM_SHA384. \n"
     "Insecure values: TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, "
     "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, "
     "TLS_ECDHE_RSA_WITH_RC4_128_SHA, TLS_RSA_WITH_3DES_EDE_CBC_SHA, "
@@ -231,7 +231,8 @@ def build_flagset() -> FlagSet:
         _f("bind-address", "ip", "0.0.0.0",
            "The IP address on which to listen for the --secure-port port. The associated "
            "interface(s) must be reachable by the rest of the cluster, and by CLI/web clients. "
-           "If blank or an unspecified address (0.0.0.0 or ::), all interfaces will be used.",
+           "If blank or an unspecified address (0.0.0.0 or ::), all interfaces and IP address "
+           "families will be used.",
            "0.0.0.0"),
         _f("cert-dir", "string", "apiserver.local.config/certificates",
            "The directory where the TLS certs are located. If --tls-cert-file and "
@@ -323,6 +324,10 @@ def build_flagset() -> FlagSet:
         _f("debug-socket-path", "string", "",
            "Use an unprotected (no authn/authz) unix-domain socket for profiling with the given "
            "path", implemented=False, note=not_applied),
+        _f("enable-priority-and-fairness", "bool", True,
+           "If true, replace the max-in-flight handler with an enhanced one that queues and "
+           "dispatches with priority and fairness", "true",
+           implemented=False, note=not_applied),
         _f("profiling", "bool", True,
            "Enable profiling via web interface host:port/debug/pprof/", "true",
            implemented=False, note=not_applied),
@@ -453,6 +458,7 @@ class Options:
     # Features (accepted, not applied — as upstream)
     contention_profiling: bool = False
     debug_socket_path: str = ""
+    enable_priority_and_fairness: bool = True
     profiling: bool = True
     # Logging
     log_flush_frequency: int = 5 * SECOND

@@ -28,18 +28,20 @@ from typing import Any
 
 from metricsd import klog
 from metricsd.api import MetricsAPI
+from metricsd.apiclient import APIClient
+from metricsd.apiserverlog import LibraryLog
 from metricsd.auth import AuthenticationConfig, Authenticator, Authorizer
 from metricsd.auth.requestheader import CONFIGMAP_NAME, CONFIGMAP_NAMESPACE
 from metricsd.auth.reviews import ReviewClient
 from metricsd.clock import Clock, RealClock
 from metricsd.health import MetricsdHealth, build_endpoints
-from metricsd.informers import NodeInformer, PodInformer, metadata_call
+from metricsd.informers import NodeInformer, PodInformer, Reflector, api_call, metadata_call
 from metricsd.kubeconfig import (
     KubeconfigError,
     RestConfig,
-    api_client_configuration,
     api_status_message,
     describe_api_error,
+    load_incluster,
     load_kubeconfig,
     load_rest_config,
 )
@@ -59,7 +61,10 @@ __all__ = ["MetricsServer", "bind_text", "run"]
 
 NS = 1_000_000_000
 CONFIGMAP_PATH = f"/api/v1/namespaces/{CONFIGMAP_NAMESPACE}/configmaps/{CONFIGMAP_NAME}"
-AUTH_CONFIG_REFRESH = 30.0  # seconds between re-reads of the authentication ConfigMap
+
+
+class _Forbidden(Exception):
+    """The authentication ConfigMap may not be read (403)."""
 
 
 def bind_text(address: str, port: int) -> str:
@@ -152,6 +157,11 @@ class MetricsServer:
         self.http: HTTPApp | None = None
         self.auth_config = AuthenticationConfig()
         self._stop_loop = asyncio.Event()
+        #: the lines k8s.io/apiserver and client-go print for what the server does
+        self.lib = LibraryLog(self.log)
+        self._cert: Any = None
+        self._auth_core: Any = None
+        self._auth_reflector: Reflector | None = None
 
     # ------------------------------------------------------------------ start-up
 
@@ -161,6 +171,9 @@ class MetricsServer:
         cert = ensure_serving_cert(cert_file=o.tls_cert_file, key_file=o.tls_private_key_file,
                                    cert_dir=o.cert_dir, bind_address=o.bind_address,
                                    secure_port=o.secure_port, log=self.log)
+        self._cert = cert
+        if cert is not None:
+            self.lib.serving_pair_loaded(self._serving_cert_name())
         if cert is not None and o.secure_port > 0:
             self._sock = _bind(o.bind_address, o.secure_port, o.permit_address_sharing,
                                o.permit_port_sharing)
@@ -169,16 +182,18 @@ class MetricsServer:
             # --tls-min-version are checked right after the listener, before anything starts
             self.ssl_context = server_ssl_context(cert, min_version=o.tls_min_version,
                                                   cipher_suites=o.tls_cipher_suites)
-        try:
-            selector = parse_label_selector(o.node_selector)
-        except SelectorError as err:
-            raise StartupError(str(err)) from None
+        # then, as upstream's ServerConfig(): delegated authentication (its kubeconfig, the
+        # ConfigMap lookup), delegated authorization, the lister client config; and as
+        # Complete(): the kubelet client, the node selector. Each fails with upstream's text.
+        authn, authz = await self._delegation()
         rest = self.rest
         if rest is None:
             try:
                 rest = load_rest_config(o.kubeconfig)
             except KubeconfigError as err:
                 raise StartupError(f"unable to construct lister client config: {err}") from None
+            if o.kubeconfig:
+                self.lib.kubeconfig_loaded(o.kubeconfig)
         self.rest = rest
         try:
             kubelet_config = kubelet_client_config(
@@ -207,26 +222,23 @@ class MetricsServer:
             raise StartupError(f"unable to construct a client to connect to the kubelets: "
                                f"{err}") from None
         self._closers.append(kubelet.close)
+        try:
+            selector = parse_label_selector(o.node_selector)
+        except SelectorError as err:
+            raise StartupError(str(err)) from None
 
-        from kubernetes_asyncio import client as k8s
-
-        self._api_client = k8s.ApiClient(api_client_configuration(rest))
-        self._api_client.user_agent = user_agent()
-        core = k8s.CoreV1Api(self._api_client)
-        authn, authz = await self._delegation(core)
-
+        self._api_client = APIClient(rest, user_agent())
         if cert is not None and self.ssl_context is not None:
             configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
-            self.log.info("Starting controller",
-                          "name", f"serving-cert::{cert.cert_file}::{cert.key_file}",
-                          at="dynamiccertificates/dynamic_serving_content.go:132")
+        self.lib.group_version_added()  # the API is installed
 
         # informers: start, then wait for sync (nothing is served until then)
-        kw = {"clock": self.clock, "log": self.log.logfn(), "rng": self.rng}
-        self.nodes = NodeInformer(core.list_node, selector, **kw,
-                                  describe_error=self._describer("/api/v1/nodes"))
-        self.pods = PodInformer(metadata_call(self._api_client, "/api/v1/pods"), **kw,
-                                describe_error=self._describer(
+        kw: dict[str, Any] = {"clock": self.clock, "log": self.log.logfn(), "rng": self.rng,
+                              "lib": self.lib, "client_go_params": True}
+        self.nodes = NodeInformer(api_call(self._api_client, "/api/v1/nodes", lib=self.lib),
+                                  selector, **kw, describe_error=self._describer("/api/v1/nodes"))
+        self.pods = PodInformer(metadata_call(self._api_client, "/api/v1/pods", lib=self.lib),
+                                **kw, describe_error=self._describer(
                                     "/api/v1/pods?fieldSelector=status.phase%3DRunning"))
         self._spawn(self.nodes.reflector.run())
         self._spawn(self.pods.reflector.run())
@@ -254,18 +266,41 @@ class MetricsServer:
             else ["/v1, Resource=pods"],
             shutting_down=lambda: self.shutting_down,
         ), self.log)
+        for endpoint in ("healthz", "livez", "readyz"):
+            self.lib.health_checkers(endpoint, health.names(endpoint))
+        self.lib.mux_complete()
         self.http = HTTPApp(api=api, health=health, metrics=self.metrics, authn=authn,
                             authz=authz, clock=self.clock, log=self.log)
+        # serving: the authentication ConfigMap's controllers, the serving certificate's, the
+        # listener; the ConfigMap's list+watch then keeps the client CAs current
+        self._start_auth_informer()
         if self._sock is not None and self.ssl_context is not None:
+            if self._cert is not None:
+                self.log.info("Starting controller", "name", self._serving_cert_name(),
+                              at="dynamiccertificates/dynamic_serving_content.go:132")
+                self.lib.serving_cert_loaded(self._serving_cert_name(), self._cert_pem())
             for name in insecure_names(cipher_suite_ids(o.tls_cipher_suites)):
                 self.log.warningf(f"Use of insecure cipher '{name}' detected.",
                                   at="server/secure_serving.go:69")
             await self.http.serve(self._sock, self.ssl_context)
             self.log.infof(f"Serving securely on {bind_text(o.bind_address, self.port)}",
                            at="server/secure_serving.go:213")
+            self.lib.waiting_for_shutdown()
             self.log.info("Starting DynamicServingCertificateController",
                           at="dynamiccertificates/tlsconfig.go:240")
         self.ready_to_serve.set()
+
+    def _serving_cert_name(self) -> str:
+        assert self._cert is not None
+        return f"serving-cert::{self._cert.cert_file}::{self._cert.key_file}"
+
+    def _cert_pem(self) -> bytes:
+        assert self._cert is not None
+        try:
+            with open(self._cert.cert_file, "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
 
     def _describer(self, path: str) -> Callable[[BaseException], Awaitable[str]]:
         rest = self.rest or RestConfig()
@@ -283,8 +318,9 @@ class MetricsServer:
     def _spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.create_task(coro))
 
-    async def _delegation(self, core: Any) -> tuple[Authenticator, Authorizer]:
-        """Authentication settings (flags + ConfigMap), review clients, the two chains."""
+    async def _delegation(self) -> tuple[Authenticator, Authorizer]:
+        """Delegated authentication (flags, its kubeconfig, the ConfigMap lookup through it),
+        then delegated authorization — the order of upstream's ApiserverConfig()."""
         o = self.options
         try:
             self.auth_config = AuthenticationConfig.from_flags(
@@ -297,17 +333,22 @@ class MetricsServer:
             )
         except OSError as err:
             raise StartupError(f"open {err.filename}: {(err.strerror or '').lower()}") from None
-        authn_rest = self._delegation_rest(o.authentication_kubeconfig)
-        authz_rest = self._delegation_rest(o.authorization_kubeconfig)
-        authn_reviews = ReviewClient(authn_rest, user_agent()) if authn_rest else None
-        authz_reviews = ReviewClient(authz_rest, user_agent()) if authz_rest else None
-        for reviews in (authn_reviews, authz_reviews):
-            if reviews is not None:
-                self._closers.append(reviews.close)
+        authn_rest = self._delegation_rest(o.authentication_kubeconfig, "authentication")
+        authn_reviews = (ReviewClient(authn_rest, user_agent(), lib=self.lib)
+                         if authn_rest else None)
+        if authn_reviews is not None:
+            self._closers.append(authn_reviews.close)
         if not o.authentication_skip_lookup and not (
             self.auth_config.client_ca_from_flags and self.auth_config.request_header_from_flags
-        ):
-            await self._watch_auth_configmap(core)
+        ) and authn_rest is not None:
+            lookup = APIClient(authn_rest, user_agent())
+            self._closers.append(lookup.close)
+            await self._watch_auth_configmap(lookup, authn_rest)
+        authz_rest = self._delegation_rest(o.authorization_kubeconfig, "authorization")
+        authz_reviews = (ReviewClient(authz_rest, user_agent(), lib=self.lib)
+                         if authz_rest else None)
+        if authz_reviews is not None:
+            self._closers.append(authz_reviews.close)
         authn = Authenticator(self.auth_config, authn_reviews,
                               token_cache_ttl_s=o.authentication_token_webhook_cache_ttl / NS,
                               clock=self.clock)
@@ -320,24 +361,46 @@ class MetricsServer:
         )
         return authn, authz
 
-    def _delegation_rest(self, kubeconfig: str) -> RestConfig | None:
+    def _delegation_rest(self, kubeconfig: str, what: str) -> RestConfig | None:
         """The delegation kubeconfig; when empty, in-cluster — or, outside a cluster, the
-        ``--kubeconfig`` connection (a metricsd convenience; upstream would fail)."""
+        ``--kubeconfig`` connection (a metricsd convenience, docs/peer-deviations.md D9;
+        upstream fails). Errors as upstream words them."""
+        prefix = f"failed to get delegated {what} kubeconfig: "
+        if what == "authentication":  # DelegatingAuthenticationOptions wraps it twice
+            prefix += prefix
         if kubeconfig:
             try:
-                return load_kubeconfig(kubeconfig)
+                config = load_kubeconfig(kubeconfig)
             except KubeconfigError as err:
-                raise StartupError(str(err)) from None
-        return self.rest
+                raise StartupError(prefix + str(err)) from None
+            self.lib.kubeconfig_loaded(kubeconfig)
+            return config
+        try:
+            return load_incluster()
+        except KubeconfigError as err:
+            if self.rest is not None:
+                return self.rest
+            if self.options.kubeconfig:
+                with contextlib.suppress(KubeconfigError):
+                    self.rest = load_kubeconfig(self.options.kubeconfig)
+                    self.lib.kubeconfig_loaded(self.options.kubeconfig)
+                    return self.rest
+            raise StartupError(prefix + str(err)) from None
 
-    async def _fetch_auth_configmap(self, core: Any) -> dict[str, str] | None:
-        """The ConfigMap's data; None when it does not exist; raises on other failures."""
-        response = await core.read_namespaced_config_map(
-            CONFIGMAP_NAME, CONFIGMAP_NAMESPACE, _preload_content=False)
+    async def _fetch_auth_configmap(self, client: APIClient) -> dict[str, str] | None:
+        """The ConfigMap's data; None when it does not exist; raises on other failures
+        (:class:`_Forbidden` for a 403)."""
+        started = self.clock.monotonic()
+        response = await client.get(CONFIGMAP_PATH)
+        if self.lib.request_enabled():
+            self.lib.request("GET", client.url(CONFIGMAP_PATH), response.status,
+                             response.reason or "", self.clock.monotonic() - started)
         try:
             body = await response.read()
             if response.status == 404:
                 return None
+            if response.status == 403:
+                raise _Forbidden(api_status_message(body, response.status))
             if response.status != 200:
                 raise RuntimeError(api_status_message(body, response.status))
         finally:
@@ -345,64 +408,76 @@ class MetricsServer:
         data = json.loads(body).get("data") or {}
         return {str(k): str(v) for k, v in data.items()}
 
-    def _apply_auth_configmap(self, data: dict[str, str] | None) -> None:
-        if self.auth_config.update_from_configmap(data or {}) and self.ssl_context is not None:
+    def _apply_auth_configmap(self, data: dict[str, str] | None) -> bool:
+        changed = self.auth_config.update_from_configmap(data or {})
+        if changed and self.ssl_context is not None:
             configure_client_cas(self.ssl_context, self.auth_config.all_ca_pems())
+        return changed
 
-    async def _watch_auth_configmap(self, core: Any) -> None:
-        """Look the ConfigMap up once (fatal unless tolerated), then keep it current.
-
-        Upstream's lookup is a GET and its CA controllers list+watch with a
-        ``metadata.name`` field selector; we re-GET every AUTH_CONFIG_REFRESH seconds instead,
-        which needs only the ``get`` that role ``extension-apiserver-authentication-reader``
-        grants and picks up rotated CAs within that period.
-        """
-        name = f"configmap/{CONFIGMAP_NAME} in {CONFIGMAP_NAMESPACE}"
-        self.log.infof("Starting RequestHeaderAuthRequestController",
-                       at="headerrequest/requestheader_controller.go:169")
-        for ca in ("client-ca-file", "requestheader-client-ca-file"):
-            self.log.info("Starting controller", "name",
-                          f"client-ca::{CONFIGMAP_NAMESPACE}::{CONFIGMAP_NAME}::{ca}",
-                          at="dynamiccertificates/configmap_cafile_content.go:202")
+    async def _watch_auth_configmap(self, core: APIClient, rest: RestConfig) -> None:
+        """The request-header controller's RunOnce: one GET of the ConfigMap through the
+        authentication client, fatal unless tolerated (a missing ConfigMap is not an error);
+        :meth:`_start_auth_informer` keeps it current once serving starts."""
         try:
             data = await self._fetch_auth_configmap(core)
         except Exception as exc:
-            err = await self._describer(CONFIGMAP_PATH)(exc)
-            self.log.warningf(
-                f"Unable to get {name}.  Usually fixed by 'kubectl create rolebinding -n "
-                f"{CONFIGMAP_NAMESPACE} ROLEBINDING_NAME --role="
-                "extension-apiserver-authentication-reader --serviceaccount=YOUR_NS:YOUR_SA'",
-                at="options/authentication.go:368")
+            if isinstance(exc, _Forbidden):
+                self.lib.configmap_forbidden()
+                err = str(exc)
+            else:
+                err = await describe_api_error(rest, CONFIGMAP_PATH, exc)
             if not self.options.authentication_tolerate_lookup_failure:
                 raise StartupError(
                     f"unable to load configmap based request-header-client-ca-file: {err}"
                 ) from None
+            self.lib.lookup_tolerated(err)
             data = None
-        else:
-            if data is None or not data.get("client-ca-file"):
-                self.log.warningf(
-                    f"Cluster doesn't provide client-ca-file in {name}, so client certificate "
-                    "authentication won't work.", at="options/authentication.go:402")
-            if data is None or not data.get("requestheader-client-ca-file"):
-                self.log.warningf(
-                    f"Cluster doesn't provide requestheader-client-ca-file in {name}, so "
-                    "request-header client certificate authentication won't work.",
-                    at="options/authentication.go:406")
         self._apply_auth_configmap(data)
-        self.log.infof("Caches are synced for RequestHeaderAuthRequestController",
-                       at="cache/shared_informer.go:318")
-        self._spawn(self._refresh_auth_configmap(core))
+        self._auth_core = core
 
-    async def _refresh_auth_configmap(self, core: Any) -> None:
-        while True:
-            await self.clock.sleep(AUTH_CONFIG_REFRESH)
-            try:
-                data = await self._fetch_auth_configmap(core)
-            except Exception as err:
-                self.log.error("Failed to refresh the authentication ConfigMap", err=str(err))
-                continue
-            if data is not None:
-                self._apply_auth_configmap(data)
+    def _start_auth_informer(self) -> None:
+        """The ConfigMap controllers the generic apiserver starts with serving: the request
+        header's and the two client CAs' (one list+watch of the ConfigMap here; upstream runs
+        three with the same requests). A changed ConfigMap takes effect at once."""
+        core = self._auth_core
+        if core is None:
+            return
+        self.lib.serving_controllers_starting(None)
+        synced = False
+
+        def replace(items: list[dict[str, Any]]) -> None:
+            nonlocal synced
+            data = (items[0].get("data") or {}) if items else {}
+            changed = self._apply_auth_configmap({str(k): str(v) for k, v in data.items()})
+            if not synced:  # the first list: the controllers' caches are synced
+                synced = True
+                self.lib.auth_caches_synced()
+                self._log_auth_loaded()
+            elif changed:
+                self._log_auth_loaded()
+
+        def upsert(obj: dict[str, Any]) -> None:
+            data = obj.get("data") or {}
+            if self._apply_auth_configmap({str(k): str(v) for k, v in data.items()}):
+                self._log_auth_loaded()
+
+        reflector = Reflector(
+            "*v1.ConfigMap",
+            api_call(core, f"/api/v1/namespaces/{CONFIGMAP_NAMESPACE}/configmaps", lib=self.lib),
+            on_replace=replace, on_upsert=upsert, on_delete=lambda _obj: None,
+            clock=self.clock, log=self.log.logfn(), rng=self.rng, lib=self.lib,
+            resync="12h0m0s", client_go_params=True,
+            call_kwargs={"field_selector": f"metadata.name={CONFIGMAP_NAME}"})
+        self._auth_reflector = reflector
+        self._spawn(reflector.run())
+
+    def _log_auth_loaded(self) -> None:
+        """What the controllers log once the ConfigMap's content is in: the client CAs (and
+        the serving certificate, re-served with them), the request-header values."""
+        self.lib.client_cas_loaded(self.auth_config.client_ca_bundles())
+        if self._cert is not None:
+            self.lib.serving_cert_loaded(self._serving_cert_name(), self._cert_pem())
+        self.lib.request_header_loaded()
 
     # ------------------------------------------------------------------ shutdown
 
@@ -411,9 +486,16 @@ class MetricsServer:
         if self.stopped.is_set():
             return
         self.shutting_down = True
+        serving = self.ready_to_serve.is_set() and self.http is not None
+        if serving:
+            self.lib.shutdown_begins()
         self._stop_loop.set()
         if self.http is not None:
             await self.http.close()
+        if serving:
+            self.lib.stopped_listening(bind_text(self.options.bind_address, self.port))
+            self.lib.controllers_stopping(
+                self._serving_cert_name() if self._cert is not None else None)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -429,6 +511,8 @@ class MetricsServer:
                 await self._api_client.close()
         if self._sock is not None:
             self._sock.close()
+        if serving:
+            self.lib.exiting()
         self.stopped.set()
 
 

@@ -253,10 +253,11 @@ def server_ssl_context(cert: ServingCert, *, min_version: str = "",
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         ctx.load_cert_chain(cert.cert_file, cert.key_file)
-    except FileNotFoundError as err:
-        raise StartupError(go_os_error("open", err)) from None
-    except PermissionError as err:
-        raise StartupError(go_os_error("open", err)) from None
+    except (FileNotFoundError, PermissionError) as err:
+        # OpenSSL's error names no file: the certificate is read first, then the key
+        path = err.filename or (cert.cert_file if not os.access(cert.cert_file, os.R_OK)
+                                else cert.key_file)
+        raise StartupError(go_os_error("open", err, path)) from None
     except ssl.SSLError as err:
         raise StartupError(
             f"unable to load server certificate: tls: failed to find any PEM data or the key "

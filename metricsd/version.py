@@ -11,11 +11,17 @@ import platform
 import sys
 from importlib import metadata
 
-__all__ = ["PACKAGE_VERSION", "UPSTREAM_COMMIT", "UPSTREAM_VERSION", "VERSION", "user_agent"]
+__all__ = ["PACKAGE_VERSION", "UPSTREAM_BUILD_DATE", "UPSTREAM_COMMIT", "UPSTREAM_COMMIT_SHORT",
+           "UPSTREAM_VERSION", "VERSION", "user_agent"]
 
 UPSTREAM_VERSION = "v0.7.1"
-#: upstream's v0.7.1 commit (``e78ebc4f``), as client-go prints it in User-Agents (7 chars)
-UPSTREAM_COMMIT = "e78ebc4"
+#: upstream's v0.7.1 commit, as ``/version`` shows it (the Makefile's ``git rev-parse HEAD``)
+UPSTREAM_COMMIT = "e78ebc4ffc86b2809f8831947562ac55ac3940eb"
+#: the same, as client-go prints it in User-Agents (7 characters)
+UPSTREAM_COMMIT_SHORT = UPSTREAM_COMMIT[:7]
+#: ``/version``'s buildDate: the release commit's time, as the test peer is built
+#: (docs/peer-deviations.md D2: the release image carries the time of its own build)
+UPSTREAM_BUILD_DATE = "2024-03-26T15:40:10Z"
 
 
 def _package_version() -> str:
@@ -36,4 +42,4 @@ def _go_arch() -> str:
 
 def user_agent(component: str = "metrics-server") -> str:
     """client-go's User-Agent shape: ``<cmd>/<version> (<os>/<arch>) kubernetes/<commit>``."""
-    return f"{component}/{VERSION} ({sys.platform}/{_go_arch()}) kubernetes/{UPSTREAM_COMMIT}"
+    return f"{component}/{VERSION} ({sys.platform}/{_go_arch()}) kubernetes/{UPSTREAM_COMMIT_SHORT}"

@@ -116,25 +116,29 @@ class MetricsAPI:
         watch: bool = False,
         accept: str | None = None,
         include_object: str | None = None,
+        table: str | None = None,
+        as_protobuf: bool = False,
     ) -> APIResult:
-        """``GET /apis/metrics.k8s.io/v1beta1/nodes``."""
+        """``GET /apis/metrics.k8s.io/v1beta1/nodes`` (a Table for ``table`` — a Table
+        version — or for an ``accept`` asking one; protobuf for ``as_protobuf``)."""
         parsed = _list_request("nodes", watch, label_selector, field_selector, include_object)
         if isinstance(parsed, APIResult):
             return parsed
         labels, fields, include = parsed
-        return self.nodes.list(labels, fields, now_ns, table=table_request(accept),
-                               include_object=include)
+        return self.nodes.list(labels, fields, now_ns, table=table or table_request(accept),
+                               include_object=include, as_protobuf=as_protobuf)
 
     def get_node(
         self, name: str, now_ns: int, *, accept: str | None = None,
-        include_object: str | None = None,
+        include_object: str | None = None, table: str | None = None, as_protobuf: bool = False,
     ) -> APIResult:
         """``GET /apis/metrics.k8s.io/v1beta1/nodes/{name}``."""
         try:
             include = _include(include_object)
         except _BadRequest as bad:
             return bad.result
-        return self.nodes.get(name, now_ns, table=table_request(accept), include_object=include)
+        return self.nodes.get(name, now_ns, table=table or table_request(accept),
+                              include_object=include, as_protobuf=as_protobuf)
 
     def list_pods(
         self,
@@ -146,6 +150,8 @@ class MetricsAPI:
         watch: bool = False,
         accept: str | None = None,
         include_object: str | None = None,
+        table: str | None = None,
+        as_protobuf: bool = False,
     ) -> APIResult:
         """``GET …/pods`` (``namespace=None``) or ``…/namespaces/{namespace}/pods``."""
         parsed = _list_request("pods", watch, label_selector, field_selector, include_object)
@@ -153,19 +159,20 @@ class MetricsAPI:
             return parsed
         labels, fields, include = parsed
         return self.pods.list(namespace or None, labels, fields, now_ns,
-                              table=table_request(accept), include_object=include)
+                              table=table or table_request(accept), include_object=include,
+                              as_protobuf=as_protobuf)
 
     def get_pod(
         self, namespace: str, name: str, now_ns: int, *, accept: str | None = None,
-        include_object: str | None = None,
+        include_object: str | None = None, table: str | None = None, as_protobuf: bool = False,
     ) -> APIResult:
         """``GET …/namespaces/{namespace}/pods/{name}``."""
         try:
             include = _include(include_object)
         except _BadRequest as bad:
             return bad.result
-        return self.pods.get(namespace, name, now_ns, table=table_request(accept),
-                             include_object=include)
+        return self.pods.get(namespace, name, now_ns, table=table or table_request(accept),
+                             include_object=include, as_protobuf=as_protobuf)
 
 
 __all__ += ["bad_request", "not_found"]

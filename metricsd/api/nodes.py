@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from metricsd.api.objects import GROUP, node_metrics, node_metrics_list
+from metricsd.api import protobuf
+from metricsd.api.objects import API_VERSION, GROUP, node_metrics, node_metrics_list, seconds
 from metricsd.api.status import not_found, unknown_error
 from metricsd.api.table import TableRow, build_table, table_content_type
 from metricsd.api.types import APIResult, NodeLister, NodeMeta
+from metricsd.quantity import format_cpu_nanocores, format_memory_bytes
 from metricsd.scraper.batch import LogFn, no_log
 from metricsd.selectors import FieldSelector, LabelSelector
 from metricsd.storage import Storage, Usage
@@ -38,6 +40,7 @@ class NodeMetricsAPI:
         *,
         table: str | None = None,
         include_object: str = "Metadata",
+        as_protobuf: bool = False,
     ) -> APIResult:
         if self.node_selector is not None:
             selector = selector.and_(self.node_selector)
@@ -55,8 +58,13 @@ class NodeMetricsAPI:
             usage = usage_of(node.name)
             if usage is not None:
                 served.append((node, usage))
-        items = [node_metrics(n.name, n.labels, u, now_ns, with_type=False) for n, u in served]
         stamps = [u.timestamp for _, u in served]
+        if as_protobuf and not table:
+            created = now_ns // 1_000_000_000
+            raw = protobuf.list_bytes(_node_protobuf(n, u, created) for n, u in served)
+            return APIResult(200, protobuf.envelope(API_VERSION, "NodeMetricsList", raw),
+                             protobuf.CONTENT_TYPE, stamps)
+        items = [node_metrics(n.name, n.labels, u, now_ns, with_type=False) for n, u in served]
         if table:
             rows = [
                 TableRow(n.name, {"cpu": u.cpu_nanocores, "memory": u.memory_bytes}, u.window,
@@ -68,7 +76,8 @@ class NodeMetricsAPI:
         return APIResult(200, node_metrics_list(items), timestamps=stamps)
 
     def get(
-        self, name: str, now_ns: int, *, table: str | None = None, include_object: str = "Metadata"
+        self, name: str, now_ns: int, *, table: str | None = None, include_object: str = "Metadata",
+        as_protobuf: bool = False,
     ) -> APIResult:
         try:
             node = self.lister.get_node(name)
@@ -80,6 +89,10 @@ class NodeMetricsAPI:
         usage = self.storage.node_usage(name)
         if usage is None:
             return APIResult(404, not_found(GROUP, "nodemetrics", name))
+        if as_protobuf and not table:
+            raw = _node_protobuf(node, usage, now_ns // 1_000_000_000)
+            return APIResult(200, protobuf.envelope(API_VERSION, "NodeMetrics", raw),
+                             protobuf.CONTENT_TYPE, [usage.timestamp])
         obj = node_metrics(node.name, node.labels, usage, now_ns)
         if table:
             row = TableRow(name, {"cpu": usage.cpu_nanocores, "memory": usage.memory_bytes},
@@ -87,6 +100,12 @@ class NodeMetricsAPI:
             return APIResult(200, build_table([row], table, include_object),
                              table_content_type(table), [usage.timestamp])
         return APIResult(200, obj, timestamps=[usage.timestamp])
+
+
+def _node_protobuf(node: NodeMeta, usage: Usage, created_s: int) -> bytes:
+    return protobuf.node_metrics(
+        node.name, node.labels, created_s, seconds(usage.timestamp), usage.window,
+        format_cpu_nanocores(usage.cpu_nanocores), format_memory_bytes(usage.memory_bytes))
 
 
 def _typed(item: dict[str, Any]) -> dict[str, Any]:

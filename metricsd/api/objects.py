@@ -19,7 +19,9 @@ __all__ = [
     "node_metrics_list",
     "pod_metrics",
     "pod_metrics_list",
+    "rendered_containers",
     "rfc3339",
+    "seconds",
     "window_text",
 ]
 
@@ -109,22 +111,34 @@ def pod_metrics(
     obj["metadata"] = _metadata(name, namespace, rfc3339(now_ns), labels)
     obj["timestamp"] = rfc3339(usage.timestamp)
     obj["window"] = window_text(usage.window)
-    rendered = usage.rendered
-    if rendered is None:
-        # The quantity strings are formatted once per stored usage (storage hands out the
-        # same object until the next store); kept as tuples of strings, which the cyclic GC
-        # stops tracking, rather than as long-lived dicts.
-        rendered = tuple(
-            (c.name, format_cpu_nanocores(c.cpu_nanocores), format_memory_bytes(c.memory_bytes))
-            for c in usage.containers
-        )
-        object.__setattr__(usage, "rendered", rendered)
+    rendered = rendered_containers(usage)
     containers = [
         {"name": cname, "usage": {"cpu": cpu, "memory": memory}}
         for cname, cpu, memory in rendered
     ]
     obj["containers"] = containers
     return obj
+
+
+def rendered_containers(usage: PodUsage) -> Any:
+    """(name, cpu, memory) strings of a pod's containers, formatted once per stored usage.
+
+    Storage hands out the same object until the next store; the tuples of strings are kept
+    on it (the cyclic GC stops tracking them) rather than as long-lived dicts.
+    """
+    rendered = usage.rendered
+    if rendered is None:
+        rendered = tuple(
+            (c.name, format_cpu_nanocores(c.cpu_nanocores), format_memory_bytes(c.memory_bytes))
+            for c in usage.containers
+        )
+        object.__setattr__(usage, "rendered", rendered)
+    return rendered
+
+
+def seconds(ns: int) -> int | None:
+    """A sample time in whole seconds, as metav1.Time carries it; ``None`` for Go's zero."""
+    return None if ns == ZERO_TIME_NS else ns // 1_000_000_000
 
 
 def node_metrics_list(items: list[dict[str, Any]]) -> dict[str, Any]:

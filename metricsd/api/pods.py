@@ -5,8 +5,16 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
+from metricsd.api import protobuf
 from metricsd.api.gcpause import gc_paused
-from metricsd.api.objects import GROUP, pod_metrics, pod_metrics_list
+from metricsd.api.objects import (
+    API_VERSION,
+    GROUP,
+    pod_metrics,
+    pod_metrics_list,
+    rendered_containers,
+    seconds,
+)
 from metricsd.api.status import not_found, unknown_error
 from metricsd.api.table import TableRow, build_table, table_content_type
 from metricsd.api.types import APIResult, PodLister, PodMeta
@@ -35,6 +43,7 @@ class PodMetricsAPI:
         self.storage = storage
         self.lister = lister
         self.log = log
+        self._meta = protobuf.MetaCache()
 
     def list(
         self,
@@ -45,6 +54,7 @@ class PodMetricsAPI:
         *,
         table: str | None = None,
         include_object: str = "Metadata",
+        as_protobuf: bool = False,
     ) -> APIResult:
         try:
             pods = self.lister.list_pods(namespace, selector)
@@ -65,6 +75,11 @@ class PodMetricsAPI:
                 usage = usage_of((pod.namespace, pod.name))
                 if usage is not None:
                     served.append((pod, usage))
+            if as_protobuf and not table:
+                created = protobuf.created_field(now_ns // 1_000_000_000)
+                raw = protobuf.list_bytes([self._protobuf(p, u, created) for p, u in served])
+                return APIResult(200, protobuf.envelope(API_VERSION, "PodMetricsList", raw),
+                                 protobuf.CONTENT_TYPE, [u.timestamp for _, u in served])
             items = [
                 pod_metrics(p.namespace, p.name, p.labels, u, now_ns, with_type=False)
                 for p, u in served
@@ -79,6 +94,10 @@ class PodMetricsAPI:
                              table_content_type(table), stamps)
         return APIResult(200, pod_metrics_list(items), timestamps=stamps)
 
+    def _protobuf(self, pod: PodMeta, usage: PodUsage, created: bytes) -> bytes:
+        head, tail = self._meta.parts(pod.namespace, pod.name, pod.labels)
+        return protobuf.item(head, created, tail, _rest(usage))
+
     def get(
         self,
         namespace: str,
@@ -87,6 +106,7 @@ class PodMetricsAPI:
         *,
         table: str | None = None,
         include_object: str = "Metadata",
+        as_protobuf: bool = False,
     ) -> APIResult:
         try:
             pod = self.lister.get_pod(namespace, name)
@@ -98,12 +118,26 @@ class PodMetricsAPI:
         usage = self.storage.pod_usage((namespace, name))
         if usage is None:
             return APIResult(404, not_found(GROUP, "podmetrics", f"{namespace}/{name}"))
+        if as_protobuf and not table:
+            raw = self._protobuf(pod, usage, protobuf.created_field(now_ns // 1_000_000_000))
+            return APIResult(200, protobuf.envelope(API_VERSION, "PodMetrics", raw),
+                             protobuf.CONTENT_TYPE, [usage.timestamp])
         obj = pod_metrics(pod.namespace, pod.name, pod.labels, usage, now_ns)
         if table:
             row = TableRow(name, _sum_usage(usage), usage.window, obj)
             return APIResult(200, build_table([row], table, include_object),
                              table_content_type(table), [usage.timestamp])
         return APIResult(200, obj, timestamps=[usage.timestamp])
+
+
+def _rest(usage: PodUsage) -> bytes:
+    """The protobuf bytes after a pod's metadata, once per stored usage."""
+    rest = usage.encoded
+    if rest is None:
+        rest = protobuf.pod_rest(seconds(usage.timestamp), usage.window,
+                                 rendered_containers(usage))
+        object.__setattr__(usage, "encoded", rest)
+    return rest
 
 
 def _typed(item: dict[str, Any]) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def table_request(accept: str | None) -> str | None:
 
 
 def table_content_type(version: str) -> str:
-    return f"application/json;as=Table;v={version};g=meta.k8s.io"
+    return "application/json"  # metrics-server answers a Table as plain JSON
 
 
 def _row_object(obj: Mapping[str, Any], version: str, include_object: str) -> Any:

@@ -40,10 +40,11 @@ class PodLister(Protocol):
 
 @dataclass(slots=True)
 class APIResult:
-    """An HTTP answer: status code, JSON body, content type, and the served items' sample
-    times (ns) for ``metrics_server_api_metric_freshness_seconds``."""
+    """An HTTP answer: status code, body (JSON-ready, or encoded protobuf bytes), content
+    type, and the served items' sample times (ns) for
+    ``metrics_server_api_metric_freshness_seconds``."""
 
     status: int
-    body: dict[str, Any]
+    body: Any
     content_type: str = "application/json"
     timestamps: list[int] = field(default_factory=list)

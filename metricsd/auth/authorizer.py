@@ -56,6 +56,19 @@ def _field_name(query: Mapping[str, str]) -> str:
     return ""
 
 
+def list_options_error(query: Mapping[str, str]) -> str | None:
+    """Why a list request's selectors do not parse (RequestInfoFactory decodes its
+    ListOptions and logs ``Couldn't parse request``), or None."""
+    from metricsd.selectors import SelectorError, parse_field_selector, parse_label_selector
+
+    try:
+        parse_label_selector(query.get("labelSelector", ""))
+        parse_field_selector(query.get("fieldSelector", ""))
+    except SelectorError as err:
+        return str(err)
+    return None
+
+
 def request_attributes(user: UserInfo, method: str, path: str,
                        query: Mapping[str, str]) -> Attributes:
     """Parse a request like k8s ``RequestInfoFactory`` for the paths metricsd serves."""
@@ -93,7 +106,8 @@ def request_attributes(user: UserInfo, method: str, path: str,
             verb = "get"
     elif method == "DELETE" and not name:
         verb = "deletecollection"
-    if verb in ("list", "watch") and not name:
+    if verb in ("list", "watch") and not name and list_options_error(query) is None:
+        # a list narrowed to one name is authorized (and logged, as GET) for that name
         name = _field_name(query)
     return Attributes(user=user, verb=verb, path=path, resource_request=True, api_group=group,
                       api_version=version, namespace=namespace, resource=resource,

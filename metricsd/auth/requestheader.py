@@ -165,6 +165,14 @@ class AuthenticationConfig:
     def client_verifier(self) -> Verifier | None:
         return Verifier(self.client_roots) if self.client_roots else None
 
+    def client_ca_bundles(self) -> list[tuple[str, bytes]]:
+        """(controller name, PEM) of the two client-CA sources, as the serving layer unions
+        them: the client CA, then the request-header CA."""
+        prefix = f"client-ca::{CONFIGMAP_NAMESPACE}::{CONFIGMAP_NAME}::"
+        header = self.request_header.ca_pem if self.request_header is not None else b""
+        return [(prefix + "client-ca-file", self.client_ca_pem),
+                (prefix + "requestheader-client-ca-file", header)]
+
     def all_ca_pems(self) -> list[bytes]:
         """Every CA bundle a client certificate may chain to (for the TLS layer)."""
         out = [self.client_ca_pem] if self.client_ca_pem.strip() else []

@@ -8,10 +8,12 @@ tests assert on), so kubernetes_asyncio's typed models are not used here.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Protocol
 
 import aiohttp
 
+from metricsd.durations import format_duration
 from metricsd.kubeconfig import RestConfig, api_status_message
 
 TOKEN_REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
@@ -30,10 +32,12 @@ class ReviewClient:
     """POSTs review objects with the delegation kubeconfig's credentials."""
 
     def __init__(self, rest: RestConfig, user_agent: str = "metrics-server",
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, lib: Any = None) -> None:
         self.rest = rest
         self.user_agent = user_agent
         self.timeout_s = timeout_s
+        #: an ``apiserverlog.LibraryLog``: client-go's ``--v=6`` line for each review
+        self.lib = lib
         self._session: aiohttp.ClientSession | None = None
 
     def _ensure(self) -> aiohttp.ClientSession:
@@ -51,9 +55,15 @@ class ReviewClient:
         token = self.rest.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        # the webhook client's request timeout travels as a query parameter (client-go)
+        path = f"{path}?timeout={format_duration(int(self.timeout_s * 1e9))}"
         url = self.rest.host.rstrip("/") + path
+        started = time.monotonic()
         try:
             async with self._ensure().post(url, data=json.dumps(body), headers=headers) as resp:
+                if self.lib is not None and self.lib.request_enabled():
+                    self.lib.request("POST", url, resp.status, resp.reason or "",
+                                     time.monotonic() - started)
                 text = await resp.read()
                 if resp.status // 100 != 2:
                     raise ReviewError(api_status_message(text, resp.status))

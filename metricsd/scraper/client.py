@@ -289,6 +289,7 @@ class KubeletClient:
         progress = Progress()
         timeout = self.config.timeout_s if timeout_s is None else max(0.0, timeout_s)
         loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             async with clock_deadline(self.clock, timeout):
                 request_time = self.clock.now()
@@ -298,6 +299,8 @@ class KubeletClient:
                     resp = await self._follow(url, resp, progress)
         except TimeoutError as exc:
             url = progress.url or url  # Go names the request that was in flight
+            if not progress.headers_done:
+                self._trace_failed(url, loop.time() - started)
             if progress.headers_done:
                 # upstream wraps body-read errors with %v: the deadline loses its type
                 raise KubeletRequestError(
@@ -310,6 +313,8 @@ class KubeletClient:
             raise KubeletRequestError(url_error("GET", err.url, err.text)) from None
         except ResponseError as err:
             url = progress.url or url
+            if not progress.headers_done:
+                self._trace_failed(url, loop.time() - started)
             if err.body_started:
                 raise KubeletRequestError(f"failed to read response body - {err.text}",
                                           debug=err.debug) from None
@@ -318,6 +323,7 @@ class KubeletClient:
             if progress.url:  # a redirect's target failed
                 url = progress.url
                 host, port = host_port_of(url)
+            self._trace_failed(url, loop.time() - started)
             context = None
             if self.config.cert_file:
                 context = probe_context(self.config.cert_file, self.config.key_file or None)
@@ -332,6 +338,11 @@ class KubeletClient:
             status = f"{resp.status} {resp.reason}".rstrip()
             raise KubeletRequestError(f'request failed, status: "{status}"')
         return KubeletResponse(url=url, body=resp.body, request_time=request_time)
+
+    def _trace_failed(self, url: str, seconds: float) -> None:
+        """client-go's line for a round trip that failed: no status (two spaces)."""
+        if self.trace is not None:
+            self.trace(f"GET {url}  in {int(seconds * 1000)} milliseconds")
 
     async def _follow(self, url: str, resp: Response, progress: Progress) -> Response:
         """Follow redirects as Go's client does: at most 10, the token only to the same host

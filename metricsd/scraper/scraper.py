@@ -164,8 +164,9 @@ class Scraper:
                          err=err.text, node=node.name, timeout=self.timeout_text)
             else:
                 self.log(ERROR, "Failed to scrape node", err=err.text, node=node.name)
-            if err.debug:
-                self.log(4, "Kubelet request error detail", node=node.name, detail=err.debug)
+            if err.debug:  # the Python exception behind the Go text: for metricsd's own
+                # debugging only, above any verbosity upstream logs at (it has no such line)
+                self.log(10, "Kubelet request error detail", node=node.name, detail=err.debug)
             return
         arrived.append(batch)
 

@@ -40,15 +40,17 @@ class ContainerUsage:
 class PodUsage:
     """A served pod: containers sorted by name; time info of the earliest container.
 
-    ``rendered`` is a memo slot for the API layer (each container's formatted quantities):
-    storage hands out the same object until the next ``store``, so each pod is formatted once
-    per scrape however often it is listed.  It takes no part in equality.
+    ``rendered`` and ``encoded`` are memo slots for the API layer (each container's formatted
+    quantities; the protobuf bytes of time, window and containers): storage hands out the same
+    object until the next ``store``, so each pod is formatted once per scrape however often it
+    is listed.  They take no part in equality.
     """
 
     containers: tuple[ContainerUsage, ...]
     timestamp: int  # ZERO_TIME_NS when no container could be served
     window: int
     rendered: Any = field(default=None, compare=False, repr=False)
+    encoded: Any = field(default=None, compare=False, repr=False)
 
 
 class PodStorage:

@@ -675,3 +675,29 @@ async def test_the_default_bound_is_64_mebibytes(kubelet) -> None:
     assert logs.messages("Failed to scrape node") == [{
         "err": "failed to read response body - http: response body too large "
                "(over --kubelet-max-body-size=64Mi)", "node": "big"}]
+
+
+async def test_the_v6_request_line_of_a_failed_round_trip_has_no_status(kubelet) -> None:
+    """client-go's debugging round tripper logs every request, a failed one with an empty
+    status: ``GET <url>  in N milliseconds`` (two spaces), as the real one prints for a
+    kubelet whose certificate does not verify, that hangs, or that refuses."""
+    from fakekubelet.addresses import free_port
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=500, text="boom")
+
+    port = await kubelet(handler)
+    closed = free_port()
+    lines: list[str] = []
+    client = KubeletClient(KubeletClientConfig(scheme="http"), VirtualClock(), lines.append)
+    try:
+        for target in (closed, port):
+            with pytest.raises(KubeletRequestError):
+                await client.get(f"http://127.0.0.1:{target}/metrics/resource", "127.0.0.1",
+                                 target)
+    finally:
+        await client.close()
+    assert [re.sub(r"\d+ milliseconds", "N milliseconds", line) for line in lines] == [
+        f"GET http://127.0.0.1:{closed}/metrics/resource  in N milliseconds",
+        f"GET http://127.0.0.1:{port}/metrics/resource 500 Internal Server Error in N "
+        "milliseconds"]

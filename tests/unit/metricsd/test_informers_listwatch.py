@@ -13,6 +13,7 @@ import pytest
 from kubernetes_asyncio import client
 
 from fakeapiserver.app import APIServer
+from metricsd.apiclient import APIClient
 from metricsd.informers import NodeInformer, PodInformer, metadata_call, slim_node
 from metricsd.kubeconfig import api_client_configuration, load_kubeconfig
 from metricsd.selectors import parse_label_selector
@@ -52,8 +53,9 @@ async def test_informers_sync_watch_and_relist(tmp_path: Path) -> None:
     server = APIServer(tmp_path, bookmark_interval=0.05)
     await server.start()
     rest = load_kubeconfig(str(server.kubeconfig_path))
-    api_client = client.ApiClient(api_client_configuration(rest))
-    core = client.CoreV1Api(api_client)
+    typed = client.ApiClient(api_client_configuration(rest))  # a typed client's call still fits
+    core = client.CoreV1Api(typed)
+    api_client = APIClient(rest, "test")
     store = server.store
     store.create("nodes", _node("n1", pool="a"))
     store.create("nodes", _node("n2", pool="b"))
@@ -113,6 +115,7 @@ async def test_informers_sync_watch_and_relist(tmp_path: Path) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await api_client.close()
+        await typed.close()
         await server.stop()
 
 
@@ -155,7 +158,7 @@ async def test_metadata_call_asks_for_partial_object_metadata(tmp_path: Path) ->
     server = APIServer(tmp_path)
     await server.start()
     rest = load_kubeconfig(str(server.kubeconfig_path))
-    api_client = client.ApiClient(api_client_configuration(rest))
+    api_client = APIClient(rest, "test")
     try:
         server.store.create("pods", _pod("web", "default", app="web"))
         server.store.create("pods", _pod("idle", "default", phase="Pending"))
@@ -171,3 +174,60 @@ async def test_metadata_call_asks_for_partial_object_metadata(tmp_path: Path) ->
     finally:
         await api_client.close()
         await server.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_client_go_requests_paging_and_library_lines(tmp_path: Path) -> None:
+    """As client-go's reflector asks (the real metrics-server's --v=6 lines show it): a first
+    list from the watch cache (limit=500&resourceVersion=0), watches with timeout= beside
+    timeoutSeconds=, query keys sorted; a relist without resourceVersion follows continue."""
+    import io
+    import re
+
+    from metricsd import klog
+    from metricsd.apiserverlog import LibraryLog
+    from metricsd.informers import api_call
+
+    server = APIServer(tmp_path, bookmark_interval=0.05)
+    await server.start()
+    rest = load_kubeconfig(str(server.kubeconfig_path))
+    api_client = APIClient(rest, "test")
+    stream = io.StringIO()
+    lib = LibraryLog(klog.Logger(stream=stream, verbosity=6))
+    for i in range(1203):
+        server.store.create("pods", _pod(f"p{i:04d}", "default"))
+    pods = PodInformer(metadata_call(api_client, "/api/v1/pods", lib), rng=random.Random(3),
+                       lib=lib, client_go_params=True)
+    nodes = NodeInformer(api_call(api_client, "/api/v1/nodes", lib=lib), lib=lib,
+                         client_go_params=True, rng=random.Random(4))
+    tasks = [asyncio.create_task(pods.reflector.run()), asyncio.create_task(nodes.reflector.run())]
+    try:
+        await _until(lambda: pods.has_synced and nodes.has_synced, "sync")
+        assert len(pods) == 1203
+        # a relist after 410 asks without resourceVersion: the server pages it by 500
+        pods.reflector.resource_version = ""
+        await pods.reflector.list_once()
+        assert len(pods) == 1203
+        await _until(lambda: stream.getvalue().count("watch=true") >= 2, "watches")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await api_client.close()
+        await server.stop()
+    text = re.sub(r" in \d+ milliseconds", " in N milliseconds", stream.getvalue())
+    base = rest.host.rstrip("/")
+    ref = "from k8s.io/client-go@v0.29.2/tools/cache/reflector.go:229"
+    assert f"reflector.go:289] Starting reflector *v1.PartialObjectMetadata (0s) {ref}" in text
+    assert f"reflector.go:325] Listing and watching *v1.Node {ref}" in text
+    assert f"reflector.go:351] Caches populated for *v1.PartialObjectMetadata {ref}" in text
+    assert f"reflector.go:295] Stopping reflector *v1.Node (0s) {ref}" in text
+    assert (f"round_trippers.go:553] GET {base}/api/v1/pods?fieldSelector=status.phase%3DRunning"
+            "&limit=500&resourceVersion=0 200 OK in N milliseconds") in text
+    assert f"GET {base}/api/v1/nodes?limit=500&resourceVersion=0 200 OK" in text
+    assert re.search(rf"GET {re.escape(base)}/api/v1/pods\?continue=[^&\s]+&fieldSelector="
+                     r"status\.phase%3DRunning&limit=500 200 OK", text)
+    watch = re.search(rf"GET {re.escape(base)}/api/v1/nodes\?allowWatchBookmarks=true&"
+                      r"resourceVersion=\d+&timeout=(\d+)m(\d+)s&timeoutSeconds=(\d+)&watch=true "
+                      r"200 OK", text)
+    assert watch and int(watch[1]) * 60 + int(watch[2]) == int(watch[3])

@@ -132,7 +132,12 @@ def test_exit_status_2_with_error_and_usage_on_stderr() -> None:
     first, rest = proc.stderr.split("\n", 1)
     assert first == "Error: " + res_timeout("10s", "10s")
     assert rest.startswith("Usage:\n   [flags]\n\nMetrics server flags:\n")
-    assert rest.endswith("\n\n")
+    # then main's panic with the same error, as the release binary prints it
+    usage, panic = rest.split("\n\npanic: ", 1)
+    assert usage.endswith("(default \"v0.7\")")  # the usage's last flag line
+    assert panic == (res_timeout("10s", "10s") + "\n\ngoroutine 1 [running]:\nmain.main()\n"
+                     "\tsigs.k8s.io/metrics-server@v0.7.1/cmd/metrics-server/metrics-server.go:37"
+                     " +0x8b\n")
 
 
 def test_bad_flag_exit_status_2() -> None:

@@ -77,11 +77,11 @@ def test_the_pinned_recipe_is_upstreams_makefile() -> None:
         " -X k8s.io/client-go/pkg/version.buildDate=2024-03-26T15:40:10Z",
         "-o", "OUT", "sigs.k8s.io/metrics-server/cmd/metrics-server"]
     assert build.build_env_overrides("amd64")["CGO_ENABLED"] == "0"
-    # the commit metricsd's User-Agent names too (kubernetes/e78ebc4)
-    from metricsd.version import UPSTREAM_COMMIT
+    # the commit and build date metricsd's /version shows (its User-Agent: kubernetes/e78ebc4)
+    from metricsd.version import UPSTREAM_BUILD_DATE, UPSTREAM_COMMIT
 
-    assert dict(PEER.ldflags_x)["k8s.io/client-go/pkg/version.gitCommit"].startswith(
-        UPSTREAM_COMMIT)
+    assert dict(PEER.ldflags_x)["k8s.io/client-go/pkg/version.gitCommit"] == UPSTREAM_COMMIT
+    assert dict(PEER.ldflags_x)["k8s.io/client-go/pkg/version.buildDate"] == UPSTREAM_BUILD_DATE
     gomod = (ROOT / "peers" / "metrics-server" / "go.mod").read_text()
     assert "\ngo 1.21\n" in gomod  # upstream's go line: the same GODEBUG defaults
     assert "require sigs.k8s.io/metrics-server v0.7.1\n" in gomod
