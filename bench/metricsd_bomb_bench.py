@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from fakeapiserver.pki import kubeconfig_identity, unverified_client_context
 from fakekubelet.addresses import free_loopback_base, free_port
 
 HERE = Path(__file__).resolve().parents[1]
@@ -120,17 +121,8 @@ async def _stop(lines: Lines) -> None:
 
 
 def _admin_context(state: Path) -> tuple[str, ssl.SSLContext]:
-    import base64
-
     doc = yaml.safe_load((state / "kubeconfig").read_text())
-    user = doc["users"][0]["user"]
-    crt, key = state / "bench-admin.crt", state / "bench-admin.key"
-    crt.write_bytes(base64.b64decode(user["client-certificate-data"]))
-    key.write_bytes(base64.b64decode(user["client-key-data"]))
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.load_cert_chain(crt, key)
+    ctx = unverified_client_context(kubeconfig_identity(state / "kubeconfig"))
     return str(doc["clusters"][0]["cluster"]["server"]), ctx
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime
 import json
 import math
@@ -63,6 +62,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from fakeapiserver.pki import kubeconfig_identity, unverified_client_context
 from fakekubelet.addresses import free_loopback_base, free_port
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -291,24 +291,6 @@ def fleet_spec(nodes: int, pods_per_node: int, namespaces: int) -> dict[str, Any
     return {"seed": 1, "certMode": "ca-signed", "nodeGroups": spec_groups}
 
 
-def write_admin_identity(state: Path, out: Path) -> tuple[Path, Path]:
-    """The admin kubeconfig's client certificate and key as files (for ssl contexts)."""
-    config = yaml.safe_load((state / "kubeconfig").read_text())
-    user = config["users"][0]["user"]
-    cert, key = out / "admin.crt", out / "admin.key"
-    cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
-    key.write_bytes(base64.b64decode(user["client-key-data"]))
-    key.chmod(0o600)
-    return cert, key
-
-
-def admin_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """Client TLS toward metricsd: its serving certificate is self-signed (not verified)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.load_cert_chain(str(cert), str(key))
-    return ctx
 
 
 def parse_self_metrics(text: str) -> dict[str, float]:
@@ -1055,8 +1037,8 @@ async def run(args: argparse.Namespace) -> int:
                   f"(RSS {status_mib(plane.pid):.0f} MiB)", flush=True)  # fmt: skip
             nodes = json.loads((state / "nodes.json").read_text())
             nodes = nodes.get("nodes", nodes) if isinstance(nodes, dict) else nodes
-            cert, key = write_admin_identity(state, work)
-            cx = Context(args, state, work, base, metricsd_port, nodes, admin_context(cert, key),
+            admin = unverified_client_context(kubeconfig_identity(state / "kubeconfig"))
+            cx = Context(args, state, work, base, metricsd_port, nodes, admin,
                          min(0.008 * len(nodes), 4.0), peer)  # fmt: skip
             servers = [METRICSD] + ([PEER] if peer is not None else [])
             rounds: dict[str, list[Measured]] = {name: [] for name in servers}

@@ -158,7 +158,7 @@ class ClusterPKI:
         """Client TLS trusting the cluster CA, optionally presenting ``cert``."""
         ctx = ssl.create_default_context(cadata=self.cluster_ca_pem.decode())
         if cert is not None:
-            _load_pair(ctx, cert)
+            load_pair(ctx, cert)
         return ctx
 
     def write(self, state_dir: Path, server_url: str) -> None:
@@ -172,13 +172,39 @@ class ClusterPKI:
         write_kubeconfig(state_dir / "kubeconfig", server_url, self.cluster_ca_pem, self.admin)
 
 
-def _load_pair(ctx: ssl.SSLContext, cert: CertKey) -> None:
+def load_pair(ctx: ssl.SSLContext, cert: CertKey) -> None:
+    """Present ``cert`` from ``ctx`` (ssl loads a chain only from files: a private temp dir)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         crt, key = Path(tmp) / "c.crt", Path(tmp) / "c.key"
         cert.write(crt, key)
         ctx.load_cert_chain(str(crt), str(key))
+
+
+def kubeconfig_identity(kubeconfig: Path) -> CertKey:
+    """The client certificate and key embedded in a kubeconfig's first user.
+
+    For the control plane's own ``<state>/kubeconfig`` that is the cluster admin, the identity
+    the scenario backend, the differential pair, tests and benchmarks present when they talk to
+    metricsd or the kubelets directly.
+    """
+    user = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]
+    return CertKey(base64.b64decode(user["client-certificate-data"]),
+                   base64.b64decode(user["client-key-data"]))
+
+
+def unverified_client_context(cert: CertKey) -> ssl.SSLContext:
+    """Client TLS presenting ``cert`` that verifies no server certificate.
+
+    metricsd's and the kubelets' serving certificates are self-signed (as in a default
+    metrics-server install), so direct requests to them cannot verify the peer.
+    """
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    load_pair(ctx, cert)
+    return ctx
 
 
 def _b64(data: bytes) -> str:

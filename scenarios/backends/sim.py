@@ -13,7 +13,6 @@ ground truth go through the fleet's control endpoint.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -21,7 +20,6 @@ import shlex
 import signal
 import ssl
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ import aiohttp
 import yaml
 
 from fakeapiserver.controllers.localimages import METRICSD_PATTERNS
+from fakeapiserver.pki import CertKey, kubeconfig_identity, load_pair, unverified_client_context
 from fakekubelet.addresses import free_loopback_base
 from fakekubelet.statedir import StateDirBusy, claim_state_dir
 from scenarios.backends.base import (
@@ -97,7 +96,6 @@ class SimBackend(ClusterBackend):
         self.control_url = ""
         self._session: aiohttp.ClientSession | None = None
         self._client_ssl: ssl.SSLContext | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         # Without kubectl the backend talks to the API itself (the demo's fallback).
         self.use_kubectl = bool(kubectl_versions())
         self.api_url = ""
@@ -229,28 +227,17 @@ class SimBackend(ClusterBackend):
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(pid, signal.SIGKILL)
                 await self.proc.wait()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
     # -- direct HTTP to metricsd and the fleet ----------------------------------------------
+
+    def _admin_identity(self) -> CertKey:
+        assert self.kubeconfig is not None
+        return kubeconfig_identity(self.kubeconfig)
 
     def _admin_ssl(self) -> ssl.SSLContext:
         """Client TLS with the admin identity from the kubeconfig; metricsd's cert unverified."""
         if self._client_ssl is None:
-            assert self.kubeconfig is not None
-            config = yaml.safe_load(self.kubeconfig.read_text())
-            user = config["users"][0]["user"]
-            self._tmp = tempfile.TemporaryDirectory(prefix="sim-admin-")
-            cert = Path(self._tmp.name) / "admin.crt"
-            key = Path(self._tmp.name) / "admin.key"
-            cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
-            key.write_bytes(base64.b64decode(user["client-key-data"]))
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.load_cert_chain(str(cert), str(key))
-            self._client_ssl = ctx
+            self._client_ssl = unverified_client_context(self._admin_identity())
         return self._client_ssl
 
     def session(self) -> aiohttp.ClientSession:
@@ -309,10 +296,8 @@ class SimBackend(ClusterBackend):
     def api_ssl(self) -> ssl.SSLContext:
         """TLS to the control plane: its CA, the admin's client certificate."""
         if self._api_ssl is None:
-            self._admin_ssl()  # writes the admin pair out of the kubeconfig
-            assert self._tmp is not None
             ctx = ssl.create_default_context(cafile=str(self.state / "ca.crt"))
-            ctx.load_cert_chain(f"{self._tmp.name}/admin.crt", f"{self._tmp.name}/admin.key")
+            load_pair(ctx, self._admin_identity())
             self._api_ssl = ctx
         return self._api_ssl
 

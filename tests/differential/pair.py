@@ -21,7 +21,6 @@ as a pod would be; the APIService ``v1beta1.metrics.k8s.io`` points at one of th
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 import re
@@ -35,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 from fakeapiserver.cli import ControlPlane, write_backend_endpoints
+from fakeapiserver.pki import kubeconfig_identity, unverified_client_context
 from fakekubelet.addresses import free_loopback_base
 from fakekubelet.cluster import Cluster
 from fakekubelet.spec import load_spec_text
@@ -242,17 +241,8 @@ class Pair:
     # -- direct requests with the admin's client certificate --------------------------------
     def admin_ssl(self) -> ssl.SSLContext:
         if self._admin is None:
-            config = yaml.safe_load((self.plane.state_dir / "kubeconfig").read_text())
-            user = config["users"][0]["user"]
-            cert = self.directory / "admin.crt"
-            key = self.directory / "admin.key"
-            cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
-            key.write_bytes(base64.b64decode(user["client-key-data"]))
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.load_cert_chain(str(cert), str(key))
-            self._admin = ctx
+            identity = kubeconfig_identity(self.plane.state_dir / "kubeconfig")
+            self._admin = unverified_client_context(identity)
         return self._admin
 
     def session(self) -> aiohttp.ClientSession:

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from fakeapiserver.pki import kubeconfig_identity, unverified_client_context
 from fakekubelet.addresses import free_loopback_base, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -151,18 +152,7 @@ def _insecure() -> ssl.SSLContext:
 
 def _admin(cp: ControlPlane) -> ssl.SSLContext:
     """A client context presenting the admin identity from the control plane's kubeconfig."""
-    import base64
-
-    import yaml
-
-    doc = yaml.safe_load((cp.state / "kubeconfig").read_text())
-    user = doc["users"][0]["user"]
-    crt, key = cp.state / "admin-test.crt", cp.state / "admin-test.key"
-    crt.write_bytes(base64.b64decode(user["client-certificate-data"]))
-    key.write_bytes(base64.b64decode(user["client-key-data"]))
-    ctx = _insecure()
-    ctx.load_cert_chain(crt, key)
-    return ctx
+    return unverified_client_context(kubeconfig_identity(cp.state / "kubeconfig"))
 
 
 async def _get(url: str, ctx: ssl.SSLContext) -> tuple[int, str]:
