@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .apistatus import StatusError
 from .hpaconvert import cpu_metric, hpa_v1_to_v2, hpa_v2_to_v1
 from .kinds import REGISTRY, Kind, KindRegistry
 from .patch import PatchError, apply_patch
@@ -38,24 +39,8 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-class ApiError(Exception):
+class ApiError(StatusError):
     """An error answered as a ``metav1.Status`` with kube-apiserver's reason/code/message."""
-
-    def __init__(self, code: int, reason: str, message: str,
-                 details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.details = details
-
-    def status(self) -> Obj:
-        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                     "status": "Failure", "message": self.message, "reason": self.reason}
-        if self.details is not None:  # (an empty one is sent as {}, as Go sends it)
-            body["details"] = self.details
-        body["code"] = self.code
-        return body
 
     # -- constructors with upstream texts -------------------------------------------------
     @staticmethod
@@ -81,10 +66,6 @@ class ApiError(Exception):
                  "apply your changes to the latest version and try again") -> ApiError:
         return cls(409, "Conflict", f'Operation cannot be fulfilled on {kind.resource} "{name}": '
                    f"{why}", cls._details(kind, name))
-
-    @classmethod
-    def bad_request(cls, message: str) -> ApiError:
-        return cls(400, "BadRequest", message)
 
     @classmethod
     def invalid(cls, kind: Kind, name: str, field: str, detail: str,

@@ -14,7 +14,8 @@ Two layers, as in kube-apiserver:
   the 422 ``Invalid`` Status with one cause per broken rule.
 
 The Go types are data (:mod:`.gotypes`, :mod:`.schema`); the rules are in :mod:`.rules`.
-Everything raises :class:`Rejected`, which the store turns into its ``ApiError``.
+Everything raises :class:`Rejected`, which the store turns into its ``ApiError`` (both are
+:class:`~fakeapiserver.apistatus.StatusError`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..apistatus import StatusError
 from . import gofmt, schema  # noqa: F401  (registers the type tables)
 from .applytypes import typed_patch_message
 from .fielderrors import FieldError, invalid, invalid_status
@@ -37,20 +39,8 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
 
-class Rejected(Exception):
+class Rejected(StatusError):
     """A refused write, with the metav1.Status fields kube-apiserver answers."""
-
-    def __init__(self, code: int, reason: str, message: str,
-                 details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.details = details
-
-    @classmethod
-    def bad_request(cls, message: str) -> Rejected:
-        return cls(400, "BadRequest", message)
 
     @classmethod
     def invalid(cls, group: str, kind: str, name: str, errors: list[FieldError]) -> Rejected:
