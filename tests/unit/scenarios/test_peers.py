@@ -104,6 +104,15 @@ def run(tmp_path: Path, *extra: str) -> int:
                 factory=Recording)
 
 
+def _fake_peer(peer: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An executable at ``peer`` (never run here) that $PEER_ENV points the runner at."""
+    peer.parent.mkdir(parents=True, exist_ok=True)
+    peer.write_text("#!/bin/sh\n")
+    peer.chmod(0o755)
+    monkeypatch.setenv(PEER_ENV, str(peer))
+    return peer
+
+
 def test_server_flag_without_the_peer_is_a_usage_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,10 +126,7 @@ def test_server_flag_without_the_peer_is_a_usage_error(
 def test_server_flag_overrides_the_files(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    peer = tmp_path / "metrics-server"
-    peer.write_text("#!/bin/sh\n")
-    peer.chmod(0o755)
-    monkeypatch.setenv(PEER_ENV, str(peer))
+    _fake_peer(tmp_path / "metrics-server", monkeypatch)
     assert run(tmp_path, "--server", "upstream") == 0
     assert Recording.servers == ["upstream"]
     assert "[peer] starting on sim with the real metrics-server" in capsys.readouterr().out
@@ -132,11 +138,7 @@ def test_server_flag_overrides_the_files(
 
 def test_the_sim_backend_maps_every_metricsd_image_to_the_peer(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    peer = tmp_path / "bin dir" / "metrics-server"
-    peer.parent.mkdir()
-    peer.write_text("#!/bin/sh\n")
-    peer.chmod(0o755)
-    monkeypatch.setenv(PEER_ENV, str(peer))
+    peer = _fake_peer(tmp_path / "bin dir" / "metrics-server", monkeypatch)
     assert SimBackend(scenario(tmp_path), tmp_path / "a").local_image_args() == []
     flags = SimBackend(scenario(tmp_path, "upstream"), tmp_path / "a").local_image_args()
     quoted = f"'{peer}'"
@@ -159,11 +161,7 @@ def test_the_fakeapiserver_flag_accepts_what_the_backend_passes(
     """The quoted path (spaces and all) splits back into the one executable."""
     from fakeapiserver.cli import parse_args
 
-    peer = tmp_path / "bin dir" / "metrics-server"
-    peer.parent.mkdir()
-    peer.write_text("#!/bin/sh\n")
-    peer.chmod(0o755)
-    monkeypatch.setenv(PEER_ENV, str(peer))
+    peer = _fake_peer(tmp_path / "bin dir" / "metrics-server", monkeypatch)
     flags = SimBackend(scenario(tmp_path, "upstream"), tmp_path / "a").local_image_args()
     args = parse_args(["--state-dir", str(tmp_path / "s"), *flags])
     assert args.local_image[-1] == ("*metrics-server*", [str(peer)])
