@@ -11,25 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from fakekubelet.clock import RealClock, VirtualClock
 from fakekubelet.cluster import Cluster
 from fakekubelet.processes import read_process
+from tests.unit.fakekubelet.test_sim_cluster import Series, parse
 
-Series = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, float | None]]
 POD = ("kube-system", "metrics-server-6d94bc8694-x2x7k", "metrics-server")
 KEY = (("container", POD[2]), ("namespace", POD[0]), ("pod", POD[1]))
 PODKEY = (("namespace", POD[0]), ("pod", POD[1]))
-
-
-def parse(body: bytes) -> Series:
-    out: Series = {}
-    for fam in text_string_to_metric_families(body.decode()):
-        for s in fam.samples:
-            ts = float(s.timestamp) if s.timestamp is not None else None
-            out[(s.name, tuple(sorted(s.labels.items())))] = (s.value, ts)
-    return out
 
 
 @pytest.mark.parametrize(
