@@ -41,24 +41,36 @@ from typing import Protocol
 
 from fakekubelet.model import whole_pages
 
-__all__ = ["ProcessPod", "ProcessRun", "read_process"]
+__all__ = ["ProcessPod", "ProcessRun", "read_process", "stat_fields"]
 
 _PROC = Path("/proc")
+
+
+def stat_fields(pid: int | str, *, proc: Path = _PROC) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` from field 3 on (``[state, ppid, …]``), or None when
+    the process is gone.
+
+    The command name (field 2) may hold spaces and parentheses: fields are counted after the
+    last ``)``.
+    """
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
 
 
 def read_process(
     pid: int, *, proc: Path = _PROC, clock_ticks: int | None = None
 ) -> tuple[float, int] | None:
     """``(utime + stime seconds, VmRSS bytes)`` of a process, or None when it is gone."""
+    fields = stat_fields(pid, proc=proc)
     try:
-        stat = (proc / str(pid) / "stat").read_text()
         status = (proc / str(pid) / "status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
     except OSError:
         return None
-    # the command name (field 2) may hold spaces and parentheses: count after the last ")"
-    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields is None:
+        return None
     ticks = clock_ticks or os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime: fields 14 and 15
     rss = 0

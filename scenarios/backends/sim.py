@@ -29,6 +29,7 @@ import yaml
 from fakeapiserver.controllers.localimages import METRICSD_PATTERNS
 from fakeapiserver.pki import CertKey, kubeconfig_identity, load_pair, unverified_client_context
 from fakekubelet.addresses import free_loopback_base
+from fakekubelet.processes import stat_fields
 from fakekubelet.statedir import StateDirBusy, claim_state_dir
 from scenarios.backends.base import (
     BackendUnreachable,
@@ -75,11 +76,8 @@ def child_pids(pid: int) -> list[int]:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            fields = stat_fields(entry.name)
+            if fields is not None and int(fields[1]) == pid:
                 found.append(int(entry.name))
     return found
 

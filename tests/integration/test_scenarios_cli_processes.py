@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.backends.sim import child_pids
 from tests.kubectl_bins import kubectl_versions
+from tests.unit.scenarios.test_sim_stop import alive
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,23 +63,6 @@ steps:
 """
 
 
-def parent_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[1])
-
-
-def alive(pid: int) -> bool:
-    """Running, i.e. neither gone nor a zombie waiting for its parent to read its status."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
-
-
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -85,18 +70,13 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def children(pid: int) -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir()
-            if p.name.isdigit() and parent_of(int(p.name)) == pid]
-
-
 def started_by(runner: int, timeout: float = 120) -> tuple[int, list[int]]:
     """fakeapiserver's PID and its metricsd pods' PIDs, once at least one pod runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        planes = [p for p in children(runner) if "-m fakeapiserver" in cmdline(p)]
+        planes = [p for p in child_pids(runner) if "-m fakeapiserver" in cmdline(p)]
         if planes:
-            pods = [p for p in children(planes[0]) if "-m metricsd" in cmdline(p)]
+            pods = [p for p in child_pids(planes[0]) if "-m metricsd" in cmdline(p)]
             if pods:
                 return planes[0], pods
         time.sleep(0.1)

@@ -14,7 +14,7 @@ import pytest
 
 from fakekubelet.clock import RealClock, VirtualClock
 from fakekubelet.cluster import Cluster
-from fakekubelet.processes import read_process
+from fakekubelet.processes import read_process, stat_fields
 from tests.unit.fakekubelet.test_sim_cluster import Series, parse
 
 POD = ("kube-system", "metrics-server-6d94bc8694-x2x7k", "metrics-server")
@@ -43,6 +43,9 @@ def test_read_process_from_proc(tmp_path: Path, stat: str, status: str,
     cpu, mem = read_process(int(pid), proc=tmp_path, clock_ticks=100) or (None, None)
     assert cpu == pytest.approx(expected[0]) and mem == expected[1]
     assert read_process(99999, proc=tmp_path) is None
+    fields = stat_fields(pid, proc=tmp_path)
+    assert fields is not None and fields[:2] == stat.split(") ")[-1].split()[:2]  # state, ppid
+    assert stat_fields(99999, proc=tmp_path) is None
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fakekubelet.processes import stat_fields
 from scenarios.backends import sim
 from scenarios.backends.sim import SimBackend, child_pids
 
@@ -36,11 +37,9 @@ while True:
 
 
 def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+    """Running, i.e. neither gone nor a zombie waiting for its parent to read its status."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 class Scenario:
