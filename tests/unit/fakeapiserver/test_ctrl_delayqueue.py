@@ -23,13 +23,20 @@ class Harness:
         self.hold: dict[str, asyncio.Event] = {}
         self.tasks: list[asyncio.Task[None]] = []
 
-    async def worker(self) -> None:
+    async def worker(self, requeue: bool = False) -> None:
         while True:
             key = await self.queue.get()
             self.handed.append((self.clock.now() - T0, key))
             if key in self.hold:
                 await self.hold[key].wait()
             self.queue.done(key)
+            if requeue:  # the HPA worker: AddRateLimited after every sync
+                self.queue.add_rate_limited(key)
+
+    def start_requeuer(self) -> None:
+        """The queue and one worker that requeues each key after its sync, as the HPA does."""
+        self.tasks.append(asyncio.create_task(self.queue.run()))
+        self.tasks.append(asyncio.create_task(self.worker(requeue=True)))
 
     async def start(self, workers: int = 2) -> None:
         self.tasks.append(asyncio.create_task(self.queue.run()))
@@ -75,16 +82,7 @@ async def test_duplicates_collapse_and_the_earlier_time_wins(h: Harness) -> None
 
 async def test_requeue_after_each_sync_gives_one_sync_per_interval() -> None:
     h = Harness()
-    h.tasks.append(asyncio.create_task(h.queue.run()))
-
-    async def requeue() -> None:  # the HPA worker: AddRateLimited after every sync
-        while True:
-            key = await h.queue.get()
-            h.handed.append((h.clock.now() - T0, key))
-            h.queue.done(key)
-            h.queue.add_rate_limited(key)
-
-    h.tasks.append(asyncio.create_task(requeue()))
+    h.start_requeuer()
     h.queue.add_rate_limited("a")
     await h.until(10)
     h.queue.add_rate_limited("b")
@@ -137,16 +135,7 @@ def test_fixed_interval_requeue_never_syncs_a_key_twice_in_a_period(
 
     async def scenario() -> list[tuple[float, str]]:
         h = Harness(float(interval))
-        h.tasks.append(asyncio.create_task(h.queue.run()))
-
-        async def requeue() -> None:
-            while True:
-                key = await h.queue.get()
-                h.handed.append((h.clock.now() - T0, key))
-                h.queue.done(key)
-                h.queue.add_rate_limited(key)
-
-        h.tasks.append(asyncio.create_task(requeue()))
+        h.start_requeuer()
         for at, key in sorted(adds):
             await h.until(at)
             h.queue.add_rate_limited(key)
