@@ -162,13 +162,18 @@ def is_env_var_name(value: str) -> list[str]:
                                 "characters, digits, '_', '-', or '.', and must not start with "
                                 "a digit", _ENV_VAR_FMT, "my.env-name", "MY_ENV.NAME",
                                 "MyEnvName1"))
+    return errs + chdir_prefix_errors(value)
+
+
+def chdir_prefix_errors(value: str) -> list[str]:
+    """Names that would read as a directory change (env var names, config keys) are refused."""
     if value == ".":
-        errs.append("must not be '.'")
-    elif value == "..":
-        errs.append("must not be '..'")
-    elif value.startswith(".."):
-        errs.append("must not start with '..'")
-    return errs
+        return ["must not be '.'"]
+    if value == "..":
+        return ["must not be '..'"]
+    if value.startswith(".."):
+        return ["must not start with '..'"]
+    return []
 
 
 def _mask_trailing_dash(name: str) -> str:

@@ -11,6 +11,7 @@ from ..fielderrors import FieldError, invalid, not_supported, required
 from ..gofmt import GoValue
 from .meta import as_dict, as_list, validate_label_selector
 from .names import (
+    chdir_prefix_errors,
     is_dns1035_label,
     is_dns1123_subdomain,
     is_qualified_name,
@@ -129,13 +130,7 @@ def is_config_map_key(key: str) -> list[str]:
         errs.append(regex_error("a valid config key must consist of alphanumeric characters, "
                                 "'-', '_' or '.'", _CONFIG_KEY_FMT, "key.name", "KEY_NAME",
                                 "key-name"))
-    if key == ".":
-        errs.append("must not be '.'")
-    elif key == "..":
-        errs.append("must not be '..'")
-    elif key.startswith(".."):
-        errs.append("must not start with '..'")
-    return errs
+    return errs + chdir_prefix_errors(key)
 
 
 def config_map_keys(obj: dict[str, Any], fields: tuple[str, ...]) -> list[FieldError]:

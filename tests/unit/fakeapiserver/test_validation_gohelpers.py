@@ -20,7 +20,7 @@ from fakeapiserver.validation.quantity import (
     canonical,
     parse_quantity,
 )
-from fakeapiserver.validation.rules import names
+from fakeapiserver.validation.rules import names, other
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -133,6 +133,15 @@ def test_quote_escapes_like_strconv() -> None:
     (names.is_valid_path_segment_name, "..", ["may not be '..'"]),
     (names.is_valid_path_segment_name, "a/b%", ["may not contain '/'", "may not contain '%'"]),
     (names.is_qualified_name, "/x", ["prefix part must be non-empty"]),
+    # names that read as a directory change, for env var names and config keys alike
+    (names.is_env_var_name, ".", ["must not be '.'"]),
+    (names.is_env_var_name, "..", ["must not be '..'"]),
+    (names.is_env_var_name, "..A", ["must not start with '..'"]),
+    (names.is_env_var_name, ".A", []),
+    (other.is_config_map_key, ".", ["must not be '.'"]),
+    (other.is_config_map_key, "..", ["must not be '..'"]),
+    (other.is_config_map_key, "..key", ["must not start with '..'"]),
+    (other.is_config_map_key, "key..", []),
 ])
 def test_name_validators(fn: object, value: str, messages: list[str]) -> None:
     if fn is names.name_is_dns_subdomain:
