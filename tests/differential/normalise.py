@@ -36,7 +36,7 @@ CREATION_PRETTY = rule("N1", "api",
 #: the same in protobuf: ObjectMeta field 8, a Time of 5-byte varint seconds and zero nanos
 PROTOBUF_CREATION = rule("N1", "api", rb"\x42\x08\x08[\x80-\xff]{4}[\x00-\x7f]\x10\x00",
                          b"\x42\x08\x08<seconds>\x10\x00")
-#: a PodMetrics' containers come in Go's map order (reference §4.5): sorted by name here
+#: a PodMetrics' containers come in Go's map order (``pkg/storage/types.go``): sorted by name here
 CONTAINER_ORDER = rule("N5", "api", "")
 
 

@@ -8,8 +8,9 @@ same bytes however often, and in whatever order, they ask. The harness advances 
 one resolution, then waits until each server has *started and finished* a scrape cycle after
 the advance (their ``--v=6`` lines ``"Scraping metrics"`` … ``"Scraping cycle complete"``),
 then compares. A server that scrapes twice in one epoch stores the same timestamps again,
-which storage keeps as they were (reference §4.2), so both servers hold the same two points
-per node and container: values, ``timestamp`` and ``window`` must be equal to the byte.
+which storage keeps as they were (upstream's ``pkg/storage/pod.go``), so both servers hold
+the same two points per node and container: values, ``timestamp`` and ``window`` must be
+equal to the byte.
 
 Both run as plain processes beside an in-process :class:`fakeapiserver.cli.ControlPlane`
 (this test's event loop serves the API, the aggregator and the kubelets), with the same
@@ -104,7 +105,7 @@ nodeGroups:
     - {{name: job, cpu: 7m, memory: 12Mi}}
 """
 
-#: Fleet nodes, one per failure class (reference §2.6, walkthrough): what is switched on.
+#: Fleet nodes, one per failure class a kubelet scrape meets: what is switched on.
 FAILURES: Mapping[str, tuple[str, dict[str, Any]]] = {
     "no-ip-san": ("edge-1", {"cert_mode": "no-ip-san"}),
     "unknown-authority": ("edge-2", {"cert_mode": "wrong-ca"}),

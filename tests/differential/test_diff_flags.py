@@ -1,6 +1,6 @@
-"""The command line of both servers: ``--help``, ``--version``, every validation case of the
-reference's flag section (``reference/metrics-server.md`` §1.10, in its order) and bad flag
-values — exit status, stdout and stderr, byte for byte after the rules of
+"""The command line of both servers: ``--help``, ``--version``, every validation case of
+the options' ``Validate`` (upstream's ``cmd/metrics-server/app/options/options.go``, in its
+order) and bad flag values — exit status, stdout and stderr, byte for byte after the rules of
 ``docs/peer-deviations.md``. No cluster is needed: each case fails (or exits) before
 anything is contacted."""
 
@@ -48,7 +48,7 @@ CASES = {
     "help-short": ["-h"],
     "version": ["--version"],
     "version-with-bad-flags": ["--version", "--metric-resolution=1s"],
-    # §1.10, kubelet client checks in order
+    # the kubelet client's checks, in upstream's order
     "ca-and-insecure": ["--kubelet-certificate-authority=/ca.crt", "--kubelet-insecure-tls"],
     "key-without-cert": ["--kubelet-client-key=/k.key"],
     "cert-without-key": ["--kubelet-client-certificate=/c.crt"],
