@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-import tests.differential.normalise  # noqa: F401  (registers the rules)
+# every module that registers rules, so that this test holds when it runs alone too
+import tests.differential.normalise
+import tests.differential.test_diff_api
+import tests.differential.test_diff_flags
+import tests.differential.test_diff_kubectl
+import tests.differential.test_diff_logs  # noqa: F401
 from tests.differential.deviations import RULES, SURFACES, entries
 
 pytestmark = [pytest.mark.differential]
