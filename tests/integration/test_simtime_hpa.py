@@ -10,6 +10,7 @@ due virtual instant.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ HPA = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
 def test_the_hpa_scales_on_metricsd_numbers_at_its_virtual_sync_instants() -> None:
     async def main() -> dict[str, Any]:
         async with simtime.SimCluster(FLEET, seed=3, resolution=15) as c:
-            seen: dict[str, Any] = {"replicas": []}
+            seen: dict[str, Any] = {"replicas": [], "utilization": []}
 
             def create(t: float) -> None:
                 c.store.create("statefulsets", STATEFULSET)
@@ -62,6 +63,10 @@ def test_the_hpa_scales_on_metricsd_numbers_at_its_virtual_sync_instants() -> No
             def sample(t: float) -> None:
                 sts = c.store.get("statefulsets", "web", "default")
                 seen["replicas"].append((t, sts["spec"]["replicas"]))
+                hpa = c.store.get("hpa", "web", "default") if t > 61 else None
+                if hpa is not None:  # what the sync just before t read from metricsd
+                    current = hpa["status"]["currentMetrics"][0]["resource"]["current"]
+                    seen["utilization"].append(current["averageUtilization"])
 
             c.at(60, create)                  # metricsd has stored two scrapes by then
             c.every(15, sample, start=60.5)
@@ -88,9 +93,16 @@ def test_the_hpa_scales_on_metricsd_numbers_at_its_virtual_sync_instants() -> No
             "of request) above target", 1) in seen["events"]
     assert ("SuccessfulRescale", "New size: 8; reason: cpu resource utilization (percentage "
             "of request) above target", 1) in seen["events"]
-    # metricsd's first rate for the pods (over the window that ends at the first sync) reads
-    # 301m: 301 % → ceil(6.02 × 2) = 13, then 300 % → 12; the legacy stabilization keeps the
-    # highest recommendation of its window (13), so AbleToScale says ScaleDownStabilized
-    assert seen["history"] == [2, 13, 12, 12, 12]
+    # each sync's recommendation follows from the utilization metricsd served it: 300m ± the
+    # fleet's noise on 100m requested, in whole percent (upstream truncates), so 300 % or 301 %
+    # as the scrape instants fall (metricsd's jittered start-up moves them); 301 % →
+    # ceil(301 / 50 × 2) = 13, 300 % → 12, on the two ready pods
+    utilization = seen["utilization"]
+    assert len(utilization) == 4 and set(utilization) <= {300, 301}, utilization
+    assert seen["history"] == [2] + [math.ceil(u / 50 * 2) for u in utilization]
+    # the legacy stabilization keeps the highest recommendation of its window: AbleToScale
+    # says ScaleDownStabilized when that is above the latest one (13 after a 301 %)
+    stabilized = max(seen["history"]) > seen["history"][-1]
     assert [c["reason"] for c in seen["status"]["conditions"]] == [
-        "ScaleDownStabilized", "ValidMetricFound", "TooManyReplicas"]
+        "ScaleDownStabilized" if stabilized else "ReadyForNewScale", "ValidMetricFound",
+        "TooManyReplicas"]
