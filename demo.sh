@@ -10,15 +10,16 @@ if [ -f .venv ]; then
   venv=$(sed -n 1p .venv)
   case "$venv" in /*) ;; *) venv="./$venv" ;; esac
 fi
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import metricsd, fakekubelet' 2>/dev/null; then
+# the test extra too: the README's and the docs' pytest lines run in this same environment
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import metricsd, fakekubelet, pytest' 2>/dev/null; then
   if [ -f .venv ]; then
-    echo "demo: .venv points at $venv, which has no metricsd; remove the file .venv and run again" >&2
+    echo "demo: .venv points at $venv, which has no metricsd (or no pytest); remove the file .venv and run again" >&2
     exit 1
   fi
   echo "demo: installing into .venv (first run only) ..."
   python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e . >/dev/null
+  .venv/bin/python -m pip install -q -e '.[test]' >/dev/null
 fi
 case "$venv" in /*) ;; *) venv="$root/${venv#./}" ;; esac
 cd "$here"

@@ -19,13 +19,14 @@ drift from what users read:
   the rest of the suite) do not share state, a port or an address; and the one-liners the parts
   table prints for podautoscaler, accelerated time and the HPA experiments.
 
-Not run here: tox, kind, bench, ``--kubectl all`` over a directory, ``pytest scenarios/``.
+Not run here: tox, kind, bench, ``--kubectl all`` over a directory; ``pytest scenarios/`` only
+collects (each of its tests is a whole scenario, which tox runs anyway).
 
-The decoder accelerator: the clone's is BUILT, by demo.sh's own ``pip install -e .`` (setup.py
-compiles ``metricsd/scraper/_scan.c`` when gcc is there, as .ci/run ensures). When the suite
-runs with ``METRICSD_REQUIRE_ACCEL=1`` (tox) the test checks that the clone's metricsd has it, so
-the clone runs the same decoder as the rest of the suite; the variable itself is not passed to
-the clone's commands, as a user would not have it.
+The decoder accelerator: the clone's is BUILT, by demo.sh's own ``pip install -e '.[test]'``
+(setup.py compiles ``metricsd/scraper/_scan.c`` when gcc is there, as .ci/run ensures). When the
+suite runs with ``METRICSD_REQUIRE_ACCEL=1`` (tox) the test checks that the clone's metricsd has
+it, so the clone runs the same decoder as the rest of the suite; the variable itself is not
+passed to the clone's commands, as a user would not have it.
 """
 
 from __future__ import annotations
@@ -200,6 +201,19 @@ def test_scenarios_list(clone: Clone) -> None:
     assert len(names) == len(shipped) >= 12, res.stdout
     assert [stem.split("-", 1)[1] for stem in shipped] == names, res.stdout
     assert "insecure-tls-fix" in names
+
+
+@pytest.mark.timeout(1200)
+def test_the_readme_pytest_lines_run_in_the_clones_environment(clone: Clone) -> None:
+    """``pytest scenarios/`` after ``. .venv/bin/activate``: the pytest of the environment
+    demo.sh made, with the project's test tools (once, there was none, and the shell's own pytest
+    could not import the project)."""
+    assert "pytest scenarios/" in readme()
+    res = shell(clone, "command -v pytest && pytest scenarios/ --collect-only -q", timeout=300)
+    assert res.returncode == 0, shown(res)
+    assert res.stdout.splitlines()[0] == str(clone.root / ".venv" / "bin" / "pytest"), shown(res)
+    shipped = list((clone.root / "scenarios" / "files").glob("*.yaml"))
+    assert f"{len(shipped)} tests collected" in res.stdout, shown(res)
 
 
 def run_on_a_terminal(clone: Clone, command: str, timeout: float) -> tuple[int, str]:

@@ -40,8 +40,8 @@ def test_a_redirect_file_to_an_unusable_environment_is_a_clear_error(tmp_path: P
     (tmp_path / ".venv").write_text(".tox/gone\n")
     result = run(script)
     assert result.returncode == 1
-    assert result.stderr == ("demo: .venv points at ./.tox/gone, which has no metricsd; "
-                             "remove the file .venv and run again\n")
+    assert result.stderr == ("demo: .venv points at ./.tox/gone, which has no metricsd "
+                             "(or no pytest); remove the file .venv and run again\n")
     assert (tmp_path / ".venv").read_text() == ".tox/gone\n"  # the user's file is left alone
 
 
