@@ -15,7 +15,8 @@ drift from what users read:
   the same with ``--artifacts out/`` (through a pipe: a progress line every 5 s);
 * the blocks of "The parts alone", each run by bash as pasted. The only change made to their
   text: ``/tmp/`` becomes this test's temporary directory, metricsd's port 4443 a free port and
-  the kubelets' ``127.1.0.1`` a free block, so that two runs on one machine (or this test and
+  the kubelets' ``127.1.0.1`` a free block (also given as ``--address-base`` to a simulator
+  that relies on the default), so that two runs on one machine (or this test and
   the rest of the suite) do not share state, a port or an address; and the one-liners the parts
   table prints for podautoscaler, accelerated time and the HPA experiments.
 
@@ -282,9 +283,15 @@ def test_scenario_run_with_relative_artifacts(clone: Clone) -> None:
 
 def localized(block: str, tmp: Path, port: int) -> str:
     """The block with /tmp/, metricsd's port 4443 and the kubelets' 127.1.0.1 replaced by free
-    ones (see the module docstring): other tests run beside this one."""
+    ones (see the module docstring): other tests run beside this one.
+
+    A simulator started without ``--address-base`` gets one too: its default (127.1.0.1 when
+    free) is checked before it binds, and the suite's other worker starts fleets on 127.1.0.1
+    at any moment, so the block would race it for the same addresses."""
     base = free_loopback_base(3, 10250)
-    return block.replace("/tmp/", f"{tmp}/").replace("4443", str(port)).replace("127.1.0.1", base)
+    text = block.replace("/tmp/", f"{tmp}/").replace("4443", str(port)).replace("127.1.0.1", base)
+    return re.sub(r"^(fakeapiserver|fakekubelet) (?!.*--address-base)",
+                  rf"\1 --address-base {base} ", text, flags=re.M)
 
 
 def leftovers(*markers: Path) -> list[str]:
