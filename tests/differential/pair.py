@@ -212,6 +212,25 @@ class Pair:
     async def _one_cycle(self, server: Server, since: int) -> None:
         await server.wait_log(CYCLE_DONE, await server.wait_log(CYCLE_START, since))
 
+    async def idle(self, rounds: int = 10) -> None:
+        """Wait until neither server is inside a scrape cycle, so that a phase boundary (and
+        the state switch after it) never cuts one: each server's ticker runs on its own, and a
+        cycle begun under one phase's faults must end in that phase's log. Returns after one
+        pass that found both idle without waiting (no await between it and the caller's cut)."""
+        for _ in range(rounds):
+            busy = False
+            for server in self.servers.values():
+                text = server.log()
+                starts = list(CYCLE_START.finditer(text))
+                dones = list(CYCLE_DONE.finditer(text))
+                if starts and (not dones or starts[-1].end() > dones[-1].end()):
+                    busy = True
+                    await server.wait_log(CYCLE_DONE, len(text[: starts[-1].end()].encode()))
+            if not busy:
+                return
+        raise RuntimeError(f"the servers were never both between scrape cycles in {rounds} "
+                           "tries: the machine is too loaded for this recording")
+
     # -- faults -----------------------------------------------------------------------------
     def set_all_faults(self, **faults: Any) -> None:
         for name in self.cluster.nodes:
